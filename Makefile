@@ -1,0 +1,77 @@
+# One customer, one journey: the developer menu.
+#   make dev      set up what is missing, run the local runtime (API on 127.0.0.1:3000) and play the demo journey
+#   make test     set up what is missing, lint, type-check and run every test
+#   make token ROLE=customer|agent|admin [SUB=...]   print a development JWT the local runtime accepts
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.13; use the same interpreter locally when the machine has it (pyenv or PATH).
+PYTHON ?= $(shell (PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null) || (python3.13 -c 'print()' >/dev/null 2>&1 && command -v python3.13) || command -v python3)
+SAM_PYTHON ?= $(PYTHON)
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+PORT ?= 3000
+MOTO_PORT ?= 5000
+export PORT MOTO_PORT
+
+$(VENV)/.installed: requirements/layer.txt requirements/dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(SAM_PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	@touch $@
+
+.PHONY: help setup dev demo serve test unit lint format token openapi validate build bench deploy clean
+help: ## this menu
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+setup: $(VENV)/.installed $(SAM_VENV)/.installed ## create the virtualenvs (product, SAM CLI)
+
+dev: $(VENV)/.installed ## run the local runtime and play the demo journey (Ctrl-C stops)
+	$(PY) -m local_runtime serve --demo
+
+serve: $(VENV)/.installed ## run the local runtime without the demo
+	$(PY) -m local_runtime serve
+
+demo: $(VENV)/.installed ## play the demo journey against a running local runtime
+	$(PY) -m local_runtime demo --url http://127.0.0.1:$(PORT)
+
+test: $(VENV)/.installed $(SAM_VENV)/.installed lint ## lint, type-check and run every test
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed ## the fast tests only (no SAM CLI)
+	$(PY) -m pytest -m "not sam" $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.installed ## apply ruff's formatting and fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+token: $(VENV)/.installed ## print a development JWT: make token ROLE=agent [SUB=...]
+	@$(PY) -m local_runtime token --role $(or $(ROLE),customer) $(if $(SUB),--sub $(SUB))
+
+openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the code
+	$(PY) -m local_runtime openapi --out docs/openapi.json
+
+validate: $(SAM_VENV)/.installed ## sam validate --lint
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
+
+build: $(SAM_VENV)/.installed $(VENV)/.installed ## sam build (needs python3.13 on PATH: the venv provides it)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+
+bench: $(VENV)/.installed ## print the benchmark figures
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+deploy: build ## sam deploy --guided (needs AWS credentials)
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided
+
+clean: ## remove virtualenvs and build output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""Write keys and provider secrets, from Secrets Manager (cached by Powertools for a few minutes).
+
+Locally the runtime creates the same secret in moto from local_runtime/dev-config.json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from omnichannel.canonical_event import Channel
+
+
+class WriteKeySource(BaseModel):
+    """What one write key stands for: a named source and, optionally, the channel its traffic comes from."""
+
+    source: str
+    channel: Channel | None = None
+
+
+class CaptureSecrets(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    write_keys: dict[str, WriteKeySource] = Field(default_factory=dict)
+    bootstrap_write_key: str = ""
+    meta_app_secret: str = ""
+    meta_verify_token: str = ""
+    twilio_auth_token: str = ""
+    pos_secrets: dict[str, str] = Field(default_factory=dict, description='store_id -> HMAC secret; "*" any store')
+
+    def source_for_write_key(self, write_key: str) -> WriteKeySource | None:
+        if write_key in self.write_keys:
+            return self.write_keys[write_key]
+        if self.bootstrap_write_key and write_key == self.bootstrap_write_key:
+            return WriteKeySource(source="default")
+        return None
+
+    def pos_secret(self, store_id: str) -> str | None:
+        return self.pos_secrets.get(store_id) or self.pos_secrets.get("*")
+
+
+def load_secrets(secret_id: str, max_age: int) -> CaptureSecrets:
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - keeps the cold start small
+
+    value: Any = parameters.get_secret(secret_id, transform="json", max_age=max_age)
+    return CaptureSecrets.model_validate(value)

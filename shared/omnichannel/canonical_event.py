@@ -1,0 +1,95 @@
+"""The canonical event: the one shape every touchpoint takes on the bus, whatever channel it came from.
+
+Names follow the Segment spec where one exists (``identify``, ``track`` with ``Product Added`` ...), so analytics
+SDK traffic drives carts and KPIs with no glue. Producers build it; consumers parse the bus ``detail`` into it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from omnichannel.identifiers import IdentifierType
+
+CAPTURE_SOURCE = "omnichannel.capture"
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c9a52-3f7e-4a8e-9a4b-2d1e5c7b9f10")
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    APP = "app"
+    STORE = "store"
+    EMAIL = "email"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
+    PHONE = "phone"
+    CHAT = "chat"
+
+
+class EventType(StrEnum):
+    IDENTIFY = "identify"
+    TRACK = "track"
+    PAGE = "page"
+    SCREEN = "screen"
+    GROUP = "group"
+    ALIAS = "alias"
+
+
+def event_id_for(source: str, message_id: str) -> str:
+    """The stable event id of a message: the same ``messageId`` from the same source is the same event."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{source}\x1f{message_id}"))
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a ``Z``: sortable as text, which the tables' range keys rely on."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class CanonicalEvent(BaseModel):
+    """One touchpoint, validated, normalised and de-duplicated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str = Field(description="Stable id: uuid5 of source and messageId; consumers are idempotent on it")
+    message_id: str = Field(description="The producer's own message id (Segment messageId, provider message id)")
+    source: str = Field(description="Which write key's source or which webhook provider sent it")
+    type: EventType
+    name: str | None = Field(default=None, description="track: the event name; page/screen: the page name")
+    channel: Channel
+    identifiers: dict[IdentifierType, str] = Field(
+        default_factory=dict, description="Normalised identifiers by type (email case-folded, phone E.164)"
+    )
+    previous_id: str | None = Field(default=None, description="alias: the identifier being linked")
+    group_id: str | None = None
+    occurred_at: datetime = Field(description="When it happened, corrected for client clock skew")
+    received_at: datetime
+    sent_at: datetime | None = None
+    original_timestamp: datetime | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    traits: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("occurred_at", "received_at", "sent_at", "original_timestamp")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @property
+    def detail_type(self) -> str:
+        """The bus ``detail-type``: the Segment event name for track, the call type otherwise."""
+        if self.type is EventType.TRACK and self.name:
+            return self.name
+        return self.type.value
+
+    def to_bus_detail(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)

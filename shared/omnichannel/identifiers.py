@@ -1,0 +1,172 @@
+"""Identifier normalisation: one spelling per real-world identifier, so that every channel's view of a customer
+resolves to the same key. Junk values (``null``, ``anonymous``, ``0`` ...) are refused: they would link strangers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+from functools import lru_cache
+
+import phonenumbers
+
+
+class IdentifierType(StrEnum):
+    """Every kind of identifier a touchpoint can carry. The events table has one index per type."""
+
+    ANONYMOUS_ID = "anonymous_id"  # browser cookie / app install id (Segment anonymousId)
+    DEVICE_ID = "device_id"  # context.device.id
+    USER_ID = "user_id"  # the retailer's customer id (Segment userId)
+    EMAIL = "email"
+    PHONE = "phone"  # E.164
+    WHATSAPP = "whatsapp"  # WhatsApp wa_id (digits of the international number)
+    MESSENGER = "messenger"  # page-scoped id (PSID)
+    INSTAGRAM = "instagram"  # Instagram-scoped id (IGSID)
+    LOYALTY_CARD = "loyalty_card"
+    POS_CUSTOMER = "pos_customer"  # the store system's customer number
+
+
+class InvalidIdentifier(ValueError):
+    """A value that cannot serve as this identifier type (placeholder, malformed, too long)."""
+
+    def __init__(self, identifier_type: IdentifierType | str, reason: str) -> None:
+        super().__init__(f"{identifier_type}: {reason}")
+        self.identifier_type = str(identifier_type)
+        self.reason = reason
+
+
+MAX_IDENTIFIER_LENGTH = 256
+
+# Values SDKs, forms and integrations send when they have nothing. Compared after trimming and case folding.
+PLACEHOLDER_VALUES = frozenset(
+    {
+        "",
+        "null",
+        "nil",
+        "none",
+        "undefined",
+        "nan",
+        "anonymous",
+        "anon",
+        "unknown",
+        "guest",
+        "n/a",
+        "na",
+        "-",
+        "0",
+        "-1",
+        "[object object]",
+        "test",
+        "00000000-0000-0000-0000-000000000000",  # zeroed IDFA / GAID / UUID
+        "0000-0000-0000-0000",
+    }
+)
+_ALL_ZEROS = re.compile(r"^[0\-]+$")
+_EMAIL_SHAPE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+_DIGITS = re.compile(r"^\d{6,20}$")
+_COMBINING_DOT_ABOVE = "\u0307"
+
+
+def is_placeholder(value: str) -> bool:
+    folded = value.strip().casefold()
+    return folded in PLACEHOLDER_VALUES or bool(_ALL_ZEROS.match(folded))
+
+
+def _text(identifier_type: IdentifierType, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidIdentifier(identifier_type, "must be a string")
+    text = unicodedata.normalize("NFC", str(value).strip())
+    if is_placeholder(text):
+        raise InvalidIdentifier(identifier_type, "placeholder value")
+    if len(text) > MAX_IDENTIFIER_LENGTH:
+        raise InvalidIdentifier(identifier_type, f"longer than {MAX_IDENTIFIER_LENGTH} characters")
+    return text
+
+
+def fold_case(text: str) -> str:
+    """Unicode case folding that keeps Turkish addresses stable.
+
+    ``str.casefold`` turns the Turkish capital dotted I (U+0130) into ``i`` + COMBINING DOT ABOVE, so ``İLKER``
+    would never equal ``ilker``. We fold U+0130 to plain ``i`` (the Turkic rule for that letter), keep the
+    default rule ``I`` → ``i`` (addresses are overwhelmingly ASCII), and keep the dotless ``ı``, a letter of its own.
+    """
+    folded = unicodedata.normalize("NFD", text.replace("\u0130", "i")).casefold()
+    folded = folded.replace("i" + _COMBINING_DOT_ABOVE, "i")
+    return unicodedata.normalize("NFC", folded)
+
+
+def normalize_email(value: object) -> str:
+    text = _text(IdentifierType.EMAIL, value)
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    if not _EMAIL_SHAPE.match(text):
+        raise InvalidIdentifier(IdentifierType.EMAIL, "not an e-mail address")
+    local, _, domain = text.rpartition("@")
+    domain = fold_case(domain).rstrip(".")
+    if "xn--" in domain:
+        try:
+            domain = domain.encode("ascii").decode("idna")
+        except UnicodeError as exc:
+            raise InvalidIdentifier(IdentifierType.EMAIL, "invalid internationalised domain") from exc
+    if is_placeholder(local):
+        raise InvalidIdentifier(IdentifierType.EMAIL, "placeholder value")
+    return f"{fold_case(local)}@{domain}"
+
+
+@lru_cache(maxsize=4096)
+def normalize_phone(value: str, default_region: str = "TR") -> str:
+    """A phone number in E.164 (``+905321234567``), read with ``default_region`` when it has no country code."""
+    text = _text(IdentifierType.PHONE, value)
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentifier(IdentifierType.PHONE, "not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidIdentifier(IdentifierType.PHONE, "not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def whatsapp_id_to_phone(wa_id: str) -> str:
+    """WhatsApp's ``wa_id`` is the international number without the plus sign."""
+    return normalize_phone("+" + wa_id.lstrip("+"))
+
+
+def normalize(identifier_type: IdentifierType, value: object, *, default_region: str = "TR") -> str:
+    """The canonical spelling of ``value`` as ``identifier_type``; raises InvalidIdentifier when it cannot be one."""
+    if identifier_type is IdentifierType.EMAIL:
+        return normalize_email(value)
+    if identifier_type is IdentifierType.PHONE:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InvalidIdentifier(identifier_type, "must be a string")
+        return normalize_phone(str(value), default_region)
+    text = _text(identifier_type, value)
+    if identifier_type is IdentifierType.WHATSAPP:
+        digits = text.lstrip("+").replace(" ", "")
+        if not _DIGITS.match(digits):
+            raise InvalidIdentifier(identifier_type, "a WhatsApp id is the number's digits")
+        return digits
+    if identifier_type in (IdentifierType.LOYALTY_CARD, IdentifierType.POS_CUSTOMER):
+        return text.replace(" ", "").upper()
+    return text
+
+
+def identifier_key(identifier_type: IdentifierType | str, value: str) -> str:
+    """``type:value``, the form identifiers take in URLs, logs of counts and lookups."""
+    return f"{identifier_type}:{value}"
+
+
+def parse_identifier_key(key: str, *, default_region: str = "TR") -> tuple[IdentifierType, str]:
+    """Read ``type:value`` (or a bare e-mail / phone number) into a normalised pair."""
+    kind, sep, value = key.partition(":")
+    if sep and kind in IdentifierType.__members__.values():
+        identifier_type = IdentifierType(kind)
+    elif "@" in key:
+        identifier_type, value = IdentifierType.EMAIL, key
+    elif key.strip().startswith("+"):
+        identifier_type, value = IdentifierType.PHONE, key
+    else:
+        raise InvalidIdentifier("identifier", "use type:value, an e-mail address or a +E.164 phone number")
+    return identifier_type, normalize(identifier_type, value, default_region=default_region)
