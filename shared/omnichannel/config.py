@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
 class CommonSettings(BaseModel):
@@ -18,7 +21,7 @@ class CommonSettings(BaseModel):
     default_phone_region: str = "TR"
 
 
-def settings_from_env[T: BaseModel](model: type[T], environ: Mapping[str, str] | None = None) -> T:
+def settings_from_env(model: type[SettingsT], environ: Mapping[str, str] | None = None) -> SettingsT:
     """Build ``model`` from environment variables (``EVENTS_TABLE_NAME`` fills ``events_table_name``)."""
     source = os.environ if environ is None else environ
     return model.model_validate({key.lower(): value for key, value in source.items()})

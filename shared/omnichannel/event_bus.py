@@ -106,7 +106,7 @@ class EventBridgePublisher:
                 result.calls += 1
                 try:
                     response = self._client.put_events(Entries=[entry for _, entry in chunk])
-                except Exception as exc:  # noqa: BLE001 - a throttled or failed call retries its whole chunk
+                except Exception as exc:
                     code = type(exc).__name__
                     for event_id, entry in chunk:
                         result.failed[event_id] = code

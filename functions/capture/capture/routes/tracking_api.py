@@ -1,5 +1,215 @@
-"""Segment HTTP Tracking API. Being written."""
+"""Segment HTTP Tracking API: ``/v1/{identify,track,page,screen,group,alias,batch,import}`` and analytics.js's
+one-letter paths. Write key as HTTP Basic auth (or ``writeKey`` in the body, as analytics.js sends it).
 
+Answers as the SDKs expect: 200 ``{"success": true, ...}`` when anything was accepted (a batch reports the
+messages it refused), 400 with the fields when nothing was, 401 for a missing or unknown write key, 413 when
+larger than Segment's limits (32 KB a call, 500 KB a batch). A duplicate (same messageId) is answered 200.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from capture import wiring
+from capture.logic.capture_service import CaptureOutcome, IncomingEvent
+from capture.logic.segment_message import BatchDefaults, MessageProblem, to_canonical
+from capture.models.segment import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, AcceptedResponse, BatchEnvelope
+from capture.observability import metrics
+from capture.routes.errors import CaptureError, FieldError, json_response
+from capture.secrets import WriteKeySource
+from capture.settings import get_settings
+
 router = Router()
+
+SHORT_PATHS = {"t": "track", "p": "page", "i": "identify", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
+MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+
+
+def _json_body() -> Any:
+    body = router.current_event.body or ""
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise CaptureError(400, "invalid_json", f"the body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+
+
+def _write_key(body: Any) -> str | None:
+    authorization = router.current_event.headers.get("authorization") or ""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "basic" and credentials:
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[0]
+    if isinstance(body, dict) and isinstance(body.get("writeKey"), str):
+        return str(body["writeKey"])
+    return None
+
+
+def _authenticate(body: Any) -> WriteKeySource:
+    unauthorized = {"WWW-Authenticate": 'Basic realm="tracking-api"'}
+    write_key = _write_key(body)
+    if not write_key:
+        raise CaptureError(401, "unauthorized", "send the write key as HTTP Basic auth username", headers=unauthorized)
+    source = wiring.get_secrets().source_for_write_key(write_key)
+    if source is None:
+        raise CaptureError(401, "unauthorized", "unknown write key", headers=unauthorized)
+    return source
+
+
+def _check_size(limit: int, what: str) -> None:
+    if len((router.current_event.body or "").encode()) > limit:
+        raise CaptureError(413, "payload_too_large", f"{what} is larger than {limit // 1024} KB")
+
+
+def _record(outcome: CaptureOutcome, rejected: int) -> None:
+    for event in outcome.stored:
+        metrics.add_metric(name=f"Accepted_{event.channel.value}", unit="Count", value=1)
+    metrics.add_metric(name="EventsAccepted", unit="Count", value=len(outcome.stored))
+    metrics.add_metric(name="EventsDeduplicated", unit="Count", value=len(outcome.duplicates))
+    metrics.add_metric(name="EventsRejected", unit="Count", value=rejected)
+    if outcome.unpublished:
+        metrics.add_metric(name="EventsLeftInOutbox", unit="Count", value=len(outcome.unpublished))
+
+
+def _capture(items: list[IncomingEvent]) -> CaptureOutcome:
+    return wiring.get_capture_service().capture(items) if items else CaptureOutcome()
+
+
+def _defaults(source: WriteKeySource, envelope: BatchEnvelope | None = None) -> BatchDefaults:
+    return BatchDefaults(
+        source=source,
+        received_at=wiring.now(),
+        sent_at=envelope.sentAt if envelope else None,
+        context=envelope.context if envelope else None,
+        integrations=envelope.integrations if envelope else None,
+        default_phone_region=get_settings().default_phone_region,
+    )
+
+
+def _field_errors(problems: list[MessageProblem]) -> list[FieldError]:
+    return [FieldError(field=problem.field, message=problem.message) for problem in problems]
+
+
+def single_call(message_type: str) -> Response[str]:
+    _check_size(MAX_MESSAGE_BYTES, "a single call")
+    body = _json_body()
+    source = _authenticate(body)
+    if isinstance(body, dict):
+        body = {key: value for key, value in body.items() if key != "writeKey"}
+    result = to_canonical(body, _defaults(source), forced_type=message_type)
+    if isinstance(result, list):
+        _record(CaptureOutcome(), rejected=1)
+        raise CaptureError(400, "invalid_message", "the message was refused", _field_errors(result))
+    outcome = _capture([result])
+    _record(outcome, rejected=0)
+    answer = AcceptedResponse(accepted=len(outcome.stored), duplicates=len(outcome.duplicates))
+    return json_response(200, answer.model_dump(mode="json"))
+
+
+def batch_call() -> Response[str]:
+    _check_size(MAX_BATCH_BYTES, "a batch")
+    body = _json_body()
+    source = _authenticate(body)
+    if not isinstance(body, dict):
+        raise CaptureError(
+            400, "invalid_request", "the body must be a JSON object", [FieldError("body", "not an object")]
+        )
+    try:
+        envelope = BatchEnvelope.model_validate(body)
+    except ValueError as exc:
+        errors = [FieldError(field=".".join(str(p) for p in e["loc"]), message=e["msg"]) for e in exc.errors()]  # type: ignore[attr-defined]
+        raise CaptureError(400, "invalid_request", "the batch envelope is malformed", errors) from exc
+    defaults = _defaults(source, envelope)
+    accepted: list[IncomingEvent] = []
+    rejected: list[dict[str, Any]] = []
+    for index, raw in enumerate(envelope.batch):
+        result = to_canonical(raw, defaults, prefix=f"batch.{index}.")
+        if isinstance(result, list):
+            message_id = raw.get("messageId") if isinstance(raw, dict) else None
+            rejected.append(
+                {
+                    "index": index,
+                    "messageId": message_id if isinstance(message_id, str) else None,
+                    "errors": [{"field": p.field, "message": p.message} for p in result],
+                }
+            )
+        else:
+            accepted.append(result)
+    if rejected and not accepted:
+        _record(CaptureOutcome(), rejected=len(rejected))
+        errors = [FieldError(**error) for item in rejected for error in item["errors"]]
+        raise CaptureError(400, "invalid_batch", "no message in the batch was acceptable", errors)
+    outcome = _capture(accepted)
+    _record(outcome, rejected=len(rejected))
+    answer = {
+        "success": True,
+        "accepted": len(outcome.stored),
+        "duplicates": len(outcome.duplicates),
+        "rejected": rejected,
+    }
+    return json_response(200, answer)
+
+
+@router.post(
+    "/v1/batch",
+    summary="Send several calls at once (Segment batch)",
+    responses={
+        200: {
+            "description": "Accepted (rejected messages listed)",
+            "content": {"application/json": {"model": AcceptedResponse}},
+        }
+    },
+)
+def batch() -> Response[str]:
+    return batch_call()
+
+
+@router.post("/v1/import", summary="Historical import (same as batch)", include_in_schema=True)
+def import_batch() -> Response[str]:
+    return batch_call()
+
+
+@router.post("/v1/identify", summary="Identify: who the customer is, with traits")
+def identify() -> Response[str]:
+    return single_call("identify")
+
+
+@router.post("/v1/track", summary="Track: something the customer did")
+def track() -> Response[str]:
+    return single_call("track")
+
+
+@router.post("/v1/page", summary="Page: a web page viewed")
+def page() -> Response[str]:
+    return single_call("page")
+
+
+@router.post("/v1/screen", summary="Screen: an app screen viewed")
+def screen() -> Response[str]:
+    return single_call("screen")
+
+
+@router.post("/v1/group", summary="Group: the customer's company or household")
+def group() -> Response[str]:
+    return single_call("group")
+
+
+@router.post("/v1/alias", summary="Alias: link a previous identity to this one")
+def alias() -> Response[str]:
+    return single_call("alias")
+
+
+@router.post("/v1/<short>", summary="analytics.js one-letter paths (t, p, i, s, g, a, b)")
+def short_path(short: str) -> Response[str]:
+    kind = SHORT_PATHS.get(short)
+    if kind is None:
+        raise CaptureError(404, "not_found", f"no tracking API call at /v1/{short}")
+    return batch_call() if kind == "batch" else single_call(kind)

@@ -1,0 +1,187 @@
+"""Segment tracking-API messages → canonical events.
+
+Each message is validated on its own, so one bad message in a batch is reported and the others are kept.
+Identifiers are normalised (shared/omnichannel/identifiers.py); a placeholder or malformed identifier is dropped,
+and a message left with neither a valid userId nor a valid anonymousId is refused, naming the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from capture.logic.capture_service import IncomingEvent
+from capture.logic.channel_detection import detect_channel
+from capture.logic.clock_skew import corrected_occurred_at
+from capture.models.segment import MAX_MESSAGE_BYTES, SegmentMessage
+from capture.secrets import WriteKeySource
+from omnichannel.canonical_event import CanonicalEvent, EventType, event_id_for
+from omnichannel.identifiers import IdentifierType, InvalidIdentifier, normalize
+
+# Where identifiers other than userId / anonymousId hide in a Segment message, besides context.externalIds.
+_TRAIT_IDENTIFIERS: dict[str, IdentifierType] = {
+    "email": IdentifierType.EMAIL,
+    "phone": IdentifierType.PHONE,
+    "loyalty_card": IdentifierType.LOYALTY_CARD,
+    "loyaltyCard": IdentifierType.LOYALTY_CARD,
+    "pos_customer": IdentifierType.POS_CUSTOMER,
+    "posCustomerId": IdentifierType.POS_CUSTOMER,
+    "whatsapp": IdentifierType.WHATSAPP,
+}
+_EXTERNAL_ID_TYPES = {identifier_type.value: identifier_type for identifier_type in IdentifierType} | {
+    "loyaltyCard": IdentifierType.LOYALTY_CARD,
+    "posCustomerId": IdentifierType.POS_CUSTOMER,
+    "phone_number": IdentifierType.PHONE,
+}
+
+
+@dataclass(frozen=True)
+class MessageProblem:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BatchDefaults:
+    """What a batch says for all its messages, and what the request says about where it came from."""
+
+    source: WriteKeySource
+    received_at: datetime
+    sent_at: datetime | None = None
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+    default_phone_region: str = "TR"
+
+
+def _problems(error: ValidationError, prefix: str) -> list[MessageProblem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"])
+        problems.append(
+            MessageProblem(field=f"{prefix}{location}" if location else prefix.rstrip("."), message=item["msg"])
+        )
+    return problems
+
+
+def _identifiers(
+    message: SegmentMessage, context: dict[str, Any], region: str
+) -> tuple[dict[IdentifierType, str], list[MessageProblem]]:
+    found: dict[IdentifierType, str] = {}
+    dropped: list[MessageProblem] = []
+
+    def add(identifier_type: IdentifierType, value: Any, field: str) -> None:
+        if value is None or identifier_type in found:
+            return
+        try:
+            found[identifier_type] = normalize(identifier_type, value, default_region=region)
+        except InvalidIdentifier as exc:
+            dropped.append(MessageProblem(field=field, message=exc.reason))
+
+    add(IdentifierType.USER_ID, message.userId, "userId")
+    add(IdentifierType.ANONYMOUS_ID, message.anonymousId, "anonymousId")
+    device = context.get("device")
+    if isinstance(device, dict):
+        add(IdentifierType.DEVICE_ID, device.get("id"), "context.device.id")
+    context_traits = context.get("traits") if isinstance(context.get("traits"), dict) else {}
+    for location, bag in (("traits", message.traits), ("context.traits", context_traits)):
+        for key, identifier_type in _TRAIT_IDENTIFIERS.items():
+            if isinstance(bag, dict) and key in bag:
+                add(identifier_type, bag[key], f"{location}.{key}")
+    if message.type == "track" and "email" in message.properties:
+        add(IdentifierType.EMAIL, message.properties["email"], "properties.email")
+    external_ids = context.get("externalIds")
+    if isinstance(external_ids, list):
+        for position, external in enumerate(external_ids):
+            if isinstance(external, dict) and external.get("type") in _EXTERNAL_ID_TYPES:
+                add(_EXTERNAL_ID_TYPES[external["type"]], external.get("id"), f"context.externalIds.{position}.id")
+    return found, dropped
+
+
+def _message_id(message: SegmentMessage, raw: dict[str, Any]) -> str:
+    """The SDK's messageId; without one, a digest of the content when it carries its own timestamp (so a resend
+    is still recognised), else a fresh id (nothing to recognise a resend by)."""
+    if message.messageId:
+        return message.messageId
+    if message.timestamp is not None:
+        digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+        return f"content-{digest[:32]}"
+    return f"generated-{uuid.uuid4()}"
+
+
+def to_canonical(
+    raw: Any, defaults: BatchDefaults, *, forced_type: str | None = None, prefix: str = ""
+) -> IncomingEvent | list[MessageProblem]:
+    """One Segment message as a canonical event, or the problems that make it unacceptable."""
+    if not isinstance(raw, dict):
+        return [MessageProblem(field=prefix.rstrip(".") or "body", message="must be a JSON object")]
+    if forced_type is not None:
+        declared = raw.get("type")
+        if declared is not None and declared != forced_type:
+            return [MessageProblem(field=f"{prefix}type", message=f"must be {forced_type!r} on this path")]
+        raw = {**raw, "type": forced_type}
+    text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+    if len(text.encode()) > MAX_MESSAGE_BYTES:
+        return [MessageProblem(field=prefix.rstrip(".") or "body", message="larger than 32 KB")]
+    try:
+        message = SegmentMessage.model_validate(raw)
+    except ValidationError as error:
+        return _problems(error, prefix)
+
+    problems = []
+    if message.type == "track" and not (message.event and message.event.strip()):
+        problems.append(MessageProblem(field=f"{prefix}event", message="a track call needs an event name"))
+    if message.type == "group" and message.groupId in (None, ""):
+        problems.append(MessageProblem(field=f"{prefix}groupId", message="a group call needs a groupId"))
+    if message.type == "alias" and message.previousId in (None, ""):
+        problems.append(MessageProblem(field=f"{prefix}previousId", message="an alias call needs a previousId"))
+
+    context = {**(defaults.context or {}), **message.context}
+    identifiers, dropped = _identifiers(message, context, defaults.default_phone_region)
+    if IdentifierType.USER_ID not in identifiers and IdentifierType.ANONYMOUS_ID not in identifiers:
+        bad = [problem for problem in dropped if problem.field in ("userId", "anonymousId")]
+        if bad:
+            problems.extend(MessageProblem(field=f"{prefix}{p.field}", message=p.message) for p in bad)
+        else:
+            problems.append(MessageProblem(field=f"{prefix}userId", message="either userId or anonymousId is required"))
+    if problems:
+        return problems
+
+    sent_at = message.sentAt or defaults.sent_at
+    original = message.originalTimestamp or message.timestamp
+    occurred_at = corrected_occurred_at(defaults.received_at, original, sent_at)
+    channel = detect_channel(
+        message.type,
+        segment_channel=message.channel,
+        context=context,
+        properties=message.properties,
+        write_key_channel=defaults.source.channel,
+    )
+    message_id = _message_id(message, raw)
+    event_type = EventType(message.type)
+    name = message.event if event_type is EventType.TRACK else message.name
+    previous_id = str(message.previousId) if message.previousId is not None else None
+    event = CanonicalEvent(
+        event_id=event_id_for(defaults.source.source, message_id),
+        message_id=message_id,
+        source=defaults.source.source,
+        type=event_type,
+        name=name.strip() if name else None,
+        channel=channel,
+        identifiers=identifiers,
+        previous_id=previous_id,
+        group_id=str(message.groupId) if message.groupId is not None else None,
+        occurred_at=occurred_at,
+        received_at=defaults.received_at,
+        sent_at=sent_at,
+        original_timestamp=original,
+        properties=message.properties,
+        traits=message.traits,
+        context=context,
+    )
+    return IncomingEvent(event=event, raw=text)

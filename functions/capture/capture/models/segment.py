@@ -1,0 +1,72 @@
+"""The Segment HTTP Tracking API's message, as the official SDKs send it (camelCase field names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SegmentType = Literal["identify", "track", "page", "screen", "group", "alias"]
+Identifier = str | int
+
+# Segment's own limits: 32 KB a message, 500 KB a batch.
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+
+
+class SegmentMessage(BaseModel):
+    """One call: identify, track, page, screen, group or alias. Unknown fields are kept (Segment keeps them)."""
+
+    model_config = ConfigDict(extra="allow", str_max_length=MAX_MESSAGE_BYTES)
+
+    type: SegmentType
+    messageId: str | None = Field(default=None, min_length=1, max_length=200)
+    userId: Identifier | None = None
+    anonymousId: Identifier | None = None
+    timestamp: datetime | None = None
+    originalTimestamp: datetime | None = None
+    sentAt: datetime | None = None
+    channel: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    integrations: dict[str, Any] = Field(default_factory=dict)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    traits: dict[str, Any] = Field(default_factory=dict)
+    event: str | None = Field(default=None, max_length=1024)
+    name: str | None = Field(default=None, max_length=1024)
+    category: str | None = None
+    groupId: Identifier | None = None
+    previousId: Identifier | None = None
+
+
+class BatchEnvelope(BaseModel):
+    """``POST /v1/batch``: messages plus batch-wide ``sentAt``, ``context`` and ``integrations``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    batch: list[Any] = Field(description="Segment messages (each validated on its own: bad ones do not sink the rest)")
+    sentAt: datetime | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    integrations: dict[str, Any] = Field(default_factory=dict)
+    writeKey: str | None = None
+
+
+class AcceptedResponse(BaseModel):
+    success: bool = True
+    accepted: int = Field(description="Messages stored and published now")
+    duplicates: int = Field(description="Messages already captured before (same messageId): answered, not stored again")
+    rejected: list[RejectedMessage] = Field(default_factory=list)
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class RejectedMessage(BaseModel):
+    index: int
+    messageId: str | None = None
+    errors: list[FieldProblem]
+
+
+AcceptedResponse.model_rebuild()
