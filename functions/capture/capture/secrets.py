@@ -41,7 +41,7 @@ class CaptureSecrets(BaseModel):
 
 
 def load_secrets(secret_id: str, max_age: int) -> CaptureSecrets:
-    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - keeps the cold start small
+    from aws_lambda_powertools.utilities import parameters  # imported on first use: a smaller cold start
 
     value: Any = parameters.get_secret(secret_id, transform="json", max_age=max_age)
     return CaptureSecrets.model_validate(value)

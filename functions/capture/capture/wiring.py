@@ -38,7 +38,7 @@ def override(
     secrets: CaptureSecrets | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> None:
-    global _wiring  # noqa: PLW0603 - one wiring per execution environment
+    global _wiring
     _wiring = Wiring(service=service, publisher=publisher, secrets=secrets, clock=clock or utc_now)
 
 
@@ -58,7 +58,7 @@ def get_publisher() -> EventPublisher:
 
 def get_capture_service() -> CaptureService:
     if _wiring.service is None:
-        from capture.dal.event_store import DynamoDBEventStore  # noqa: PLC0415
+        from capture.dal.event_store import DynamoDBEventStore
 
         settings = get_settings()
         store = DynamoDBEventStore(
