@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import pytest
+
+from omnichannel.identifiers import (
+    IdentifierType,
+    InvalidIdentifier,
+    fold_case,
+    normalize,
+    normalize_email,
+    normalize_phone,
+    parse_identifier_key,
+    whatsapp_id_to_phone,
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("  Ayse.Yilmaz@Example.COM ", "ayse.yilmaz@example.com"),
+        ("İLKER@örnek.com.tr", "ilker@örnek.com.tr"),  # Turkish capital dotted I folds to plain i
+        ("I\u0307LKER@x.com", "ilker@x.com"),  # the same letter written decomposed
+        ("ILKER@x.com", "ilker@x.com"),
+        ("ışık@x.com", "ışık@x.com"),  # dotless ı is a letter of its own and stays
+        ("IŞIK@X.COM", "işik@x.com"),  # ASCII I folds by the default rule
+        ("Straße@Example.com", "strasse@example.com"),  # full Unicode case folding
+        ("ΣΊΣΥΦΟΣ@example.gr", "σίσυφοσ@example.gr"),
+        ("mailto:Bob@Example.com", "bob@example.com"),
+        ("user@xn--bcher-kva.example", "user@bücher.example"),  # punycode domain read as Unicode
+    ],
+)
+def test_email_is_trimmed_and_case_folded_for_all_of_unicode(given: str, expected: str) -> None:
+    assert normalize_email(given) == expected
+
+
+def test_turkish_spellings_of_one_address_meet() -> None:
+    # Given the same address typed on a Turkish keyboard with caps lock, decomposed, and in lower case
+    spellings = ["İPEK@ŞİRKET.COM", "i\u0307pek@şi\u0307rket.com", "ipek@şirket.com"]
+    # Then they normalise to one identifier
+    assert {normalize_email(spelling) for spelling in spellings} == {"ipek@şirket.com"}
+
+
+def test_fold_case_keeps_dotless_and_dotted_i_apart() -> None:
+    assert fold_case("ı") != fold_case("i")
+    assert fold_case("İ") == fold_case("i")
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "null", "NULL", "undefined", "anonymous", "0", "none", "n/a", "0000"])
+def test_placeholders_are_refused_as_identifiers(bad: str) -> None:
+    for identifier_type in (IdentifierType.USER_ID, IdentifierType.ANONYMOUS_ID, IdentifierType.LOYALTY_CARD):
+        with pytest.raises(InvalidIdentifier, match="placeholder"):
+            normalize(identifier_type, bad)
+
+
+@pytest.mark.parametrize("bad", ["not-an-email", "a@b", "two@@x.com", "null@example.com", "sp ace@x.com"])
+def test_malformed_emails_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        normalize_email(bad)
+
+
+@pytest.mark.parametrize(
+    ("given", "region", "expected"),
+    [
+        ("0532 123 45 67", "TR", "+905321234567"),
+        ("+90 (532) 123-45-67", "US", "+905321234567"),
+        ("00905321234567", "GB", "+905321234567"),
+        ("(415) 555-2671", "US", "+14155552671"),
+        ("020 7946 0958", "GB", "+442079460958"),
+    ],
+)
+def test_phones_become_e164(given: str, region: str, expected: str) -> None:
+    assert normalize_phone(given, region) == expected
+
+
+@pytest.mark.parametrize("bad", ["12", "0000000", "+90 123", "phone", "undefined"])
+def test_invalid_phones_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        normalize_phone(bad, "TR")
+
+
+def test_whatsapp_id_is_the_phone_number() -> None:
+    assert whatsapp_id_to_phone("905321234567") == "+905321234567"
+    assert normalize(IdentifierType.WHATSAPP, "+90 5321234567") == "905321234567"
+
+
+def test_numbers_and_booleans() -> None:
+    assert normalize(IdentifierType.USER_ID, 12345) == "12345"
+    with pytest.raises(InvalidIdentifier):
+        normalize(IdentifierType.USER_ID, True)
+    with pytest.raises(InvalidIdentifier):
+        normalize(IdentifierType.USER_ID, {"id": 1})
+
+
+def test_loyalty_cards_ignore_spacing_and_case() -> None:
+    assert normalize(IdentifierType.LOYALTY_CARD, "lc 0042 17") == "LC004217"
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("email:Bob@Example.com", (IdentifierType.EMAIL, "bob@example.com")),
+        ("Bob@Example.com", (IdentifierType.EMAIL, "bob@example.com")),
+        ("+90 532 123 45 67", (IdentifierType.PHONE, "+905321234567")),
+        ("whatsapp:905321234567", (IdentifierType.WHATSAPP, "905321234567")),
+        ("user_id:c-42", (IdentifierType.USER_ID, "c-42")),
+    ],
+)
+def test_identifier_keys(key: str, expected: tuple[IdentifierType, str]) -> None:
+    assert parse_identifier_key(key) == expected
+
+
+def test_identifier_key_without_type_is_refused() -> None:
+    with pytest.raises(InvalidIdentifier):
+        parse_identifier_key("c-42")
