@@ -17,6 +17,8 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Omnichannel",
         "POWERTOOLS_DEV": "false",
+        # botocore routes DynamoDB Streams calls to account-id endpoints, which moto does not know.
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -1,6 +1,6 @@
-"""Builds the capture service from settings and AWS clients, once per execution environment.
+"""Builds the capture pieces from settings and AWS clients, once per execution environment.
 
-Tests replace the pieces with ``override(...)`` (an in-memory publisher, fixed secrets, a fake clock).
+Tests replace them with ``override(...)`` (an in-memory store or publisher, fixed secrets, a fake clock).
 """
 
 from __future__ import annotations
@@ -8,12 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from capture.logic.capture_service import CaptureService
 from capture.secrets import CaptureSecrets, load_secrets
 from capture.settings import get_settings
 from omnichannel import aws_clients
 from omnichannel.event_bus import EventBridgePublisher, EventPublisher
+
+if TYPE_CHECKING:
+    from capture.dal.event_store import DynamoDBEventStore
 
 
 def utc_now() -> datetime:
@@ -26,6 +30,7 @@ class Wiring:
     publisher: EventPublisher | None = None
     secrets: CaptureSecrets | None = None
     clock: Callable[[], datetime] = utc_now
+    store: DynamoDBEventStore | None = None
 
 
 _wiring = Wiring()
@@ -38,7 +43,7 @@ def override(
     secrets: CaptureSecrets | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> None:
-    global _wiring
+    global _wiring  # one wiring per execution environment
     _wiring = Wiring(service=service, publisher=publisher, secrets=secrets, clock=clock or utc_now)
 
 
@@ -56,18 +61,23 @@ def get_publisher() -> EventPublisher:
     return _wiring.publisher
 
 
-def get_capture_service() -> CaptureService:
-    if _wiring.service is None:
-        from capture.dal.event_store import DynamoDBEventStore
+def get_event_store() -> DynamoDBEventStore:
+    if _wiring.store is None:
+        from capture.dal.event_store import DynamoDBEventStore  # first use only: keeps the import graph small
 
         settings = get_settings()
-        store = DynamoDBEventStore(
+        _wiring.store = DynamoDBEventStore(
             aws_clients.dynamodb(),
             settings.events_table_name,
             retention_days=settings.raw_event_retention_days,
             outbox_shards=settings.outbox_shards,
         )
-        _wiring.service = CaptureService(store, get_publisher())
+    return _wiring.store
+
+
+def get_capture_service() -> CaptureService:
+    if _wiring.service is None:
+        _wiring.service = CaptureService(get_event_store())
     return _wiring.service
 
 

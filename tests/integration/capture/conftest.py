@@ -3,39 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
 
 from capture.dal.event_store import DynamoDBEventStore
-
-TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    pass
-
-
-_CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
-def table_properties(logical_id: str) -> dict[str, Any]:
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
-    properties: dict[str, Any] = template["Resources"][logical_id]["Properties"]
-    return properties
-
-
-def create_table(client: Any, name: str, properties: dict[str, Any]) -> None:
-    args = {
-        key: properties[key]
-        for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
-        if key in properties
-    }
-    client.create_table(TableName=name, **args)
+from tests.support.moto_tables import create_table, table_properties
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from capture.dal.event_store import DynamoDBEventStore
-from capture.logic.capture_service import CaptureService, IncomingEvent
+from capture.logic.capture_service import CaptureService, IncomingEvent, publish_or_park
 from capture.logic.outbox_relay import relay_outbox
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType, event_id_for
 from omnichannel.event_bus import InMemoryPublisher
@@ -34,44 +34,44 @@ def _items(dynamodb: Any, table: str, prefix: str) -> list[dict[str, Any]]:
     return [item for item in items if item["pk"]["S"].startswith(prefix)]
 
 
-def test_stores_each_event_once_and_clears_the_outbox(store: DynamoDBEventStore, dynamodb: Any) -> None:
-    # Given a service over the moto table and an in-memory bus
-    bus = InMemoryPublisher()
-    service = CaptureService(store, bus)
+def test_stores_each_event_once(store: DynamoDBEventStore, dynamodb: Any) -> None:
+    # Given a service over the moto table
+    service = CaptureService(store)
     batch = [_event(f"m{i}", anonymous_id=f"a{i}") for i in range(150)]
     # When the batch is captured twice (a client retry)
     first = service.capture(batch)
     second = service.capture(batch)
-    # Then it was stored and published once, and the retry was recognised as duplicates
+    # Then it was stored once and the retry was recognised as duplicates
     assert len(first.stored) == 150
     assert len(second.stored) == 0
     assert len(second.duplicates) == 150
-    assert len(bus.events) == 150
     assert len(_items(dynamodb, "events", "EVENT#")) == 150
-    assert _items(dynamodb, "events", "OUTBOX#") == []
 
 
 def test_partly_new_batch_stores_only_the_new(store: DynamoDBEventStore) -> None:
-    bus = InMemoryPublisher()
-    service = CaptureService(store, bus)
+    service = CaptureService(store)
     service.capture([_event("m1", anonymous_id="a"), _event("m2", anonymous_id="a")])
-    outcome = service.capture([_event("m2", anonymous_id="a"), _event("m3", anonymous_id="a")])
+    outcome = service.capture([_event("m2", anonymous_id="a"), _event("m3", anonymous_id="a"), _event("m1")])
     assert [event.message_id for event in outcome.stored] == ["m3"]
-    assert [event.message_id for event in outcome.duplicates] == ["m2"]
-    assert len(bus.events) == 3
+    assert sorted(event.message_id for event in outcome.duplicates) == ["m1", "m2"]
+
+
+def test_single_event_is_one_conditional_put(store: DynamoDBEventStore) -> None:
+    service = CaptureService(store)
+    assert len(service.capture([_event("m1", user_id="u")]).stored) == 1
+    again = service.capture([_event("m1", user_id="u")])
+    assert again.stored == []
+    assert len(again.duplicates) == 1
 
 
 def test_same_event_twice_in_one_request_is_stored_once(store: DynamoDBEventStore) -> None:
-    bus = InMemoryPublisher()
-    outcome = CaptureService(store, bus).capture([_event("m1", user_id="u"), _event("m1", user_id="u")])
+    outcome = CaptureService(store).capture([_event("m1", user_id="u"), _event("m1", user_id="u")])
     assert len(outcome.stored) == 1
     assert len(outcome.duplicates) == 1
-    assert len(bus.events) == 1
 
 
 def test_events_of_an_identifier_newest_first_without_a_scan(store: DynamoDBEventStore) -> None:
-    bus = InMemoryPublisher()
-    CaptureService(store, bus).capture(
+    CaptureService(store).capture(
         [_event(f"m{i}", minutes=i, email="ayse@example.com", anonymous_id=f"a{i % 2}") for i in range(7)]
         + [_event("other", email="someone@example.com")]
     )
@@ -85,7 +85,7 @@ def test_events_of_an_identifier_newest_first_without_a_scan(store: DynamoDBEven
 
 def test_stored_event_round_trips_and_expires_by_ttl(store: DynamoDBEventStore, dynamodb: Any) -> None:
     incoming = _event("m1", user_id="u", phone="+905321234567")
-    CaptureService(store, InMemoryPublisher()).capture([incoming])
+    CaptureService(store).capture([incoming])
     assert store.get_event(incoming.event.event_id) == incoming.event
     [item] = _items(dynamodb, "events", "EVENT#")
     assert int(item["expires_at"]["N"]) == int((T0 + timedelta(days=30)).timestamp())
@@ -93,25 +93,26 @@ def test_stored_event_round_trips_and_expires_by_ttl(store: DynamoDBEventStore, 
     assert item["id_phone"]["S"] == "+905321234567"
 
 
-def test_unpublished_events_stay_in_the_outbox_until_the_relay_publishes_them(
+def test_parked_events_are_published_by_the_relay_after_the_grace_period(
     store: DynamoDBEventStore, dynamodb: Any
 ) -> None:
-    # Given a bus that refuses two of three events
+    # Given three stored events of which a failing bus refused two
     batch = [_event(f"m{i}", user_id="u") for i in range(3)]
+    CaptureService(store).capture(batch)
     failing = {batch[0].event.event_id, batch[2].event.event_id}
-    outcome = CaptureService(store, InMemoryPublisher(fail_ids=failing)).capture(batch)
-    # Then all three are stored and the two are left in the outbox
-    assert len(outcome.stored) == 3
-    assert sorted(outcome.unpublished) == sorted(failing)
+    parked = publish_or_park(InMemoryPublisher(fail_ids=failing), store, [item.event for item in batch])
+    # Then the two are parked in one outbox entry
+    assert sorted(parked) == sorted(failing)
     [entry] = _items(dynamodb, "events", "OUTBOX#")
     assert set(entry["event_ids"]["SS"]) == failing
 
-    # When the relay runs within the grace period, it leaves in-flight entries alone
+    # When the relay runs within the grace period, it leaves the entry alone
     healthy_bus = InMemoryPublisher()
-    early = relay_outbox(store, healthy_bus, now=T0, grace=timedelta(seconds=60))
+    early = relay_outbox(store, healthy_bus, now=datetime.now(UTC), grace=timedelta(seconds=60))
     assert early.entries == 0
     # When it runs after the grace period with the bus healthy again
-    result = relay_outbox(store, healthy_bus, now=datetime.now(UTC) + timedelta(minutes=5), grace=timedelta(seconds=60))
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    result = relay_outbox(store, healthy_bus, now=later, grace=timedelta(seconds=60))
     # Then exactly the two are published and the outbox is empty
     assert result.published == 2
     assert sorted(event.event_id for event in healthy_bus.events) == sorted(failing)
@@ -119,10 +120,14 @@ def test_unpublished_events_stay_in_the_outbox_until_the_relay_publishes_them(
 
 
 def test_relay_keeps_what_still_fails(store: DynamoDBEventStore, dynamodb: Any) -> None:
-    batch = [_event("m1", user_id="u")]
-    ids = {batch[0].event.event_id}
-    CaptureService(store, InMemoryPublisher(fail_ids=ids)).capture(batch)
+    batch = [_event("m1", user_id="u"), _event("m2", user_id="u")]
+    CaptureService(store).capture(batch)
+    ids = {item.event.event_id for item in batch}
+    store.add_to_outbox(sorted(ids))
+    still_failing = {batch[0].event.event_id}
     later = datetime.now(UTC) + timedelta(minutes=5)
-    result = relay_outbox(store, InMemoryPublisher(fail_ids=ids), now=later, grace=timedelta(seconds=60))
+    result = relay_outbox(store, InMemoryPublisher(fail_ids=still_failing), now=later, grace=timedelta(seconds=60))
+    assert result.published == 1
     assert result.still_unpublished == 1
-    assert len(_items(dynamodb, "events", "OUTBOX#")) == 1
+    [entry] = _items(dynamodb, "events", "OUTBOX#")
+    assert set(entry["event_ids"]["SS"]) == still_failing

@@ -1,14 +1,14 @@
-"""The events table: every captured event once, plus the outbox of events not yet on the bus.
+"""The events table: every captured event once, plus the outbox of events whose publication kept failing.
 
 Items
 - event:  ``pk = EVENT#<event_id>``, ``sk = EVENT``; the canonical event (JSON), the raw message, one
   ``id_<type>`` attribute per identifier (each is the key of a sparse index ``by_<type>`` whose range key is
   ``occurred_at``: all events of one identifier, newest first, without a scan), ``expires_at`` (TTL).
-- outbox: ``pk = OUTBOX#<shard>``, ``sk = <received_at>#<uuid>``; the ids of events stored but not yet published.
+- outbox: ``pk = OUTBOX#<shard>``, ``sk = <time>#<uuid>``; the ids of events stored but not yet published.
 
-Writes go in transactions of up to 99 events plus their outbox entry, each event put on the condition that its
-id is new: a whole batch costs one call, a retried message is detected by the condition, and the outbox entry
-exists exactly when its events do. Nothing above this module touches boto3.
+A new event item is written on the condition that its id is new: one PutItem for a single call, one
+transaction per 100 events for a batch. The table's stream carries each new item to the stream publisher.
+Nothing above this module touches boto3.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -34,6 +34,7 @@ OUTBOX_PREFIX = "OUTBOX#"
 MAX_TRANSACTION_ITEMS = 100
 MAX_TRANSACTION_BYTES = 3_500_000  # DynamoDB allows 4 MB; keep room for attribute overhead
 MAX_CONFLICT_RETRIES = 5
+NEW_ITEM = "attribute_not_exists(pk)"
 
 
 def event_key(event_id: str) -> dict[str, Any]:
@@ -72,7 +73,12 @@ def event_item(incoming: IncomingEvent, expires_at: int) -> dict[str, Any]:
 
 
 def event_from_item(item: dict[str, Any]) -> CanonicalEvent:
+    """The canonical event of a stored item, or of a stream record's NewImage (same attribute-value shape)."""
     return CanonicalEvent.model_validate_json(item["event"]["S"])
+
+
+def is_event_item(item: dict[str, Any]) -> bool:
+    return item.get("sk", {}).get("S") == EVENT_SK and "event" in item
 
 
 def _item_size(item: dict[str, Any]) -> int:
@@ -84,7 +90,7 @@ def _groups(items: list[tuple[IncomingEvent, dict[str, Any]]]) -> Iterator[list[
     size = 0
     for pair in items:
         item_size = _item_size(pair[1])
-        if group and (len(group) == MAX_TRANSACTION_ITEMS - 1 or size + item_size > MAX_TRANSACTION_BYTES):
+        if group and (len(group) == MAX_TRANSACTION_ITEMS or size + item_size > MAX_TRANSACTION_BYTES):
             yield group
             group, size = [], 0
         group.append(pair)
@@ -118,34 +124,24 @@ class DynamoDBEventStore:
             self._store_group(group, result)
         return result
 
-    def _outbox_entry(self, event_ids: Sequence[str], received_at: datetime) -> OutboxEntry:
-        shard = random.randrange(self._shards)  # noqa: S311 - spreads writes, not a secret
-        return OutboxEntry(
-            pk=f"{OUTBOX_PREFIX}{shard}", sk=f"{utc_iso(received_at)}#{uuid.uuid4()}", event_ids=tuple(event_ids)
-        )
-
-    def _outbox_item(self, entry: OutboxEntry) -> dict[str, Any]:
-        return {"pk": {"S": entry.pk}, "sk": {"S": entry.sk}, "event_ids": {"SS": list(entry.event_ids)}}
-
     def _store_group(self, group: list[tuple[IncomingEvent, dict[str, Any]]], result: StoreResult) -> None:
+        if len(group) == 1:
+            incoming, item = group[0]
+            try:
+                self._client.put_item(TableName=self._table, Item=item, ConditionExpression=NEW_ITEM)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                result.duplicates.append(incoming.event)
+            else:
+                result.stored.append(incoming.event)
+            return
         pending = list(group)
         for attempt in range(MAX_CONFLICT_RETRIES + 1):
-            if not pending:
-                return
-            entry = self._outbox_entry(
-                [incoming.event.event_id for incoming, _ in pending], pending[0][0].event.received_at
-            )
             actions: list[Any] = [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": item,
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
+                {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": NEW_ITEM}}
                 for _, item in pending
             ]
-            actions.append({"Put": {"TableName": self._table, "Item": self._outbox_item(entry)}})
             try:
                 self._client.transact_write_items(TransactItems=actions)
             except ClientError as error:
@@ -155,20 +151,33 @@ class DynamoDBEventStore:
                 duplicates = {
                     index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"
                 }
-                if not duplicates and attempt < MAX_CONFLICT_RETRIES:
+                if not duplicates:
+                    if attempt == MAX_CONFLICT_RETRIES:
+                        raise
                     time.sleep(0.02 * (2**attempt) * random.random())  # noqa: S311 - a conflict: back off, retry
                     continue
-                if not duplicates:
-                    raise
-                result.duplicates.extend(
-                    pending[index][0].event for index in sorted(duplicates) if index < len(pending)
-                )
+                result.duplicates.extend(pending[index][0].event for index in sorted(duplicates))
                 pending = [pair for index, pair in enumerate(pending) if index not in duplicates]
+                if len(pending) <= 1:
+                    if pending:
+                        self._store_group(pending, result)
+                    return
                 continue
             result.stored.extend(incoming.event for incoming, _ in pending)
-            result.outbox.append(entry)
             return
         raise RuntimeError("the events could not be stored: transaction conflicts did not clear")
+
+    # -- outbox ---------------------------------------------------------------------------------------------
+    def add_to_outbox(self, event_ids: Sequence[str]) -> OutboxEntry:
+        shard = random.randrange(self._shards)  # noqa: S311 - spreads writes, not a secret
+        entry = OutboxEntry(
+            pk=f"{OUTBOX_PREFIX}{shard}", sk=f"{utc_iso(datetime.now(UTC))}#{uuid.uuid4()}", event_ids=tuple(event_ids)
+        )
+        self._client.put_item(
+            TableName=self._table,
+            Item={"pk": {"S": entry.pk}, "sk": {"S": entry.sk}, "event_ids": {"SS": list(entry.event_ids)}},
+        )
+        return entry
 
     def settle_outbox(self, entry: OutboxEntry, unpublished: Sequence[str]) -> None:
         key = {"pk": {"S": entry.pk}, "sk": {"S": entry.sk}}
@@ -177,7 +186,7 @@ class DynamoDBEventStore:
         else:
             self._client.delete_item(TableName=self._table, Key=key)
 
-    # -- outbox relay -------------------------------------------------------------------------------------
+    # -- relay -------------------------------------------------------------------------------------
     def due_outbox_entries(self, older_than: datetime, limit: int = 100) -> list[OutboxEntry]:
         entries: list[OutboxEntry] = []
         cutoff = utc_iso(older_than)

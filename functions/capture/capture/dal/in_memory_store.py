@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from capture.logic.capture_service import IncomingEvent, OutboxEntry, StoreResult
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
@@ -17,21 +17,20 @@ class InMemoryEventStore:
 
     def store_new(self, events: Sequence[IncomingEvent]) -> StoreResult:
         result = StoreResult()
-        new: list[str] = []
         for incoming in events:
             if incoming.event.event_id in self.events:
                 result.duplicates.append(incoming.event)
             else:
                 self.events[incoming.event.event_id] = incoming
                 result.stored.append(incoming.event)
-                new.append(incoming.event.event_id)
-        if new:
-            self._sequence += 1
-            received = utc_iso(events[0].event.received_at)
-            entry = OutboxEntry(pk="OUTBOX#0", sk=f"{received}#{self._sequence:08d}", event_ids=tuple(new))
-            self.outbox[(entry.pk, entry.sk)] = entry
-            result.outbox.append(entry)
         return result
+
+    def add_to_outbox(self, event_ids: Sequence[str], now: datetime | None = None) -> OutboxEntry:
+        self._sequence += 1
+        moment = utc_iso(now or datetime.now(UTC))
+        entry = OutboxEntry(pk="OUTBOX#0", sk=f"{moment}#{self._sequence:08d}", event_ids=tuple(event_ids))
+        self.outbox[(entry.pk, entry.sk)] = entry
+        return entry
 
     def settle_outbox(self, entry: OutboxEntry, unpublished: Sequence[str]) -> None:
         if unpublished:

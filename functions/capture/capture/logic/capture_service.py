@@ -1,11 +1,14 @@
-"""Store, then publish: the exactly-once effect of capture.
+"""Capture's exactly-once effect, in two steps joined by the table's stream (a transactional outbox).
 
-1. Events are de-duplicated on ``event_id`` within the request, then written with a condition that the id is new
-   (DynamoDB transaction). A retried message (same source and messageId, so same event_id) is found to be a
-   duplicate there: it is answered like a success and neither stored nor published again.
-2. Each transaction also writes an outbox entry naming its events. Publication (PutEvents, chunks of 10,
-   failed entries retried) clears the entry; whatever still failed stays in it for the outbox relay, so an
-   accepted event is never lost, even if the function dies between storing and publishing.
+1. **Store** (the HTTP request): events are de-duplicated on ``event_id`` within the request, then written on
+   the condition that the id is new. A retried message (same source and messageId, so the same event_id) fails
+   the condition: it is answered like a success and neither stored nor published again. The request makes
+   no bus call at all: one conditional write per event, or one transaction per 100 events of a batch.
+2. **Publish** (the events table's DynamoDB stream): every *new* event item appears exactly once on the
+   stream; the stream publisher puts them on the bus in chunks of 10, retrying only the failed entries. What
+   still fails is written to the outbox and published later by the scheduled relay. An accepted event is
+   never lost: it is on the stream until published (the stream retries and, at worst, parks the batch on the
+   failure queue), and in the outbox until the relay gets it out.
 
 No boto3 here: the store and the publisher are passed in (tests pass fakes).
 """
@@ -30,7 +33,7 @@ class IncomingEvent:
 
 @dataclass(frozen=True)
 class OutboxEntry:
-    """Names the events of one store transaction until they are on the bus."""
+    """Names events that are stored but not yet on the bus."""
 
     pk: str
     sk: str
@@ -41,12 +44,17 @@ class OutboxEntry:
 class StoreResult:
     stored: list[CanonicalEvent] = field(default_factory=list)
     duplicates: list[CanonicalEvent] = field(default_factory=list)
-    outbox: list[OutboxEntry] = field(default_factory=list)
 
 
 class EventStore(Protocol):
     def store_new(self, events: Sequence[IncomingEvent]) -> StoreResult:
-        """Write the events whose id is new, each group with an outbox entry; report which were duplicates."""
+        """Write the events whose id is new; report which were duplicates."""
+        ...
+
+
+class OutboxStore(Protocol):
+    def add_to_outbox(self, event_ids: Sequence[str]) -> OutboxEntry:
+        """Record events that could not be published (one entry for all of them)."""
         ...
 
     def settle_outbox(self, entry: OutboxEntry, unpublished: Sequence[str]) -> None:
@@ -58,7 +66,6 @@ class EventStore(Protocol):
 class CaptureOutcome:
     stored: list[CanonicalEvent] = field(default_factory=list)
     duplicates: list[CanonicalEvent] = field(default_factory=list)
-    unpublished: list[str] = field(default_factory=list)
 
 
 def to_bus_event(event: CanonicalEvent) -> BusEvent:
@@ -70,21 +77,25 @@ def to_bus_event(event: CanonicalEvent) -> BusEvent:
     )
 
 
-def publish_and_settle(
-    store: EventStore, publisher: EventPublisher, events: Sequence[CanonicalEvent], outbox: Sequence[OutboxEntry]
-) -> list[str]:
-    """Publish ``events`` and clear their outbox entries; returns the ids left for the relay."""
+def publish(publisher: EventPublisher, events: Sequence[CanonicalEvent]) -> list[str]:
+    """Put ``events`` on the bus; returns the ids that still failed after the publisher's retries."""
+    if not events:
+        return []
     result = publisher.publish([to_bus_event(event) for event in events])
-    failed = set(result.failed)
-    for entry in outbox:
-        store.settle_outbox(entry, [event_id for event_id in entry.event_ids if event_id in failed])
-    return sorted(failed)
+    return sorted(result.failed)
+
+
+def publish_or_park(publisher: EventPublisher, outbox: OutboxStore, events: Sequence[CanonicalEvent]) -> list[str]:
+    """Publish, and park what still fails in the outbox for the relay. Returns the parked ids."""
+    failed = publish(publisher, events)
+    if failed:
+        outbox.add_to_outbox(failed)
+    return failed
 
 
 class CaptureService:
-    def __init__(self, store: EventStore, publisher: EventPublisher) -> None:
+    def __init__(self, store: EventStore) -> None:
         self._store = store
-        self._publisher = publisher
 
     def capture(self, incoming: Sequence[IncomingEvent]) -> CaptureOutcome:
         unique: dict[str, IncomingEvent] = {}
@@ -97,5 +108,4 @@ class CaptureService:
         if not unique:
             return CaptureOutcome(duplicates=repeated)
         stored = self._store.store_new(list(unique.values()))
-        unpublished = publish_and_settle(self._store, self._publisher, stored.stored, stored.outbox)
-        return CaptureOutcome(stored=stored.stored, duplicates=stored.duplicates + repeated, unpublished=unpublished)
+        return CaptureOutcome(stored=stored.stored, duplicates=stored.duplicates + repeated)

@@ -75,8 +75,6 @@ def _record(outcome: CaptureOutcome, rejected: int) -> None:
     metrics.add_metric(name="EventsAccepted", unit="Count", value=len(outcome.stored))
     metrics.add_metric(name="EventsDeduplicated", unit="Count", value=len(outcome.duplicates))
     metrics.add_metric(name="EventsRejected", unit="Count", value=rejected)
-    if outcome.unpublished:
-        metrics.add_metric(name="EventsLeftInOutbox", unit="Count", value=len(outcome.unpublished))
 
 
 def _capture(items: list[IncomingEvent]) -> CaptureOutcome:
