@@ -9,8 +9,6 @@ import unicodedata
 from enum import StrEnum
 from functools import lru_cache
 
-import phonenumbers
-
 
 class IdentifierType(StrEnum):
     """Every kind of identifier a touchpoint can carry. The events table has one index per type."""
@@ -117,6 +115,8 @@ def normalize_email(value: object) -> str:
 @lru_cache(maxsize=4096)
 def normalize_phone(value: str, default_region: str = "TR") -> str:
     """A phone number in E.164 (``+905321234567``), read with ``default_region`` when it has no country code."""
+    import phonenumbers  # on first use: most events carry no phone, and the import costs ~13 ms of cold start
+
     text = _text(IdentifierType.PHONE, value)
     if text.startswith("00"):
         text = "+" + text[2:]
