@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -70,8 +71,8 @@ def _check_size(limit: int, what: str) -> None:
 
 
 def _record(outcome: CaptureOutcome, rejected: int) -> None:
-    for event in outcome.stored:
-        metrics.add_metric(name=f"Accepted_{event.channel.value}", unit="Count", value=1)
+    for channel, count in Counter(event.channel.value for event in outcome.stored).items():
+        metrics.add_metric(name=f"EventsAccepted_{channel}", unit="Count", value=count)
     metrics.add_metric(name="EventsAccepted", unit="Count", value=len(outcome.stored))
     metrics.add_metric(name="EventsDeduplicated", unit="Count", value=len(outcome.duplicates))
     metrics.add_metric(name="EventsRejected", unit="Count", value=rejected)
