@@ -241,7 +241,7 @@ def handler_cost(count: int, rounds: int) -> None:
     store = InMemoryEventStore()
 
     def through_handler() -> None:
-        store.events.clear()
+        store.items.clear()
         wiring.override(service=CaptureService(store), secrets=secrets())
         response = handler.lambda_handler(request, Context())
         assert json.loads(response["body"])["accepted"] == count
@@ -250,7 +250,7 @@ def handler_cost(count: int, rounds: int) -> None:
     stream_event = {
         "Records": [
             {"eventName": "INSERT", "dynamodb": {"NewImage": event_item(item, 0), "SequenceNumber": str(n)}}
-            for n, item in enumerate(store.events.values())
+            for n, item in enumerate(store.items.values())
         ]
     }
 

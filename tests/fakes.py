@@ -2,47 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from capture.logic.capture_service import EventStore, IncomingEvent, StoreResult
-from omnichannel.canonical_event import CanonicalEvent
+from capture.dal.in_memory_store import InMemoryEventStore
 
-
-class InMemoryEventStore:
-    """The EventStore protocol in a dict: the first write of an event id wins, later ones are duplicates.
-
-    Like the events table's DynamoDB stream, ``stream`` receives each newly stored event exactly once (never a
-    duplicate); ``take_stream()`` hands over what arrived since the last call, as the stream publisher gets it.
-    """
-
-    def __init__(self) -> None:
-        self.items: dict[str, IncomingEvent] = {}
-        self.stream: list[CanonicalEvent] = []
-        self.store_calls = 0
-
-    @property
-    def events(self) -> list[CanonicalEvent]:
-        return [item.event for item in self.items.values()]
-
-    def store_new(self, events: Sequence[IncomingEvent]) -> StoreResult:
-        self.store_calls += 1
-        result = StoreResult()
-        for item in events:
-            if item.event.event_id in self.items:
-                result.duplicates.append(item.event)
-            else:
-                self.items[item.event.event_id] = item
-                self.stream.append(item.event)
-                result.stored.append(item.event)
-        return result
-
-    def take_stream(self) -> list[CanonicalEvent]:
-        records, self.stream = self.stream, []
-        return records
-
-
-_: type[EventStore] = InMemoryEventStore  # the fake keeps to the protocol (checked by mypy)
+__all__ = ["FakeLambdaContext", "InMemoryEventStore"]
 
 
 @dataclass

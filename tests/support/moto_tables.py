@@ -25,7 +25,7 @@ def table_properties(logical_id: str) -> dict[str, Any]:
 
 
 def create_table(client: Any, name: str, properties: dict[str, Any]) -> None:
-    args = {
+    args: dict[str, Any] = {
         key: properties[key]
         for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
         if key in properties

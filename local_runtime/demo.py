@@ -1,0 +1,321 @@
+"""The demo journey ``make dev`` plays: one customer, five touchpoints, three channels, one bus.
+
+It speaks to the running API the way the real clients do (Segment SDK payloads with a write key, signed
+WhatsApp and POS webhooks), then reads back what landed: the bus events and the events table in moto.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import requests
+
+from local_runtime.runtime import DEFAULT_CONFIG
+
+STACK_TABLE_HINT = "EventsTable"
+
+
+@dataclass
+class Step:
+    title: str
+    method: str
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    expect: int
+
+
+def _config() -> dict[str, Any]:
+    config: dict[str, Any] = json.loads(DEFAULT_CONFIG.read_text())
+    return config
+
+
+def _basic(write_key: str) -> str:
+    return "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]:
+    """The steps, and the customer's identifiers as they should read back (normalised)."""
+    secrets = _config()["secrets"]["CaptureSecrets"]
+    web_key, app_key = "dev-web-key", "dev-app-key"
+    web_anon, app_anon = f"web-{run}", f"app-{run}"
+    email_typed, email = f"AYŞE.YILMAZ+{run}@Örnek.COM.TR", f"ayşe.yilmaz+{run}@örnek.com.tr"
+    wa_id = "905321234567"
+    phone = "+" + wa_id
+    card = f"LC-{run.upper()}"
+    app_context = {"library": {"name": "analytics-ios", "version": "4.1.0"}, "device": {"id": f"iphone-{run}"}}
+    device_skew = timedelta(hours=-2)  # the phone's clock is two hours behind: capture corrects it
+
+    def batch(messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"batch": messages, "sentAt": _iso(now + device_skew)}
+
+    app_batch = batch(
+        [
+            {
+                "type": "screen",
+                "name": "Home",
+                "anonymousId": app_anon,
+                "messageId": f"{run}-screen",
+                "timestamp": _iso(now + device_skew - timedelta(seconds=40)),
+                "context": app_context,
+            },
+            {
+                "type": "identify",
+                "userId": f"cust-{run}",
+                "anonymousId": app_anon,
+                "messageId": f"{run}-identify",
+                "timestamp": _iso(now + device_skew - timedelta(seconds=20)),
+                "traits": {"email": email_typed, "phone": "0532 123 45 67", "name": "Ayşe Yılmaz", "loyaltyCard": card},
+                "context": app_context,
+            },
+            {
+                "type": "track",
+                "event": "Product Added",
+                "userId": f"cust-{run}",
+                "anonymousId": app_anon,
+                "messageId": f"{run}-added",
+                "timestamp": _iso(now + device_skew - timedelta(seconds=5)),
+                "properties": {"product_id": "SKU-KABAN-38", "name": "Yün kaban", "price": 2499.90, "currency": "TRY"},
+                "context": app_context,
+            },
+        ]
+    )
+    app_body = gzip.compress(_json(app_batch))
+    app_headers = {"Authorization": _basic(app_key), "Content-Type": "application/json", "Content-Encoding": "gzip"}
+
+    whatsapp = _json(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "908501234567",
+                                    "phone_number_id": "106540352242922",
+                                },
+                                "contacts": [{"profile": {"name": "Ayşe"}, "wa_id": wa_id}],
+                                "messages": [
+                                    {
+                                        "from": wa_id,
+                                        "id": f"wamid.{run}",
+                                        "timestamp": str(int(now.timestamp())),
+                                        "type": "text",
+                                        "text": {"body": "Merhaba, kaban mağazada var mı? 你好"},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    meta_signature = "sha256=" + hmac.new(secrets["meta_app_secret"].encode(), whatsapp, hashlib.sha256).hexdigest()
+
+    store_id = "istanbul-kadikoy"
+    pos = _json(
+        {
+            "type": "sale",
+            "transaction_id": f"T-{run}",
+            "occurred_at": _iso(now),
+            "customer": {"loyalty_card": card, "email": email_typed},
+            "currency": "TRY",
+            "total": "2499.90",
+            "items": [{"sku": "SKU-KABAN-38", "name": "Yün kaban", "quantity": 1, "price": "2499.90"}],
+        }
+    )
+    timestamp = str(int(time.time()))
+    pos_secret = secrets["pos_secrets"].get(store_id) or secrets["pos_secrets"]["*"]
+    pos_signature = hmac.new(pos_secret.encode(), f"{timestamp}.".encode() + pos, hashlib.sha256).hexdigest()
+
+    steps = [
+        Step(
+            "1. web: an anonymous visitor views a product page (analytics.js call)",
+            "POST",
+            "/v1/page",
+            _json(
+                {
+                    "anonymousId": web_anon,
+                    "name": "Yün kaban",
+                    "messageId": f"{run}-page",
+                    "properties": {"url": "https://shop.example/kaban"},
+                    "context": {"library": {"name": "analytics.js"}},
+                }
+            ),
+            {"Authorization": _basic(web_key), "Content-Type": "application/json"},
+            200,
+        ),
+        Step(
+            "2. app: installs the app, logs in with e-mail and phone, adds the coat (gzip batch, skewed clock)",
+            "POST",
+            "/v1/batch",
+            app_body,
+            app_headers,
+            200,
+        ),
+        Step(
+            "3. app: the SDK retries the same batch (network blip): nothing is stored or published twice",
+            "POST",
+            "/v1/batch",
+            app_body,
+            app_headers,
+            200,
+        ),
+        Step(
+            "4. whatsapp: writes from the phone number on the profile (signed webhook)",
+            "POST",
+            "/webhooks/whatsapp",
+            whatsapp,
+            {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature},
+            200,
+        ),
+        Step(
+            "5. store: buys the coat with the loyalty card (signed POS webhook)",
+            "POST",
+            f"/webhooks/pos/{store_id}",
+            pos,
+            {
+                "Content-Type": "application/json",
+                "X-Pos-Timestamp": timestamp,
+                "X-Pos-Signature": f"sha256={pos_signature}",
+            },
+            200,
+        ),
+        Step(
+            "6. a broken client: a track call without an event name is refused, naming the field",
+            "POST",
+            "/v1/track",
+            _json({"userId": f"cust-{run}", "messageId": f"{run}-bad"}),
+            {"Authorization": _basic(web_key), "Content-Type": "application/json"},
+            400,
+        ),
+        Step(
+            "7. a forged WhatsApp webhook (wrong signature) is refused and nothing is stored",
+            "POST",
+            "/webhooks/whatsapp",
+            whatsapp,
+            {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64},
+            401,
+        ),
+    ]
+    identifiers = [
+        ("anonymous_id", web_anon),
+        ("anonymous_id", app_anon),
+        ("email", email),
+        ("phone", phone),
+        ("whatsapp", wa_id),
+        ("loyalty_card", card),
+    ]
+    return steps, identifiers
+
+
+def _events_table(moto_endpoint: str) -> tuple[Any, str]:
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=moto_endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    names = [
+        name for name in client.list_tables()["TableNames"] if STACK_TABLE_HINT in name or "events" in name.lower()
+    ]
+    return client, names[0]
+
+
+def _events_of(client: Any, table: str, identifier_type: str, value: str) -> list[dict[str, Any]]:
+    response = client.query(
+        TableName=table,
+        IndexName=f"by_{identifier_type}",
+        KeyConditionExpression="#id = :v",
+        ExpressionAttributeNames={"#id": f"id_{identifier_type}"},
+        ExpressionAttributeValues={":v": {"S": value}},
+        ScanIndexForward=False,
+    )
+    items: list[dict[str, Any]] = response["Items"]
+    return items
+
+
+def _wait_for_bus(base_url: str, event_ids: set[str], timeout: float = 15.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    seen: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        log = requests.get(f"{base_url}/_local/bus", timeout=5).json()
+        seen = [event for event in log if event.get("detail", {}).get("event_id") in event_ids]
+        if {event["detail"]["event_id"] for event in seen} >= event_ids:
+            break
+        time.sleep(0.2)
+    return seen
+
+
+def run_demo(base_url: str, moto_endpoint: str) -> int:
+    """Play the demo journey against the runtime at ``base_url``; 0 when everything went as expected."""
+    base_url = base_url.rstrip("/")
+    run = uuid.uuid4().hex[:6]
+    steps, identifiers = journey(run, datetime.now(UTC))
+    print(f"\n== Demo journey (run {run}): one customer across web, app, WhatsApp and a store ==")
+    failures = 0
+    for step in steps:
+        response = requests.request(step.method, base_url + step.path, data=step.body, headers=step.headers, timeout=10)
+        ok = response.status_code == step.expect
+        failures += not ok
+        summary = response.text if len(response.text) < 160 else response.text[:157] + "..."
+        print(
+            f"{'ok ' if ok else 'BAD'} {step.title}\n"
+            f"      {step.method} {step.path} -> {response.status_code} {summary}"
+        )
+
+    client, table = _events_table(moto_endpoint)
+    stored: dict[str, dict[str, Any]] = {}
+    print(f"\nWhat the events table ({table}) holds per identifier, newest first (read through its indexes):")
+    for identifier_type, value in identifiers:
+        items = _events_of(client, table, identifier_type, value)
+        for item in items:
+            stored[item["event_id"]["S"]] = item
+        kinds = ", ".join(f"{i['channel']['S']}:{i.get('name', i['type'])['S']}" for i in items)
+        print(f"  {identifier_type:<13} {value:<34} {len(items)} event(s)  {kinds}")
+
+    events_on_bus = _wait_for_bus(base_url, set(stored))
+    print(f"\nOn the bus ({len(events_on_bus)} of {len(stored)} stored events, each once):")
+    for event in events_on_bus:
+        detail = event["detail"]
+        print(
+            f"  {detail['occurred_at']}  {detail['channel']:<9} {event['detail-type']:<16} "
+            f"event_id {detail['event_id']}"
+        )
+    once = len(events_on_bus) == len(stored) == len({e["detail"]["event_id"] for e in events_on_bus})
+    expected_events = 6  # page, screen, identify, product added, whatsapp message, store order
+    if len(stored) != expected_events or not once:
+        failures += 1
+        print(f"BAD expected {expected_events} events, each on the bus once; found {len(stored)} stored")
+    print(
+        "\nNext: the profiles function will merge these identifiers into one customer. Try it yourself:\n"
+        f"  curl -s -u dev-write-key: -H 'content-type: application/json' "
+        f'-d \'{{"userId":"u1","event":"Product Added"}}\' {base_url}/v1/track\n'
+        f"  aws --endpoint-url {moto_endpoint} dynamodb scan --table-name {table} --max-items 3\n"
+    )
+    print("Demo finished: all steps as expected." if failures == 0 else f"Demo finished with {failures} problem(s).")
+    return 0 if failures == 0 else 1
