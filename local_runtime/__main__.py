@@ -1,0 +1,199 @@
+"""``python -m local_runtime``: serve the template locally, print development tokens, play the demo, write the
+OpenAPI document.
+
+    python -m local_runtime serve [--demo] [--port 3000] [--moto-port 5000] [--template template.yaml]
+    python -m local_runtime token --role customer|agent|admin [--sub ID]
+    python -m local_runtime demo --url http://127.0.0.1:3000
+    python -m local_runtime openapi --out docs/openapi.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from local_runtime.auth import ROLES, DevJwt
+
+DEFAULT_PORT = 3000
+DEFAULT_MOTO_PORT = 5000
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m local_runtime", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the template locally (API on 127.0.0.1, moto server for AWS)")
+    serve.add_argument("--template", default="template.yaml")
+    serve.add_argument("--config", default=None, help="development config (default: local_runtime/dev-config.json)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="API port (default $PORT or 3000; 0 picks a free one)")
+    serve.add_argument("--moto-port", type=int, default=None, help="moto port (default $MOTO_PORT or 5000; 0: free)")
+    serve.add_argument("--demo", action="store_true", help="play the demo journey once the runtime is up")
+    serve.add_argument("--verbose", action="store_true", help="log HTTP details too")
+
+    token = commands.add_parser("token", help="print a development JWT the local runtime accepts")
+    token.add_argument("--role", choices=ROLES, default="customer")
+    token.add_argument("--sub", default=None, help="subject (default dev-<role>)")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.add_argument("--scope", action="append", default=[], help="an extra scope (repeatable)")
+    token.add_argument("--config", default=None)
+
+    demo = commands.add_parser("demo", help="play the demo journey against a running local runtime")
+    demo.add_argument("--url", default=None, help="API base URL (default http://127.0.0.1:$PORT)")
+    demo.add_argument("--moto-endpoint", default=None, help="moto URL (default http://127.0.0.1:$MOTO_PORT)")
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document generated from a function's routes")
+    openapi.add_argument("--out", default="docs/openapi.json")
+    openapi.add_argument("--template", default="template.yaml")
+    openapi.add_argument("--function", default="CaptureApiFunction", help="its handler module must define `app`")
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    logger = logging.getLogger("local_runtime")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+def _banner(runtime: object) -> str:
+    from local_runtime.runtime import LocalRuntime
+
+    assert isinstance(runtime, LocalRuntime)
+    url = runtime.base_url
+    moto = runtime.moto_endpoint
+    lines = [
+        f"omnichannel local runtime: {runtime.template.path.name} as stack {runtime.context.stack_name}"
+        f" ({runtime.context.region})",
+        f"  API   {url}",
+        f"  moto  {moto}   e.g. AWS_ENDPOINT_URL={moto} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+        f" AWS_DEFAULT_REGION={runtime.context.region} aws dynamodb list-tables",
+        "routes:",
+    ]
+    width = max((len(route.route_key) for route in runtime.routes), default=0)
+    for route in runtime.routes:
+        auth = (
+            f"  [JWT {route.authorizer}{' ' + ' '.join(route.scopes) if route.scopes else ''}]"
+            if route.authorizer
+            else ""
+        )
+        lines.append(f"  {route.route_key:<{width}}  → {route.function}{auth}")
+    lines.append(f"  {'GET /_local/bus':<{width}}  → the last bus events (local only)")
+    subscriptions = [sub for sub in runtime.delivery.subscriptions if sub.function]
+    if subscriptions:
+        lines.append("deliveries:")
+        for sub in subscriptions:
+            what = sub.schedule.expression if sub.schedule else sub.kind
+            lines.append(f"  {sub.trigger}  ({what}{'' if sub.enabled else ', disabled'})")
+    keys = runtime.write_keys()
+    if keys:
+        lines.append(f"write key: {keys[0]}   e.g. curl -u {keys[0]}: -H 'content-type: application/json'")
+        lines.append(f'           -d \'{{"userId":"u1","event":"Product Added","messageId":"m1"}}\' {url}/v1/track')
+    lines.append(
+        "token:     make token ROLE=customer|agent|admin [SUB=...]  (python -m local_runtime token --role agent)"
+    )
+    lines.append(f"listening on {url} (Ctrl-C stops)")
+    return "\n".join(lines)
+
+
+def _port(value: int | None, variable: str, default: int) -> int:
+    return value if value is not None else int(os.environ.get(variable, default))
+
+
+def serve(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    _configure_logging(args.verbose)
+    from local_runtime.runtime import LocalRuntime
+
+    try:
+        runtime = LocalRuntime.start(
+            args.template,
+            mode="server",
+            http_port=_port(args.port, "PORT", DEFAULT_PORT),
+            moto_port=_port(args.moto_port, "MOTO_PORT", DEFAULT_MOTO_PORT),
+            host=args.host,
+            config=args.config,
+            background=True,
+        )
+    except OSError as exc:
+        print(f"cannot start: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        print(_banner(runtime), flush=True)
+        if args.demo:
+            moto = runtime.moto_endpoint or ""
+            threading.Thread(target=_play_demo, args=(runtime.base_url, moto), name="demo", daemon=True).start()
+        while not stop.wait(0.5):
+            pass
+        print("stopping…", flush=True)
+    finally:
+        runtime.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _play_demo(base_url: str, moto_endpoint: str) -> None:
+    from local_runtime.demo import run_demo
+
+    try:
+        code = run_demo(base_url, moto_endpoint)
+    except Exception:
+        logging.getLogger("local_runtime").exception("the demo failed")
+        return
+    print(f"demo finished with exit code {code}; the runtime keeps serving (Ctrl-C stops)", flush=True)
+
+
+def demo(args: argparse.Namespace) -> int:
+    from local_runtime.demo import run_demo
+
+    url = args.url or f"http://127.0.0.1:{_port(None, 'PORT', DEFAULT_PORT)}"
+    moto = args.moto_endpoint or f"http://127.0.0.1:{_port(None, 'MOTO_PORT', DEFAULT_MOTO_PORT)}"
+    return run_demo(url, moto)
+
+
+def token(args: argparse.Namespace) -> int:
+    from local_runtime.runtime import load_config
+
+    dev_jwt = DevJwt.from_config(load_config(args.config))
+    print(dev_jwt.issue(args.role, sub=args.sub, ttl_seconds=args.ttl, extra_scopes=args.scope))
+    return 0
+
+
+def openapi(args: argparse.Namespace) -> int:
+    import importlib
+
+    from local_runtime.runtime import LocalRuntime
+
+    with LocalRuntime.start(args.template, mode="inprocess") as runtime, runtime.in_function(args.function) as spec:
+        module = importlib.import_module(spec.handler.replace("/", ".").rpartition(".")[0])
+        document = json.loads(module.app.get_openapi_json_schema())
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"serve": serve, "token": token, "demo": demo, "openapi": openapi}
+    return commands[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,405 @@
+"""``LocalRuntime``: the template running on this machine, with moto as AWS.
+
+::
+
+    with LocalRuntime.start("template.yaml", mode="inprocess") as rt:
+        status, headers, body = rt.request("POST", "/v1/track", body={...}, headers={...})
+        deliveries = rt.drain()
+
+Two modes share all the wiring: ``inprocess`` (moto's ``mock_aws``: no sockets for AWS, fast, for tests) and
+``server`` (moto's ``ThreadedMotoServer`` on 127.0.0.1, so boto3, the AWS CLI and the handlers see the same
+tables and bus through ``AWS_ENDPOINT_URL``). Either mode can also serve the HTTP API on a port.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+from local_runtime.auth import DevJwt
+from local_runtime.bus_delivery import BusDelivery
+from local_runtime.deliveries import Delivery
+from local_runtime.functions import FunctionHost, FunctionSpec, function_specs
+from local_runtime.http_gateway import (
+    Gateway,
+    GatewayServer,
+    HttpRequest,
+    HttpResponse,
+    Route,
+    function_routes,
+    http_apis,
+    json_response,
+)
+from local_runtime.resources import Stack, StackContext
+from local_runtime.template import load_template
+
+log = logging.getLogger("local_runtime")
+
+Mode = Literal["inprocess", "server"]
+DEFAULT_CONFIG = Path(__file__).resolve().with_name("dev-config.json")
+DEFAULT_STACK_NAME = "omnichannel-local"
+DEFAULT_MOTO_PORT = 5000
+# moto does not know botocore's account-based endpoints (<account>.streams-ddb.<region>.amazonaws.com).
+CLIENT_CONFIG = Config(account_id_endpoint_mode="disabled")
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
+
+
+def load_config(path: str | Path | None) -> dict[str, Any]:
+    """The development config (parameters, secrets, jwt); ``{}`` when the default file is absent."""
+    file = Path(path) if path is not None else DEFAULT_CONFIG
+    if path is None and not file.exists():
+        return {}
+    config = json.loads(file.read_text(encoding="utf-8"))
+    if not isinstance(config, dict):
+        raise ValueError(f"{file}: expected a JSON object")
+    return config
+
+
+class LocalRuntime:
+    """The template's tables, bus, queues and secrets in moto; its functions behind routes, rules and schedules."""
+
+    def __init__(
+        self,
+        template: str | Path = "template.yaml",
+        *,
+        mode: Mode = "inprocess",
+        http_port: int | None = None,
+        moto_port: int | None = None,
+        host: str = "127.0.0.1",
+        config: str | Path | None = None,
+        parameters: Mapping[str, str] | None = None,
+        background: bool | None = None,
+        stack_name: str = DEFAULT_STACK_NAME,
+        region: str | None = None,
+        bus_log_size: int = 200,
+    ) -> None:
+        if mode not in ("inprocess", "server"):
+            raise ValueError("mode must be 'inprocess' or 'server'")
+        self.mode: Mode = mode
+        self.template = load_template(template)
+        self.config = load_config(config)
+        self.context = StackContext(
+            stack_name=stack_name,
+            region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-west-1",
+        )
+        self.dev_jwt = DevJwt.from_config(self.config)
+        self._host = host
+        self._http_port = http_port
+        self._moto_port = moto_port
+        self._parameters = {**(self.config.get("parameters") or {}), **(parameters or {})}
+        self._background = mode == "server" if background is None else background
+        self._bus_log_size = bus_log_size
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._mock: Any = None
+        self._moto_server: Any = None
+        self._http: GatewayServer | None = None
+        self.moto_endpoint: str | None = None
+        self.stack: Stack
+        self.functions: dict[str, FunctionSpec] = {}
+        self.host: FunctionHost
+        self.delivery: BusDelivery
+        self.gateway: Gateway
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def start(
+        cls,
+        template: str | Path = "template.yaml",
+        *,
+        mode: Mode = "inprocess",
+        http_port: int | None = None,
+        moto_port: int | None = None,
+        host: str = "127.0.0.1",
+        config: str | Path | None = None,
+        parameters: Mapping[str, str] | None = None,
+        background: bool | None = None,
+        stack_name: str = DEFAULT_STACK_NAME,
+        region: str | None = None,
+        bus_log_size: int = 200,
+    ) -> LocalRuntime:
+        """Create everything and start serving; use as a context manager or call :meth:`stop`.
+
+        ``http_port``: None serves no socket (``request`` still works), 0 picks a free port. ``moto_port`` (server
+        mode): None means ``$MOTO_PORT`` or 5000, 0 a free port. ``background``: deliver bus events and fire
+        schedules from a thread (default: in server mode only; tests call :meth:`drain`). ``config``: the
+        development config (default ``local_runtime/dev-config.json``); ``parameters`` override its parameters.
+        """
+        runtime = cls(
+            template,
+            mode=mode,
+            http_port=http_port,
+            moto_port=moto_port,
+            host=host,
+            config=config,
+            parameters=parameters,
+            background=background,
+            stack_name=stack_name,
+            region=region,
+            bus_log_size=bus_log_size,
+        )
+        try:
+            runtime._start()
+        except BaseException:
+            runtime.stop()
+            raise
+        return runtime
+
+    def _start(self) -> None:
+        self._started = True
+        _forget_powertools_clients()
+        if self.mode == "inprocess":
+            from moto import mock_aws
+
+            self._mock = mock_aws()
+            self._mock.start()
+        else:
+            self._start_moto_server()
+        self.stack = Stack(
+            self.template,
+            self.client,
+            context=self.context,
+            parameter_overrides=self._parameters,
+            secret_values=self.config.get("secrets") or {},
+        )
+        self.stack.build()
+        self.functions = function_specs(
+            self.stack.resources,
+            base_dir=self.template.base_dir,
+            context=self.context,
+            endpoint_url=self.moto_endpoint,
+        )
+        unset = ("AWS_PROFILE",) if self.moto_endpoint else ("AWS_PROFILE", "AWS_ENDPOINT_URL")
+        self.host = FunctionHost(self.functions, unset_variables=unset)
+        self.delivery = BusDelivery(self.client, self.host.invoke, self.context, bus_log_size=self._bus_log_size)
+        self.delivery.subscribe(self.functions, self.stack.resources)
+        implicit_api = self.stack.intrinsics.resolve(self.template.globals.get("HttpApi") or {})
+        apis = http_apis(self.stack.resources, implicit_api)
+        self.gateway = Gateway(
+            apis=apis,
+            routes=function_routes({fid: spec.events for fid, spec in self.functions.items()}, apis),
+            invoke=self.host.invoke,
+            context=self.context,
+            dev_jwt=self.dev_jwt,
+            local_routes={"GET /_local/bus": lambda _request: json_response(200, self.bus_log())},
+        )
+        if self._http_port is not None:
+            self._http = GatewayServer(self.gateway, self._host, self._http_port)
+            self._http.start()
+        if self._background:
+            self.delivery.start()
+
+    def _start_moto_server(self) -> None:
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+        port = self._moto_port if self._moto_port is not None else int(os.environ.get("MOTO_PORT", DEFAULT_MOTO_PORT))
+        if port:
+            _ensure_free(self._host, port, "MOTO_PORT")  # ThreadedMotoServer would wait forever on a busy port
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call otherwise
+        self._moto_server = ThreadedMotoServer(ip_address=self._host, port=port, verbose=False)
+        self._moto_server.start()
+        host, real_port = self._moto_server.get_host_and_port()
+        self.moto_endpoint = f"http://{host}:{real_port}"
+        _bypass_proxies_for(host)
+        # The backends are process-wide: start from empty ones, as a fresh moto server would.
+        reset = urllib.request.Request(f"{self.moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - our own local server
+            pass
+
+    def stop(self) -> None:
+        """Stop delivering and serving and shut moto down. Safe to call twice."""
+        if not self._started:
+            return
+        self._started = False
+        if hasattr(self, "delivery"):
+            self.delivery.stop()
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+        if self._moto_server is not None:
+            self._moto_server.stop()
+            self._moto_server = None
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        self._clients.clear()
+        _forget_powertools_clients()
+
+    def __enter__(self) -> LocalRuntime:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ AWS side
+    def client(self, service: str) -> Any:
+        """A boto3 client bound to this runtime's moto (fake credentials, the runtime's region)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                core = botocore.session.Session()
+                if self.moto_endpoint is None:
+                    # In-process: never follow an AWS_ENDPOINT_URL from the shell past mock_aws.
+                    core.set_config_variable("ignore_configured_endpoint_urls", True)
+                session = boto3.session.Session(
+                    botocore_session=core, region_name=self.context.region, **FAKE_CREDENTIALS
+                )
+                self._clients[service] = session.client(  # type: ignore[call-overload]
+                    service, endpoint_url=self.moto_endpoint, config=CLIENT_CONFIG
+                )
+            return self._clients[service]
+
+    def resource_ref(self, logical_id: str) -> Any:
+        """What ``!Ref logical_id`` resolves to (a table or bus name, a queue URL, a secret ARN ...)."""
+        return self.stack.resources[logical_id].ref
+
+    def resource_attribute(self, logical_id: str, attribute: str) -> Any:
+        """What ``!GetAtt logical_id.attribute`` resolves to."""
+        return self.stack.resources[logical_id].attributes[attribute]
+
+    def table_name(self, logical_id: str) -> str:
+        """The DynamoDB table name of a template table."""
+        resource = self.stack.resources[logical_id]
+        if resource.type not in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+            raise KeyError(f"{logical_id} is a {resource.type}, not a table")
+        return str(resource.ref)
+
+    def put_event(
+        self, detail_type: str, detail: Mapping[str, Any], *, source: str = "local.test", bus: str | None = None
+    ) -> str:
+        """Put one event on the bus (the template's only EventBus by default); returns its EventBridge id."""
+        if bus is None:
+            buses = [res.ref for res in self.stack.resources.values() if res.type == "AWS::Events::EventBus"]
+            bus = str(buses[0]) if len(buses) == 1 else "default"
+        entry = {"EventBusName": bus, "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}
+        answer = self.client("events").put_events(Entries=[entry])["Entries"][0]
+        if "EventId" not in answer:
+            raise RuntimeError(f"put_events refused the event: {answer}")
+        return str(answer["EventId"])
+
+    # ------------------------------------------------------------------ functions
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        body: bytes | str | Mapping[str, Any] | list[Any] | None = None,
+        query: Mapping[str, Any] | str | None = None,
+        source_ip: str = "127.0.0.1",
+    ) -> HttpResponse:
+        """Send one HTTP request through the gateway in-process (no socket, same event building as the server).
+
+        A dict or list ``body`` is sent as JSON. Returns an :class:`HttpResponse`, which unpacks as
+        ``status, headers, body``.
+        """
+        header_list = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+        names = {name.lower() for name, _ in header_list}
+        if isinstance(body, (Mapping, list)):
+            data = json.dumps(body).encode()
+            if "content-type" not in names:
+                header_list.append(("content-type", "application/json"))
+        else:
+            data = body.encode() if isinstance(body, str) else (body or b"")
+        raw_path, _, raw_query = path.partition("?")
+        if query is not None:
+            raw_query = query if isinstance(query, str) else urlencode(query, doseq=True)
+        if "host" not in names:
+            header_list.insert(0, ("host", f"{self._host}:{self._http.server_address[1] if self._http else 3000}"))
+        if data and "content-length" not in names:
+            header_list.append(("content-length", str(len(data))))
+        request = HttpRequest(method.upper(), raw_path or "/", raw_query, tuple(header_list), data, source_ip)
+        return self.gateway.handle(request)
+
+    def invoke(self, function_id: str, event: Any) -> Any:
+        """Invoke a function directly with ``event`` (like ``sam local invoke -e``); raises HandlerError."""
+        return self.host.invoke(function_id, event)
+
+    @contextmanager
+    def in_function(self, function_id: str) -> Iterator[FunctionSpec]:
+        """Run a block as if inside ``function_id``: its environment, its ``sys.path`` and its modules."""
+        with self.host.running(function_id) as spec:
+            yield spec
+
+    def function_module(self, function_id: str, module: str) -> ModuleType:
+        """The function's own copy of ``module`` (e.g. to call ``capture.wiring.override`` on what it runs)."""
+        return self.host.module(function_id, module)
+
+    def drain(self, timeout: float = 10.0) -> list[Delivery]:
+        """Deliver every pending bus event, queue message and retry now; returns what was delivered to whom."""
+        return self.delivery.drain(timeout)
+
+    def fire_schedule(self, function_id: str, event_name: str | None = None) -> list[Delivery]:
+        """Fire a function's Schedule event now and deliver it."""
+        return self.delivery.fire_schedule(function_id, event_name)
+
+    def bus_log(self) -> list[dict[str, Any]]:
+        """The last events that passed on the bus (oldest first)."""
+        return self.delivery.bus_log()
+
+    def token(self, role: str, *, sub: str | None = None) -> str:
+        """A development JWT that the JWT-protected routes accept."""
+        return self.dev_jwt.issue(role, sub=sub)
+
+    # ------------------------------------------------------------------ facts for people
+    @property
+    def routes(self) -> list[Route]:
+        return list(self.gateway.routes)
+
+    @property
+    def base_url(self) -> str:
+        """The HTTP API's URL (only when started with an ``http_port``)."""
+        if self._http is None:
+            raise RuntimeError("this runtime serves no HTTP port; start it with http_port=0 or a port number")
+        return self._http.url
+
+    def write_keys(self) -> list[str]:
+        """The development write keys configured for the secrets (``write_keys`` of each)."""
+        keys: list[str] = []
+        for value in (self.config.get("secrets") or {}).values():
+            if isinstance(value, dict):
+                keys += list((value.get("write_keys") or {}).keys())
+        return keys
+
+
+def _ensure_free(host: str, port: int, variable: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OSError(exc.errno, f"{host}:{port} is already in use (set {variable} to another port)") from exc
+
+
+def _bypass_proxies_for(host: str) -> None:
+    """boto3 honours HTTP(S)_PROXY; the local moto server must be reached directly."""
+    if not any(name in os.environ for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")):
+        return
+    for name in ("NO_PROXY", "no_proxy"):
+        current = [part for part in os.environ.get(name, "").split(",") if part]
+        os.environ[name] = ",".join([*current, *(item for item in (host, "localhost") if item not in current)])
+
+
+def _forget_powertools_clients() -> None:
+    """Powertools' parameters utility keeps boto3 clients and values process-wide; a new runtime (maybe on
+    another moto port) must not inherit them."""
+    module = sys.modules.get("aws_lambda_powertools.utilities.parameters.base")
+    if module is not None:
+        module.DEFAULT_PROVIDERS.clear()
