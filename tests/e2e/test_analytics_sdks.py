@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import rudderstack.analytics.consumer as rudder_consumer
 import rudderstack.analytics.request as rudder_request
+import segment.analytics.consumer as segment_consumer
 import segment.analytics.request as segment_request
 from rudderstack.analytics.client import Client as RudderClient
 from segment.analytics.client import Client as SegmentClient
@@ -24,7 +26,8 @@ def _stored_events(runtime: LocalRuntime) -> list[dict[str, Any]]:
 
 
 def _record_posts(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[dict[str, Any]]:
-    """Wrap the SDK's own post() so the test sees each HTTP request the SDK makes (and can replay it)."""
+    """Wrap the post() the SDK's consumer calls, so the test sees each HTTP request it makes (and can replay it).
+    The SDK itself is unmodified: the wrapper calls its own post() with the same arguments."""
     sent: list[dict[str, Any]] = []
     original: Callable[..., Any] = module.post
 
@@ -41,15 +44,17 @@ def _on_bus(runtime: LocalRuntime) -> list[dict[str, Any]]:
     return [event for event in runtime.bus_log() if event.get("source") == "omnichannel.capture"]
 
 
-def test_segment_sdk_batch_lands_once_also_when_sent_twice(runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_segment_sdk_batch_lands_once_also_when_sent_twice(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given the unmodified Segment SDK pointed at the runtime, gzip on, one upload for everything queued
-    posts = _record_posts(monkeypatch, segment_request)
+    posts = _record_posts(monkeypatch, segment_consumer)
     errors: list[Exception] = []
     client = SegmentClient(
         write_key="dev-write-key",
         host=runtime.base_url,
         gzip=True,
-        upload_interval=5,
+        upload_interval=1,
         on_error=lambda error, _batch: errors.append(error),
     )
     # When it identifies, tracks and pages, then flushes
@@ -87,12 +92,12 @@ def test_segment_sdk_batch_lands_once_also_when_sent_twice(runtime: LocalRuntime
 
 def test_rudderstack_sdk_batch_lands_once(runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given the unmodified RudderStack Python SDK pointed at the runtime (it gzips by default)
-    posts = _record_posts(monkeypatch, rudder_request)
+    posts = _record_posts(monkeypatch, rudder_consumer)
     errors: list[Exception] = []
     client = RudderClient(
         write_key="dev-write-key",
         host=runtime.base_url,
-        upload_interval=5,
+        upload_interval=1,
         on_error=lambda error, _batch: errors.append(error),
     )
     client.identify("cust-7", {"email": "Mehmet@Example.com"}, anonymous_id="anon-7")

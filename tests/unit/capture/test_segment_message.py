@@ -165,3 +165,9 @@ def test_another_source_with_the_same_message_id_is_another_event() -> None:
     raw = {"type": "track", "event": "x", "userId": "u", "messageId": "m-1"}
     other = BatchDefaults(source=WriteKeySource(source="pos"), received_at=RECEIVED)
     assert _accept(raw).event.event_id != _accept(raw, other).event.event_id
+
+
+def test_page_category_is_kept() -> None:
+    event = _accept({"type": "page", "anonymousId": "a", "messageId": "m", "category": "Shop", "name": "Coats"}).event
+    assert event.name == "Coats"
+    assert event.properties["category"] == "Shop"

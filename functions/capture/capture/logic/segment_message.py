@@ -152,6 +152,9 @@ def to_canonical(
     if problems:
         return problems
 
+    properties = message.properties
+    if message.category and "category" not in properties:  # page(category, name): keep Segment's category
+        properties = {**properties, "category": message.category}
     sent_at = message.sentAt or defaults.sent_at
     original = message.originalTimestamp or message.timestamp
     occurred_at = corrected_occurred_at(defaults.received_at, original, sent_at)
@@ -159,7 +162,7 @@ def to_canonical(
         message.type,
         segment_channel=message.channel,
         context=context,
-        properties=message.properties,
+        properties=properties,
         write_key_channel=defaults.source.channel,
     )
     message_id = _message_id(message, raw)
@@ -180,7 +183,7 @@ def to_canonical(
         received_at=defaults.received_at,
         sent_at=sent_at,
         original_timestamp=original,
-        properties=message.properties,
+        properties=properties,
         traits=message.traits,
         context=context,
     )
