@@ -12,6 +12,7 @@ Logs carry provider, ids and counts, never a phone number, handle or message tex
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Callable
@@ -36,10 +37,6 @@ from capture.logic.signatures import (
     verify_twilio_signature,
 )
 from capture.logic.webhooks.mapping import Mapped, MappingContext
-from capture.logic.webhooks.meta_messaging import map_instagram, map_messenger
-from capture.logic.webhooks.pos import InvalidPosPayload, map_pos, parse_pos_payload
-from capture.logic.webhooks.twilio import map_sms, map_voice
-from capture.logic.webhooks.whatsapp import map_whatsapp
 from capture.observability import SERVICE, logger, metrics
 from capture.routes.errors import CaptureError, FieldError, json_response
 from capture.settings import get_settings
@@ -52,6 +49,11 @@ MAX_FORM_FIELDS = 500
 STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 MetaMapper = Callable[[Any, MappingContext], Mapped]
+
+
+def _provider(module: str) -> Any:
+    """A provider's mapping module, imported on its first webhook: tracking-API traffic never pays for it."""
+    return importlib.import_module(f"capture.logic.webhooks.{module}")
 
 
 # ---------------------------------------------------------------- request helpers
@@ -164,7 +166,7 @@ def whatsapp_verify() -> Response[str]:
 
 @router.post("/webhooks/whatsapp", summary="WhatsApp Cloud API notifications (messages, statuses)")
 def whatsapp_notification() -> Response[str]:
-    return _meta_notification("whatsapp", map_whatsapp)
+    return _meta_notification("whatsapp", _provider("whatsapp").map_whatsapp)
 
 
 @router.get("/webhooks/messenger", summary="Messenger webhook verification (hub.challenge)")
@@ -174,7 +176,7 @@ def messenger_verify() -> Response[str]:
 
 @router.post("/webhooks/messenger", summary="Messenger notifications (messages, postbacks)")
 def messenger_notification() -> Response[str]:
-    return _meta_notification("messenger", map_messenger)
+    return _meta_notification("messenger", _provider("meta_messaging").map_messenger)
 
 
 @router.get("/webhooks/instagram", summary="Instagram messaging webhook verification (hub.challenge)")
@@ -184,7 +186,7 @@ def instagram_verify() -> Response[str]:
 
 @router.post("/webhooks/instagram", summary="Instagram messaging notifications")
 def instagram_notification() -> Response[str]:
-    return _meta_notification("instagram", map_instagram)
+    return _meta_notification("instagram", _provider("meta_messaging").map_instagram)
 
 
 # ---------------------------------------------------------------- Twilio: SMS and voice
@@ -228,12 +230,12 @@ def _twilio(provider: str, mapper: Callable[[dict[str, str], MappingContext], Ma
 
 @router.post("/webhooks/twilio/sms", summary="Twilio inbound SMS (answers empty TwiML)")
 def twilio_sms() -> Response[str]:
-    return _twilio("twilio_sms", map_sms)
+    return _twilio("twilio_sms", _provider("twilio").map_sms)
 
 
 @router.post("/webhooks/twilio/voice", summary="Twilio voice webhook and call status callbacks (empty TwiML)")
 def twilio_voice() -> Response[str]:
-    return _twilio("twilio_voice", map_voice)
+    return _twilio("twilio_voice", _provider("twilio").map_voice)
 
 
 # ---------------------------------------------------------------- POS / store systems
@@ -254,11 +256,12 @@ def pos_event(store_id: str) -> Response[str]:
         )
     except SignatureError as error:
         raise _refuse("pos", error) from error
+    pos = _provider("pos")
     try:
-        record = parse_pos_payload(body)
-    except InvalidPosPayload as invalid:
+        record = pos.parse_pos_payload(body)
+    except pos.InvalidPosPayload as invalid:
         _count("WebhookInvalid", "pos")
         errors = [FieldError(field=field, message=message) for field, message in invalid.problems]
         raise CaptureError(400, "invalid_request", "the POS event is not valid", errors) from invalid
-    mapped = map_pos(record, store_id, _mapping_context(), raw=body.decode("utf-8"))
+    mapped = pos.map_pos(record, store_id, _mapping_context(), raw=body.decode("utf-8"))
     return _summary(_accept("pos", mapped), mapped)
