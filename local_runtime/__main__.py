@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     openapi = commands.add_parser("openapi", help="write the OpenAPI document generated from a function's routes")
     openapi.add_argument("--out", default="docs/openapi.json")
     openapi.add_argument("--template", default="template.yaml")
+    openapi.add_argument("--config", default=None)
     openapi.add_argument("--function", default="CaptureApiFunction", help="its handler module must define `app`")
     return parser
 
@@ -79,8 +80,9 @@ def _banner(runtime: object) -> str:
         f" AWS_DEFAULT_REGION={runtime.context.region} aws dynamodb list-tables",
         "routes:",
     ]
-    width = max((len(route.route_key) for route in runtime.routes), default=0)
-    for route in runtime.routes:
+    routes = sorted(runtime.routes, key=lambda route: (route.path or "~", route.method))
+    width = max((len(route.route_key) for route in routes), default=0)
+    for route in routes:
         auth = (
             f"  [JWT {route.authorizer}{' ' + ' '.join(route.scopes) if route.scopes else ''}]"
             if route.authorizer
@@ -88,12 +90,15 @@ def _banner(runtime: object) -> str:
         )
         lines.append(f"  {route.route_key:<{width}}  → {route.function}{auth}")
     lines.append(f"  {'GET /_local/bus':<{width}}  → the last bus events (local only)")
-    subscriptions = [sub for sub in runtime.delivery.subscriptions if sub.function]
-    if subscriptions:
-        lines.append("deliveries:")
-        for sub in subscriptions:
-            what = sub.schedule.expression if sub.schedule else sub.kind
-            lines.append(f"  {sub.trigger}  ({what}{'' if sub.enabled else ', disabled'})")
+    deliveries = [
+        f"  {sub.trigger}  ({sub.schedule.expression if sub.schedule else sub.kind})"
+        + ("" if sub.enabled else " disabled")
+        for sub in runtime.delivery.subscriptions
+        if sub.function
+    ]
+    deliveries += [f"  {stream.trigger}  (DynamoDB stream)" for stream in runtime.delivery.streams]
+    if deliveries:
+        lines += ["deliveries:", *deliveries]
     keys = runtime.write_keys()
     if keys:
         lines.append(f"write key: {keys[0]}   e.g. curl -u {keys[0]}: -H 'content-type: application/json'")
@@ -179,7 +184,10 @@ def openapi(args: argparse.Namespace) -> int:
 
     from local_runtime.runtime import LocalRuntime
 
-    with LocalRuntime.start(args.template, mode="inprocess") as runtime, runtime.in_function(args.function) as spec:
+    with (
+        LocalRuntime.start(args.template, mode="inprocess", config=args.config) as runtime,
+        runtime.in_function(args.function) as spec,
+    ):
         module = importlib.import_module(spec.handler.replace("/", ".").rpartition(".")[0])
         document = json.loads(module.app.get_openapi_json_schema())
     out = Path(args.out)

@@ -65,6 +65,7 @@ class Subscription:
     next_fire: datetime | None = None
     enabled: bool = True
     keep: RecordFilter | None = None  # FilterCriteria of an SQS event source
+    transformed: bool = False  # an InputTransformer shapes what the target gets
 
     @property
     def trigger(self) -> str:
@@ -188,6 +189,7 @@ class BusDelivery:
             constant_input=props.get("Input"),
             input_path=props.get("InputPath"),
             enabled=enabled,
+            transformed=bool(props.get("InputTransformer")),
         )
 
     def _schedule(self, function_id: str, event_name: str, props: Mapping[str, Any]) -> Subscription:
@@ -376,7 +378,7 @@ class BusDelivery:
     def _log_bus_events(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
         sqs = self._clients("sqs")
         for message in messages:
-            event = _event_of(message)
+            event = _event_of(message, self._context.account_id)
             self._bus_log.append(event)
             detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
             log.info(
@@ -390,7 +392,7 @@ class BusDelivery:
     def _deliver_event(self, subscription: Subscription, message: dict[str, Any]) -> Delivery:
         assert subscription.function is not None
         sqs = self._clients("sqs")
-        event = _event_of(message)
+        event = _event_of(message, self._context.account_id, transformed=subscription.transformed)
         payload = _input_for(event, subscription)
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         attempts = subscription.max_retries + 1
@@ -519,11 +521,23 @@ class BusDelivery:
         }
 
 
-def _event_of(message: Mapping[str, Any]) -> Any:
+EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+
+
+def _event_of(message: Mapping[str, Any], account_id: str, *, transformed: bool = False) -> Any:
+    """The EventBridge event an SQS target received, as a Lambda target would get it.
+
+    moto drops ``account`` from the events it sends to targets and adds its own ``ingestion-time``; both are
+    put right here (unless an InputTransformer shaped the payload).
+    """
     event = json.loads(message["Body"])
-    if isinstance(event, dict):
-        event.pop("ingestion-time", None)  # moto's own field, not in EventBridge's events
-    return event
+    if transformed or not isinstance(event, dict) or "detail-type" not in event:
+        return event
+    event.pop("ingestion-time", None)
+    event.setdefault("account", account_id)
+    return {name: event[name] for name in EVENT_FIELDS if name in event} | {
+        name: value for name, value in event.items() if name not in EVENT_FIELDS
+    }
 
 
 def _input_for(event: Any, subscription: Subscription) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_runtime.template import (
+    NO_VALUE,
     Intrinsics,
     Template,
     TemplateError,
@@ -93,6 +94,7 @@ class StackContext:
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NotificationARNs": [],
+            "AWS::NoValue": NO_VALUE,
         }
 
     def physical_name(self, logical_id: str, max_length: int = 255) -> str:

@@ -105,7 +105,6 @@ class LocalRuntime:
         self._background = mode == "server" if background is None else background
         self._bus_log_size = bus_log_size
         self._clients: dict[str, Any] = {}
-        self._clients_lock = threading.Lock()
         self._mock: Any = None
         self._moto_server: Any = None
         self._http: GatewayServer | None = None
@@ -252,12 +251,10 @@ class LocalRuntime:
     # ------------------------------------------------------------------ AWS side
     def client(self, service: str) -> Any:
         """A boto3 client bound to this runtime's moto (fake credentials, the runtime's region)."""
-        with self._clients_lock:
+        with _SESSIONS_LOCK:
             if service not in self._clients:
-                core = botocore.session.Session()
-                if self.moto_endpoint is None:
-                    # In-process: never follow an AWS_ENDPOINT_URL from the shell past mock_aws.
-                    core.set_config_variable("ignore_configured_endpoint_urls", True)
+                # In-process, never follow an AWS_ENDPOINT_URL from the shell past mock_aws.
+                core = _botocore_session(ignore_configured_endpoints=self.moto_endpoint is None)
                 session = boto3.session.Session(
                     botocore_session=core, region_name=self.context.region, **FAKE_CREDENTIALS
                 )
@@ -377,6 +374,20 @@ class LocalRuntime:
             if isinstance(value, dict):
                 keys += list((value.get("write_keys") or {}).keys())
         return keys
+
+
+_SESSIONS_LOCK = threading.Lock()
+_SESSIONS: dict[bool, botocore.session.Session] = {}
+
+
+def _botocore_session(*, ignore_configured_endpoints: bool) -> botocore.session.Session:
+    """One botocore session per kind, shared by all runtimes: loading service models is most of a client's cost."""
+    if ignore_configured_endpoints not in _SESSIONS:
+        core = botocore.session.Session()
+        if ignore_configured_endpoints:
+            core.set_config_variable("ignore_configured_endpoint_urls", True)
+        _SESSIONS[ignore_configured_endpoints] = core
+    return _SESSIONS[ignore_configured_endpoints]
 
 
 def _ensure_free(host: str, port: int, variable: str) -> None:
