@@ -6,7 +6,6 @@ events/bus/ are checked against what capture really publishes."""
 from __future__ import annotations
 
 import base64
-import copy
 import gzip
 import json
 from collections.abc import Iterator
@@ -17,14 +16,12 @@ from typing import Any
 import pytest
 
 from capture import wiring
-from capture.handler import lambda_handler
-from capture.logic.capture_service import CaptureService, to_bus_event
-from capture.secrets import CaptureSecrets
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType, event_id_for
-from omnichannel.event_bus import BusEvent, InMemoryPublisher
+from omnichannel.event_bus import BusEvent
 from omnichannel.identifiers import IdentifierType
 from tests import tracking_samples as samples
-from tests.fakes import FakeLambdaContext, InMemoryEventStore
+from tests.fakes import InMemoryEventStore
+from tests.support.capture_harness import CaptureHarness, wired_capture
 from tests.webhook_samples import dev_secrets
 
 
@@ -37,39 +34,32 @@ class Answer:
 
 @dataclass
 class Capture:
-    store: InMemoryEventStore
-    bus: InMemoryPublisher
+    harness: CaptureHarness
 
     def invoke(self, name: str) -> Answer:
-        """Send one sample to the handler, then deliver what the events table's stream carries to the bus."""
+        """Send one sample to the handler (its stream delivered to the in-memory bus)."""
         event = json.loads((samples.TRACKING_DIR / name).read_text(encoding="utf-8"))
-        response: dict[str, Any] = lambda_handler(copy.deepcopy(event), FakeLambdaContext())
-        new_events = self.store.take_stream()
-        if new_events:
-            self.bus.publish([to_bus_event(captured) for captured in new_events])
+        response = self.harness.invoke(event)
         headers = {key.lower(): str(value) for key, value in (response.get("headers") or {}).items()}
         return Answer(response["statusCode"], json.loads(response["body"]), headers)
 
     @property
+    def store(self) -> InMemoryEventStore:
+        return self.harness.store
+
+    @property
     def published(self) -> list[BusEvent]:
-        return self.bus.events
+        return self.harness.bus.events
 
     def published_events(self) -> list[CanonicalEvent]:
-        return [CanonicalEvent.model_validate(event.detail) for event in self.bus.events]
+        return self.harness.published_events()
 
 
 @pytest.fixture
 def capture() -> Iterator[Capture]:
     """Capture wired to fakes, the development write keys, and a clock at the moment the samples arrived."""
-    store, bus = InMemoryEventStore(), InMemoryPublisher()
-    wiring.override(
-        service=CaptureService(store),
-        publisher=bus,
-        secrets=CaptureSecrets.model_validate(dev_secrets()),
-        clock=lambda: samples.RECEIVED_AT,
-    )
-    yield Capture(store, bus)
-    wiring.reset()
+    with wired_capture(dev_secrets(), samples.RECEIVED_AT) as harness:
+        yield Capture(harness)
 
 
 def _comparable(event: dict[str, Any]) -> dict[str, Any]:

@@ -4,62 +4,36 @@ in events/webhooks/ (the same files ``sam local invoke -e`` takes), with an in-m
 from __future__ import annotations
 
 import base64
-import copy
 import gzip
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from capture import wiring
-from capture.handler import lambda_handler
-from capture.logic.capture_service import CaptureService, to_bus_event
+from capture.logic.capture_service import CaptureService
 from capture.secrets import CaptureSecrets
 from capture.settings import get_settings
 from omnichannel.canonical_event import Channel
-from omnichannel.event_bus import InMemoryPublisher
 from omnichannel.identifiers import IdentifierType
 from tests import webhook_samples as samples
-from tests.fakes import FakeLambdaContext, InMemoryEventStore
+from tests.support.capture_harness import CaptureHarness, header_of, wired_capture
+from tests.support.capture_harness import body_of as body_of_response
 
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-@dataclass
-class Capture:
-    store: InMemoryEventStore
-    publisher: InMemoryPublisher
-    clock: list[datetime]
-
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Call the handler, then deliver what the events table's stream carries to the bus (as on AWS)."""
-        response: dict[str, Any] = lambda_handler(copy.deepcopy(event), FakeLambdaContext())
-        new_events = self.store.take_stream()
-        if new_events:
-            self.publisher.publish([to_bus_event(captured) for captured in new_events])
-        return response
-
-    def published_ids(self) -> list[str]:
-        return [event.event_id for event in self.publisher.events]
+Capture = CaptureHarness
 
 
 @pytest.fixture
 def capture() -> Iterator[Capture]:
     """Capture wired to fakes, the development secrets, and a clock one minute after the samples were signed."""
-    store, publisher = InMemoryEventStore(), InMemoryPublisher()
-    clock = [samples.SAMPLE_TIME + timedelta(minutes=1)]
-    wiring.override(
-        service=CaptureService(store),
-        publisher=publisher,
-        secrets=CaptureSecrets.model_validate(samples.dev_secrets()),
-        clock=lambda: clock[0],
-    )
-    yield Capture(store, publisher, clock)
-    wiring.reset()
+    with wired_capture(samples.dev_secrets(), samples.SAMPLE_TIME + timedelta(minutes=1)) as harness:
+        yield harness
 
 
 @pytest.fixture
@@ -77,14 +51,8 @@ def sample(name: str) -> dict[str, Any]:
     return event
 
 
-def body_of(response: dict[str, Any]) -> Any:
-    return json.loads(response["body"])
-
-
-def header(response: dict[str, Any], name: str) -> str | None:
-    headers = {key.lower(): value for key, value in (response.get("headers") or {}).items()}
-    value = headers.get(name.lower())
-    return str(value) if value is not None else None
+body_of = body_of_response
+header = header_of
 
 
 # ---------------------------------------------------------------- the samples are in step with their generator
@@ -152,7 +120,7 @@ def test_signed_webhook_is_captured_and_published_once_even_when_resent(
     assert (stored.name, stored.channel) == (event_name, channel)
     assert stored.identifiers == identifiers
     assert capture.published_ids() == [stored.event_id]
-    assert capture.publisher.events[0].detail_type == event_name
+    assert capture.bus.events[0].detail_type == event_name
 
 
 def test_meta_answers_with_a_json_summary(capture):
@@ -182,7 +150,7 @@ def test_voice_start_and_completion_of_one_call_are_both_kept(capture):
 
     # Then the call has one start and one completion
     assert sorted(event.name or "" for event in capture.store.events) == ["Call Completed", "Call Started"]
-    assert len(capture.publisher.events) == 2
+    assert len(capture.bus.events) == 2
 
 
 def test_sms_stop_keyword_is_captured_as_an_opt_out(capture):
@@ -226,7 +194,7 @@ def test_echo_is_acknowledged_and_nothing_is_stored(capture):
     assert response["statusCode"] == 200
     assert body_of(response)["ignored"] == 1
     assert capture.store.events == []
-    assert capture.publisher.events == []
+    assert capture.bus.events == []
 
 
 # ---------------------------------------------------------------- refused: nothing stored
@@ -274,7 +242,7 @@ def test_bad_or_missing_signature_is_refused_and_nothing_is_stored(capture, name
     assert response["statusCode"] == 401
     assert body_of(response)["code"] == reason
     assert capture.store.events == []
-    assert capture.publisher.events == []
+    assert capture.bus.events == []
 
 
 def test_meta_request_signed_with_another_app_secret_is_refused(capture):

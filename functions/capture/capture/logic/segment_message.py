@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,14 +60,20 @@ class BatchDefaults:
     default_phone_region: str = "TR"
 
 
+_UNION_MEMBER = re.compile(r"^(str|int|float|bool|none|dict\[.*|list\[.*|constrained-.*|function-.*|.*\[.*\].*)$")
+
+
 def _problems(error: ValidationError, prefix: str) -> list[MessageProblem]:
-    problems = []
+    """Pydantic's errors as field paths; a union's members (``userId.str``, ``userId.int``) become one field."""
+    messages: dict[str, list[str]] = {}
     for item in error.errors(include_url=False):
-        location = ".".join(str(part) for part in item["loc"])
-        problems.append(
-            MessageProblem(field=f"{prefix}{location}" if location else prefix.rstrip("."), message=item["msg"])
-        )
-    return problems
+        parts = [str(part) for part in item["loc"] if not _UNION_MEMBER.match(str(part))]
+        location = ".".join(parts)
+        field = f"{prefix}{location}" if location else prefix.rstrip(".") or "body"
+        messages.setdefault(field, [])
+        if item["msg"] not in messages[field]:
+            messages[field].append(item["msg"])
+    return [MessageProblem(field=field, message=" or ".join(found)) for field, found in messages.items()]
 
 
 def _identifiers(

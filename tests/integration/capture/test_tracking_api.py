@@ -1,0 +1,205 @@
+"""Bad input on the tracking API: a clear 4xx with a JSON body naming the problem, and nothing else lost."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from omnichannel.identifiers import IdentifierType
+from tests.support.capture_harness import CaptureHarness, body_of, header_of, wired_capture
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SECRETS = {"write_keys": {"k-web": {"source": "web-shop", "channel": "web"}, "k-any": {"source": "backend"}}}
+
+
+def request(
+    path: str,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    key: str | None = "k-any",
+    gzipped: bool = False,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    data = raw if raw is not None else json.dumps(body).encode()
+    all_headers = {"content-type": "application/json", **(headers or {})}
+    if key is not None:
+        all_headers["authorization"] = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    if gzipped:
+        data = gzip.compress(data)
+        all_headers["content-encoding"] = "gzip"
+    binary = gzipped or raw is not None
+    return {
+        "version": "2.0",
+        "routeKey": f"POST {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": all_headers,
+        "requestContext": {
+            "http": {
+                "method": "POST",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.9",
+                "userAgent": "t",
+            },
+            "requestId": "r-1",
+            "routeKey": f"POST {path}",
+            "stage": "$default",
+            "domainName": "api.example.com",
+        },
+        "body": base64.b64encode(data).decode() if binary else data.decode(),
+        "isBase64Encoded": binary,
+    }
+
+
+@pytest.fixture
+def capture() -> Iterator[CaptureHarness]:
+    with wired_capture(SECRETS, NOW) as harness:
+        yield harness
+
+
+def _fields(response: dict[str, Any]) -> list[str]:
+    return [error["field"] for error in body_of(response).get("errors", [])]
+
+
+TRACK = {"userId": "u-1", "event": "Product Added", "messageId": "m-1"}
+
+
+def test_malformed_json_is_400_and_says_where(capture: CaptureHarness) -> None:
+    response = capture.invoke(request("/v1/track", raw=b'{"userId": "u-1",'))
+    assert response["statusCode"] == 400
+    assert body_of(response)["code"] == "invalid_json"
+    assert "position" in body_of(response)["message"]
+    assert capture.store.events == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"event": "x", "messageId": "m"}, "userId"),
+        ({"userId": ["not", "a", "string"], "event": "x"}, "userId"),
+        ({"userId": "u", "event": 42}, "event"),
+        ({"userId": "u", "event": "x", "properties": []}, "properties"),
+        ({"userId": "u", "event": "x", "timestamp": "next tuesday"}, "timestamp"),
+        ({"userId": "u"}, "event"),
+    ],
+)
+def test_wrong_types_and_missing_fields_are_400_naming_the_field(
+    capture: CaptureHarness, body: dict[str, Any], field: str
+) -> None:
+    response = capture.invoke(request("/v1/track", body))
+    assert response["statusCode"] == 400
+    assert field in _fields(response)
+    assert body_of(response)["success"] is False
+    assert capture.store.events == []
+
+
+def test_unknown_type_in_a_batch_is_reported(capture: CaptureHarness) -> None:
+    response = capture.invoke(request("/v1/batch", {"batch": [{"type": "launch", "userId": "u"}]}))
+    assert response["statusCode"] == 400
+    assert _fields(response) == ["batch.0.type"]
+
+
+def test_a_bad_message_does_not_sink_the_good_ones(capture: CaptureHarness) -> None:
+    # Given a batch of good and bad messages
+    batch = [
+        {**TRACK, "type": "track", "messageId": "good-1"},
+        {"type": "track", "event": "x", "anonymousId": "anonymous", "messageId": "bad-1"},
+        "not an object",
+        {"type": "identify", "anonymousId": "a-9", "traits": {"email": "Bob@Example.com"}, "messageId": "good-2"},
+    ]
+    response = capture.invoke(request("/v1/batch", {"batch": batch}))
+    # Then the good ones are kept and published, the bad reported by index with their fields
+    assert response["statusCode"] == 200
+    answer = body_of(response)
+    assert answer["accepted"] == 2
+    assert [(item["index"], item["messageId"]) for item in answer["rejected"]] == [(1, "bad-1"), (2, None)]
+    assert answer["rejected"][0]["errors"] == [{"field": "batch.1.anonymousId", "message": "placeholder value"}]
+    assert sorted(event.message_id for event in capture.store.events) == ["good-1", "good-2"]
+    assert len(capture.published_ids()) == 2
+
+
+def test_missing_and_unknown_write_keys_are_401(capture: CaptureHarness) -> None:
+    missing = capture.invoke(request("/v1/track", TRACK, key=None))
+    unknown = capture.invoke(request("/v1/track", TRACK, key="stolen"))
+    assert missing["statusCode"] == unknown["statusCode"] == 401
+    assert header_of(missing, "www-authenticate") == 'Basic realm="tracking-api"'
+    assert body_of(unknown)["code"] == "unauthorized"
+    assert capture.store.events == []
+
+
+def test_write_key_in_the_body_as_analytics_js_sends_it(capture: CaptureHarness) -> None:
+    response = capture.invoke(request("/v1/t", {**TRACK, "writeKey": "k-web"}, key=None))
+    assert response["statusCode"] == 200
+    [event] = capture.store.events
+    assert event.source == "web-shop"
+    assert event.channel.value == "web"
+
+
+def test_short_paths_map_to_their_calls(capture: CaptureHarness) -> None:
+    capture.invoke(request("/v1/p", {"anonymousId": "a", "name": "Home", "messageId": "p1"}))
+    capture.invoke(request("/v1/i", {"userId": "u", "traits": {"phone": "+90 532 123 45 67"}, "messageId": "i1"}))
+    assert [event.type.value for event in capture.store.events] == ["page", "identify"]
+    assert capture.store.events[1].identifiers[IdentifierType.PHONE] == "+905321234567"
+    unknown = capture.invoke(request("/v1/x", TRACK))
+    assert unknown["statusCode"] == 404
+
+
+def test_oversize_single_call_and_batch_are_413(capture: CaptureHarness) -> None:
+    big_call = {**TRACK, "properties": {"blob": "x" * (33 * 1024)}}
+    big_batch = {
+        "batch": [
+            {**TRACK, "type": "track", "messageId": f"m{i}", "properties": {"p": "x" * 30_000}} for i in range(18)
+        ]
+    }
+    assert capture.invoke(request("/v1/track", big_call))["statusCode"] == 413
+    response = capture.invoke(request("/v1/batch", big_batch))
+    assert response["statusCode"] == 413
+    assert body_of(response)["code"] == "payload_too_large"
+    assert capture.store.events == []
+
+
+def test_an_oversize_message_inside_a_batch_is_refused_alone(capture: CaptureHarness) -> None:
+    batch = [
+        {**TRACK, "type": "track", "messageId": "small"},
+        {**TRACK, "type": "track", "messageId": "big", "properties": {"b": "x" * 33_000}},
+    ]
+    response = capture.invoke(request("/v1/batch", {"batch": batch}))
+    assert body_of(response)["accepted"] == 1
+    assert body_of(response)["rejected"][0]["errors"][0]["message"] == "larger than 32 KB"
+
+
+def test_gzip_bomb_stops_at_the_limit(capture: CaptureHarness) -> None:
+    bomb = b'{"batch": [' + b" " * (20 * 1024 * 1024) + b"]}"
+    response = capture.invoke(request("/v1/batch", raw=bomb, gzipped=True))
+    assert response["statusCode"] == 413
+    assert capture.store.events == []
+
+
+def test_corrupt_gzip_and_unknown_encoding(capture: CaptureHarness) -> None:
+    corrupt = request("/v1/batch", {"batch": []})
+    corrupt["headers"]["content-encoding"] = "gzip"
+    assert capture.invoke(corrupt)["statusCode"] == 400
+    brotli = request("/v1/track", TRACK, headers={"content-encoding": "br"})
+    response = capture.invoke(brotli)
+    assert response["statusCode"] == 415
+    assert body_of(response)["code"] == "unsupported_encoding"
+
+
+def test_batch_envelope_errors_name_the_field(capture: CaptureHarness) -> None:
+    assert _fields(capture.invoke(request("/v1/batch", {"messages": []}))) == ["batch"]
+    assert _fields(capture.invoke(request("/v1/batch", ["a", "list"]))) == ["body"]
+    assert _fields(capture.invoke(request("/v1/batch", {"batch": [], "sentAt": "soon"}))) == ["sentAt"]
+
+
+def test_empty_batch_is_accepted_as_nothing(capture: CaptureHarness) -> None:
+    response = capture.invoke(request("/v1/batch", {"batch": []}))
+    assert response["statusCode"] == 200
+    assert body_of(response)["accepted"] == 0
