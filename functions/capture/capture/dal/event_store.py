@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from capture.logic.capture_service import IncomingEvent, OutboxEntry, StoreResult
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
+from omnichannel.dynamodb import cancellation_codes, condition_failed, ttl_after
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -117,7 +118,7 @@ class DynamoDBEventStore:
     def store_new(self, events: Sequence[IncomingEvent]) -> StoreResult:
         result = StoreResult()
         pairs = [
-            (incoming, event_item(incoming, int((incoming.event.received_at + self._retention).timestamp())))
+            (incoming, event_item(incoming, ttl_after(incoming.event.received_at, self._retention)))
             for incoming in events
         ]
         for group in _groups(pairs):
@@ -130,7 +131,7 @@ class DynamoDBEventStore:
             try:
                 self._client.put_item(TableName=self._table, Item=item, ConditionExpression=NEW_ITEM)
             except ClientError as error:
-                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
                 result.duplicates.append(incoming.event)
             else:
@@ -145,12 +146,10 @@ class DynamoDBEventStore:
             try:
                 self._client.transact_write_items(TransactItems=actions)
             except ClientError as error:
-                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                reasons = cancellation_codes(error)
+                if not reasons:
                     raise
-                reasons = error.response.get("CancellationReasons") or []
-                duplicates = {
-                    index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"
-                }
+                duplicates = {index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
                 if not duplicates:
                     if attempt == MAX_CONFLICT_RETRIES:
                         raise
