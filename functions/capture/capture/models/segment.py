@@ -69,4 +69,13 @@ class RejectedMessage(BaseModel):
     errors: list[FieldProblem]
 
 
+class ErrorBody(BaseModel):
+    """Every refusal: the SDKs read ``code`` and ``message``; ``errors`` names each field."""
+
+    success: bool = False
+    code: str = Field(examples=["invalid_message", "unauthorized", "payload_too_large"])
+    message: str
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
 AcceptedResponse.model_rebuild()

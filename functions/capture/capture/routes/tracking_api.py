@@ -20,13 +20,48 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from capture import wiring
 from capture.logic.capture_service import CaptureOutcome, IncomingEvent
 from capture.logic.segment_message import BatchDefaults, MessageProblem, to_canonical
-from capture.models.segment import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, AcceptedResponse, BatchEnvelope
+from capture.models.segment import (
+    MAX_BATCH_BYTES,
+    MAX_MESSAGE_BYTES,
+    AcceptedResponse,
+    BatchEnvelope,
+    ErrorBody,
+    SegmentMessage,
+)
 from capture.observability import metrics
 from capture.routes.errors import CaptureError, FieldError, json_response
 from capture.secrets import WriteKeySource
 from capture.settings import get_settings
 
 router = Router()
+
+
+def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+# The bodies are validated message by message (a bad message must not sink a batch), so the OpenAPI document
+# gets their schemas from the models here rather than from a validated route parameter.
+_ANSWERS: dict[int, Any] = {
+    200: {
+        "description": "Accepted; a batch lists the messages it refused",
+        **_json_content({"$ref": "#/components/schemas/AcceptedResponse"}),
+    },
+    400: {
+        "description": "Malformed JSON, or nothing acceptable (fields named)",
+        "content": {"application/json": {"model": ErrorBody}},
+    },
+    401: {"description": "Missing or unknown write key", "content": {"application/json": {"model": ErrorBody}}},
+    413: {
+        "description": "Larger than 32 KB a call or 500 KB a batch",
+        "content": {"application/json": {"model": ErrorBody}},
+    },
+}
+_CALL_SCHEMA = SegmentMessage.model_json_schema()
+_CALL_SCHEMA["required"] = [name for name in _CALL_SCHEMA.get("required", []) if name != "type"]  # the path says it
+_CALL_BODY = {"requestBody": {"required": True, **_json_content(_CALL_SCHEMA)}}
+_BATCH_BODY = {"requestBody": {"required": True, **_json_content(BatchEnvelope.model_json_schema())}}
+_SECURITY: list[dict[str, list[str]]] = [{"writeKey": []}]
 
 SHORT_PATHS = {"t": "track", "p": "page", "i": "identify", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -161,52 +196,96 @@ def batch_call() -> Response[str]:
     "/v1/batch",
     summary="Send several calls at once (Segment batch)",
     responses={
-        200: {
-            "description": "Accepted (rejected messages listed)",
-            "content": {"application/json": {"model": AcceptedResponse}},
-        }
+        **_ANSWERS,
+        200: {"description": "Accepted", "content": {"application/json": {"model": AcceptedResponse}}},
     },
+    openapi_extensions=_BATCH_BODY,
+    security=_SECURITY,
 )
 def batch() -> Response[str]:
     return batch_call()
 
 
-@router.post("/v1/import", summary="Historical import (same as batch)", include_in_schema=True)
+@router.post(
+    "/v1/import",
+    summary="Historical import (same as batch)",
+    responses=_ANSWERS,
+    openapi_extensions=_BATCH_BODY,
+    security=_SECURITY,
+)
 def import_batch() -> Response[str]:
     return batch_call()
 
 
-@router.post("/v1/identify", summary="Identify: who the customer is, with traits")
+@router.post(
+    "/v1/identify",
+    summary="Identify: who the customer is, with traits",
+    responses=_ANSWERS,
+    openapi_extensions=_CALL_BODY,
+    security=_SECURITY,
+)
 def identify() -> Response[str]:
     return single_call("identify")
 
 
-@router.post("/v1/track", summary="Track: something the customer did")
+@router.post(
+    "/v1/track",
+    summary="Track: something the customer did",
+    responses=_ANSWERS,
+    openapi_extensions=_CALL_BODY,
+    security=_SECURITY,
+)
 def track() -> Response[str]:
     return single_call("track")
 
 
-@router.post("/v1/page", summary="Page: a web page viewed")
+@router.post(
+    "/v1/page", summary="Page: a web page viewed", responses=_ANSWERS, openapi_extensions=_CALL_BODY, security=_SECURITY
+)
 def page() -> Response[str]:
     return single_call("page")
 
 
-@router.post("/v1/screen", summary="Screen: an app screen viewed")
+@router.post(
+    "/v1/screen",
+    summary="Screen: an app screen viewed",
+    responses=_ANSWERS,
+    openapi_extensions=_CALL_BODY,
+    security=_SECURITY,
+)
 def screen() -> Response[str]:
     return single_call("screen")
 
 
-@router.post("/v1/group", summary="Group: the customer's company or household")
+@router.post(
+    "/v1/group",
+    summary="Group: the customer's company or household",
+    responses=_ANSWERS,
+    openapi_extensions=_CALL_BODY,
+    security=_SECURITY,
+)
 def group() -> Response[str]:
     return single_call("group")
 
 
-@router.post("/v1/alias", summary="Alias: link a previous identity to this one")
+@router.post(
+    "/v1/alias",
+    summary="Alias: link a previous identity to this one",
+    responses=_ANSWERS,
+    openapi_extensions=_CALL_BODY,
+    security=_SECURITY,
+)
 def alias() -> Response[str]:
     return single_call("alias")
 
 
-@router.post("/v1/<short>", summary="analytics.js one-letter paths (t, p, i, s, g, a, b)")
+@router.post(
+    "/v1/<short>",
+    summary="analytics.js one-letter paths (t, p, i, s, g, a, b)",
+    responses=_ANSWERS,
+    openapi_extensions=_CALL_BODY,
+    security=_SECURITY,
+)
 def short_path(short: str) -> Response[str]:
     kind = SHORT_PATHS.get(short)
     if kind is None:
