@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from local_runtime.auth import ROLES, DevJwt
+from local_runtime.template import TemplateError
 
 DEFAULT_PORT = 3000
 DEFAULT_MOTO_PORT = 5000
@@ -138,11 +139,14 @@ def serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"cannot start: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except (TemplateError, ValueError) as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
     try:
         print(_banner(runtime), flush=True)
         if args.demo:
             moto = runtime.moto_endpoint or ""
-            threading.Thread(target=_play_demo, args=(runtime.base_url, moto), name="demo", daemon=True).start()
+            threading.Thread(target=_play_demo, args=(runtime.base_url, moto, stop), name="demo", daemon=True).start()
         while not stop.wait(0.5):
             pass
         print("stopping…", flush=True)
@@ -152,15 +156,17 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _play_demo(base_url: str, moto_endpoint: str) -> None:
-    from local_runtime.demo import run_demo
+def _play_demo(base_url: str, moto_endpoint: str, stop: threading.Event) -> None:
+    from local_runtime.demo import run_demo  # written separately; loaded only when asked for
 
     try:
         code = run_demo(base_url, moto_endpoint)
     except Exception:
-        logging.getLogger("local_runtime").exception("the demo failed")
+        if not stop.is_set():  # stopped mid-journey: the runtime going away is expected, not worth a traceback
+            logging.getLogger("local_runtime").exception("the demo failed")
         return
-    print(f"demo finished with exit code {code}; the runtime keeps serving (Ctrl-C stops)", flush=True)
+    if not stop.is_set():
+        print(f"demo finished with exit code {code}; the runtime keeps serving (Ctrl-C stops)", flush=True)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -168,7 +174,13 @@ def demo(args: argparse.Namespace) -> int:
 
     url = args.url or f"http://127.0.0.1:{_port(None, 'PORT', DEFAULT_PORT)}"
     moto = args.moto_endpoint or f"http://127.0.0.1:{_port(None, 'MOTO_PORT', DEFAULT_MOTO_PORT)}"
-    return run_demo(url, moto)
+    try:
+        return run_demo(url, moto)
+    except OSError as exc:  # requests' ConnectionError is one
+        print(
+            f"cannot reach the local runtime at {url} ({type(exc).__name__}); is `make serve` running?", file=sys.stderr
+        )
+        return 1
 
 
 def token(args: argparse.Namespace) -> int:

@@ -63,17 +63,14 @@ class StreamSource:
         self._pending: list[dict[str, Any]] = []
         self._attempt = 0
         self._retry_at = 0.0
+        # Positions, not long-lived shard iterators: moto undoes a cancelled TransactWriteItems by restoring a deep
+        # copy of its tables, which leaves iterators pointing at a stream shard nobody writes to any more.
         streams = clients("dynamodbstreams")
         shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        position = str(props.get("StartingPosition", "LATEST"))
-        self._iterators: dict[str, str | None] = {
-            shard["ShardId"]: streams.get_shard_iterator(
-                StreamArn=self.stream_arn,
-                ShardId=shard["ShardId"],
-                ShardIteratorType="TRIM_HORIZON" if position == "TRIM_HORIZON" else "LATEST",
-            )["ShardIterator"]
-            for shard in shards
-        }
+        self._positions: dict[str, str | None] = {shard["ShardId"]: None for shard in shards}
+        if str(props.get("StartingPosition", "LATEST")) != "TRIM_HORIZON":
+            while self._read(self.batch_size):  # LATEST: skip what the stream already holds
+                pass
 
     @property
     def trigger(self) -> str:
@@ -94,14 +91,20 @@ class StreamSource:
         return len(self._pending), [self._deliver(invoke)]
 
     def _fetch(self) -> list[dict[str, Any]]:
+        return [self._lambda_record(record) for record in self._read(self.batch_size)]
+
+    def _read(self, limit: int) -> list[dict[str, Any]]:
+        """The next records of the first shard that has any, moving its position past them."""
         streams = self._clients("dynamodbstreams")
-        for shard_id, iterator in self._iterators.items():
-            if iterator is None:
-                continue
-            answer = streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
-            self._iterators[shard_id] = answer.get("NextShardIterator")
-            if answer.get("Records"):
-                return [self._lambda_record(record) for record in answer["Records"]]
+        for shard_id, position in self._positions.items():
+            where = {"ShardIteratorType": "TRIM_HORIZON"}
+            if position is not None:
+                where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+            iterator = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id, **where)["ShardIterator"]
+            records: list[dict[str, Any]] = streams.get_records(ShardIterator=iterator, Limit=limit).get("Records", [])
+            if records:
+                self._positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+                return records
         return []
 
     def _lambda_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,7 +175,7 @@ class StreamSource:
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "DDBStreamBatchInfo": {
-                "shardId": next(iter(self._iterators), ""),
+                "shardId": next(iter(self._positions), ""),
                 "startSequenceNumber": first.get("SequenceNumber"),
                 "endSequenceNumber": last.get("SequenceNumber"),
                 "approximateArrivalOfFirstRecord": first.get("ApproximateCreationDateTime"),

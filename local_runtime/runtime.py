@@ -199,7 +199,12 @@ class LocalRuntime:
             local_routes={"GET /_local/bus": lambda _request: json_response(200, self.bus_log())},
         )
         if self._http_port is not None:
-            self._http = GatewayServer(self.gateway, self._host, self._http_port)
+            try:
+                self._http = GatewayServer(self.gateway, self._host, self._http_port)
+            except OSError as exc:
+                raise OSError(
+                    exc.errno, f"{self._host}:{self._http_port} is already in use (set PORT to another port)"
+                ) from exc
             self._http.start()
         if self._background:
             self.delivery.start()

@@ -6,6 +6,9 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from botocore.exceptions import ClientError
+
 from local_runtime import LocalRuntime
 from tests.local_runtime.support import CONFIG, TEMPLATE, recorded
 
@@ -131,6 +134,26 @@ def test_a_table_stream_feeds_its_function_with_only_the_records_its_filter_keep
     # And the function's own write (kind "stream") did not feed it back: the stream is quiet now
     assert len(recorded(runtime, "stream")) == 1
     assert runtime.drain() == []
+
+
+def test_the_stream_keeps_flowing_after_a_cancelled_transaction(runtime: LocalRuntime) -> None:
+    # Given an order item in the table, then a transaction that is cancelled (moto restores its tables from a copy)
+    dynamodb = runtime.client("dynamodb")
+    table = runtime.table_name("RecordsTable")
+    first = {"pk": {"S": "o-1"}, "sk": {"S": "1"}, "kind": {"S": "order-placed"}}
+    dynamodb.put_item(TableName=table, Item=first)
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": first, "ConditionExpression": "attribute_not_exists(pk)"}}
+            ]
+        )
+    # When another order item is written afterwards and everything is drained
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "o-2"}, "sk": {"S": "1"}, "kind": {"S": "order-placed"}})
+    deliveries = [d for d in runtime.drain() if d.kind == "DynamoDB"]
+    # Then both orders reached the stream's function, once each
+    keys = [record["dynamodb"]["Keys"]["pk"]["S"] for d in deliveries for record in d.event["Records"]]
+    assert keys == ["o-1", "o-2"]
 
 
 def test_fire_schedule_delivers_a_scheduled_event_now(runtime: LocalRuntime) -> None:
