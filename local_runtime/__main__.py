@@ -102,7 +102,9 @@ def _banner(runtime: object) -> str:
         lines += ["deliveries:", *deliveries]
     keys = runtime.write_keys()
     if keys:
-        lines.append(f"write key: {keys[0]}   e.g. curl -u {keys[0]}: -H 'content-type: application/json'")
+        others = f"   (also: {', '.join(keys[1:])})" if len(keys) > 1 else ""
+        lines.append(f"write key: {keys[0]}{others}")
+        lines.append(f"           e.g. curl -u {keys[0]}: -H 'content-type: application/json'")
         lines.append(f'           -d \'{{"userId":"u1","event":"Product Added","messageId":"m1"}}\' {url}/v1/track')
     lines.append(
         "token:     make token ROLE=customer|agent|admin [SUB=...]  (python -m local_runtime token --role agent)"

@@ -7,11 +7,14 @@ queue received. No pattern matching and no routing table live here: what moto pu
 
 - A failed delivery makes the message visible again and is retried up to ``RetryPolicy.MaximumRetryAttempts``
   (default 2); then it goes to ``DeadLetterConfig`` if there is one (with EventBridge's ``RULE_ARN``,
-  ``TARGET_ARN``, ``ERROR_CODE``, ``ERROR_MESSAGE`` attributes), else it is dropped. Each step is logged.
+  ``TARGET_ARN``, ``ERROR_CODE``, ``ERROR_MESSAGE`` attributes), else it is dropped. Each step is logged. (On AWS
+  a handler error of this asynchronous invocation is retried by Lambda, twice by default; locally the rule's
+  policy stands for both. ``MaximumEventAgeInSeconds`` is not applied.)
 - ``Type: SQS`` events poll the template's queue and invoke with a batch of records; ``ReportBatchItemFailures``
   is honoured; failed messages come back after the queue's visibility timeout and its redrive policy applies.
 - ``Type: Schedule`` events fire on their ``rate``/``cron`` expression from the background thread, through their
   own queue so that retries and dead letters work the same way; :meth:`BusDelivery.fire_schedule` fires one now.
+- ``Type: DynamoDB`` events read the table's stream (see :mod:`local_runtime.dynamodb_streams`).
 - A catch-all rule (``{"source": [{"prefix": ""}]}``) on every bus feeds a log queue: each event is printed as it
   passes and the last ones are kept for ``GET /_local/bus``.
 """
@@ -28,6 +31,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from local_runtime.deliveries import Delivery, RecordFilter, record_filter, sqs_filter_view
 from local_runtime.dynamodb_streams import StreamSource
@@ -123,7 +128,7 @@ class BusDelivery:
                         )
                     elif kind != "HttpApi":
                         log.warning("%s.%s: events of Type %s are not emulated locally", function_id, event_name, kind)
-                except (KeyError, ValueError) as exc:
+                except (KeyError, ValueError, ClientError) as exc:
                     log.warning("%s.%s skipped: %s", function_id, event_name, exc)
         self._bus_log_subscription(sorted(buses))
 

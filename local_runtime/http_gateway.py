@@ -229,6 +229,8 @@ def function_routes(events_by_function: Mapping[str, Mapping[str, Any]], apis: M
                     "%s.%s: ApiId %s is not an HttpApi of the template", function_id, event_name, props["ApiId"]
                 )
                 continue
+            if str(props.get("PayloadFormatVersion", "2.0")) != "2.0":
+                log.warning("%s.%s: only payload format 2.0 is emulated; it gets 2.0 events", function_id, event_name)
             path = props.get("Path")
             method = str(props.get("Method") or "ANY").upper()
             method = "ANY" if method in ("X-AMAZON-APIGATEWAY-ANY-METHOD", "*") else method
