@@ -20,10 +20,11 @@ from pydantic import ValidationError
 from capture.logic.capture_service import IncomingEvent
 from capture.logic.channel_detection import detect_channel
 from capture.logic.clock_skew import corrected_occurred_at
+from capture.logic.event_builder import IdentifierCollector
 from capture.models.segment import MAX_MESSAGE_BYTES, SegmentMessage
 from capture.secrets import WriteKeySource
 from omnichannel.canonical_event import CanonicalEvent, EventType, event_id_for
-from omnichannel.identifiers import IdentifierType, InvalidIdentifier, normalize
+from omnichannel.identifiers import IdentifierType
 
 # Where identifiers other than userId / anonymousId hide in a Segment message, besides context.externalIds.
 _TRAIT_IDENTIFIERS: dict[str, IdentifierType] = {
@@ -79,17 +80,8 @@ def _problems(error: ValidationError, prefix: str) -> list[MessageProblem]:
 def _identifiers(
     message: SegmentMessage, context: dict[str, Any], region: str
 ) -> tuple[dict[IdentifierType, str], list[MessageProblem]]:
-    found: dict[IdentifierType, str] = {}
-    dropped: list[MessageProblem] = []
-
-    def add(identifier_type: IdentifierType, value: Any, field: str) -> None:
-        if value is None or identifier_type in found:
-            return
-        try:
-            found[identifier_type] = normalize(identifier_type, value, default_region=region)
-        except InvalidIdentifier as exc:
-            dropped.append(MessageProblem(field=field, message=exc.reason))
-
+    collector = IdentifierCollector(default_region=region)
+    add = collector.add
     add(IdentifierType.USER_ID, message.userId, "userId")
     add(IdentifierType.ANONYMOUS_ID, message.anonymousId, "anonymousId")
     device = context.get("device")
@@ -107,7 +99,8 @@ def _identifiers(
         for position, external in enumerate(external_ids):
             if isinstance(external, dict) and external.get("type") in _EXTERNAL_ID_TYPES:
                 add(_EXTERNAL_ID_TYPES[external["type"]], external.get("id"), f"context.externalIds.{position}.id")
-    return found, dropped
+    dropped = [MessageProblem(field=item.field, message=item.reason) for item in collector.dropped]
+    return collector.found, dropped
 
 
 def _message_id(message: SegmentMessage, raw: dict[str, Any]) -> str:
