@@ -36,6 +36,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         parked = publish_or_park(wiring.get_publisher(), wiring.get_event_store(), events)
     except Exception:
         logger.exception("publishing failed and the outbox could not take the rest; the stream retries")
+        metrics.add_metric(name="StreamBatchesRetried", unit="Count", value=1)
         first = min(sequence_numbers.values(), key=int) if sequence_numbers else None
         return {"batchItemFailures": [{"itemIdentifier": first}] if first else []}
     metrics.add_metric(name="EventsPublished", unit="Count", value=len(events) - len(parked))
