@@ -6,7 +6,9 @@ events table's stream and the stream publisher do on AWS: every newly stored eve
 
 from __future__ import annotations
 
+import base64
 import copy
+import gzip
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,3 +69,45 @@ def header_of(response: dict[str, Any], name: str) -> str | None:
     headers = {key.lower(): value for key, value in (response.get("headers") or {}).items()}
     value = headers.get(name.lower())
     return str(value) if value is not None else None
+
+
+def tracking_request(
+    path: str,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    key: str | None = "k-any",  # a write key of the secrets given to wired_capture; None sends none
+    gzipped: bool = False,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (2.0) event for the tracking API, as the official SDKs send it."""
+    data = raw if raw is not None else json.dumps(body).encode()
+    all_headers = {"content-type": "application/json", **(headers or {})}
+    if key is not None:
+        all_headers["authorization"] = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    if gzipped:
+        data = gzip.compress(data)
+        all_headers["content-encoding"] = "gzip"
+    binary = gzipped or raw is not None
+    return {
+        "version": "2.0",
+        "routeKey": f"POST {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": all_headers,
+        "requestContext": {
+            "http": {
+                "method": "POST",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.9",
+                "userAgent": "t",
+            },
+            "requestId": "r-1",
+            "routeKey": f"POST {path}",
+            "stage": "$default",
+            "domainName": "api.example.com",
+        },
+        "body": base64.b64encode(data).decode() if binary else data.decode(),
+        "isBase64Encoded": binary,
+    }

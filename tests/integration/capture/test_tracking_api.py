@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -13,50 +10,10 @@ import pytest
 
 from omnichannel.identifiers import IdentifierType
 from tests.support.capture_harness import CaptureHarness, body_of, header_of, wired_capture
+from tests.support.capture_harness import tracking_request as request
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SECRETS = {"write_keys": {"k-web": {"source": "web-shop", "channel": "web"}, "k-any": {"source": "backend"}}}
-
-
-def request(
-    path: str,
-    body: Any = None,
-    *,
-    raw: bytes | None = None,
-    key: str | None = "k-any",
-    gzipped: bool = False,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    data = raw if raw is not None else json.dumps(body).encode()
-    all_headers = {"content-type": "application/json", **(headers or {})}
-    if key is not None:
-        all_headers["authorization"] = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
-    if gzipped:
-        data = gzip.compress(data)
-        all_headers["content-encoding"] = "gzip"
-    binary = gzipped or raw is not None
-    return {
-        "version": "2.0",
-        "routeKey": f"POST {path}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": all_headers,
-        "requestContext": {
-            "http": {
-                "method": "POST",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.9",
-                "userAgent": "t",
-            },
-            "requestId": "r-1",
-            "routeKey": f"POST {path}",
-            "stage": "$default",
-            "domainName": "api.example.com",
-        },
-        "body": base64.b64encode(data).decode() if binary else data.decode(),
-        "isBase64Encoded": binary,
-    }
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from capture.models.segment import (
     ErrorBody,
     SegmentMessage,
 )
-from capture.observability import metrics
+from capture.observability import count_by, metrics
 from capture.routes.errors import CaptureError, FieldError, json_response
 from capture.secrets import WriteKeySource
 from capture.settings import get_settings
@@ -107,7 +107,7 @@ def _check_size(limit: int, what: str) -> None:
 
 def _record(outcome: CaptureOutcome, rejected: int) -> None:
     for channel, count in Counter(event.channel.value for event in outcome.stored).items():
-        metrics.add_metric(name=f"EventsAccepted_{channel}", unit="Count", value=count)
+        count_by("EventsAcceptedByChannel", "channel", channel, count)
     metrics.add_metric(name="EventsAccepted", unit="Count", value=len(outcome.stored))
     metrics.add_metric(name="EventsDeduplicated", unit="Count", value=len(outcome.duplicates))
     metrics.add_metric(name="EventsRejected", unit="Count", value=rejected)

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
 from capture import wiring
 from capture.logic.capture_service import CaptureOutcome
@@ -37,7 +37,7 @@ from capture.logic.signatures import (
     verify_twilio_signature,
 )
 from capture.logic.webhooks.mapping import Mapped, MappingContext
-from capture.observability import SERVICE, logger, metrics
+from capture.observability import count_by, logger, metrics
 from capture.routes.errors import CaptureError, FieldError, json_response
 from capture.settings import get_settings
 
@@ -77,11 +77,7 @@ def _mapping_context() -> MappingContext:
 
 
 def _count(name: str, provider: str, value: float = 1) -> None:
-    """A metric with the provider as its dimension (its own EMF record, so no other metric inherits it)."""
-    with single_metric(
-        name=name, unit=MetricUnit.Count, value=value, default_dimensions={"service": SERVICE}
-    ) as metric:
-        metric.add_dimension(name="provider", value=provider)
+    count_by(name, "provider", provider, value)
 
 
 def _refuse(provider: str, error: SignatureError) -> CaptureError:
