@@ -58,8 +58,10 @@ format: $(VENV)/.installed ## apply ruff's formatting and fixes
 token: $(VENV)/.installed ## print a development JWT: make token ROLE=agent [SUB=...]
 	@$(PY) -m local_runtime token --role $(or $(ROLE),customer) $(if $(SUB),--sub $(SUB))
 
-openapi: $(VENV)/.installed ## regenerate docs/openapi.json from the code
+openapi: $(VENV)/.installed ## regenerate docs/openapi.json and docs/canonical-event.schema.json from the code
 	$(PY) -m local_runtime openapi --out docs/openapi.json
+	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \
+	  print(json.dumps(CanonicalEvent.model_json_schema(), indent=2, ensure_ascii=False))' > docs/canonical-event.schema.json
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
