@@ -203,7 +203,9 @@ def openapi(args: argparse.Namespace) -> int:
         runtime.in_function(args.function) as spec,
     ):
         module = importlib.import_module(spec.handler.replace("/", ".").rpartition(".")[0])
-        document = json.loads(module.app.get_openapi_json_schema())
+        # A handler may describe its API in `openapi_document()` (title, security schemes); else the bare schema.
+        describe = getattr(module, "openapi_document", None) or module.app.get_openapi_json_schema
+        document = json.loads(describe())
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

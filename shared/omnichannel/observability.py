@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
-_EMAIL = re.compile(r"[\w.+\-\u00c0-\uffff]+@[\w\-\u00c0-\uffff]+(?:\.[\w\-\u00c0-\uffff]+)+")
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")  # \w is Unicode-aware: ş, ö, 你 included
 _E164 = re.compile(r"\+[1-9]\d{6,14}\b")
 
 
