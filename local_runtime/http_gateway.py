@@ -539,12 +539,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
             chunks: list[bytes] = []
+            total = 0
             while True:
                 size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
                 if size == 0:
                     while self.rfile.readline().strip():
                         pass
                     return b"".join(chunks)
+                total += size
+                if total > MAX_PAYLOAD_BYTES:  # API Gateway's limit holds for chunked bodies too
+                    raise ValueError("too large")
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
         length = int(self.headers.get("content-length") or 0)

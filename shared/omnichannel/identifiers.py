@@ -55,7 +55,6 @@ PLACEHOLDER_VALUES = frozenset(
         "0",
         "-1",
         "[object object]",
-        "test",
         "00000000-0000-0000-0000-000000000000",  # zeroed IDFA / GAID / UUID
         "0000-0000-0000-0000",
     }
@@ -82,6 +81,12 @@ def _text(identifier_type: IdentifierType, value: object) -> str:
     return text
 
 
+def _dotted_i(text: str) -> str:
+    """Turkish capital dotted I (U+0130), written composed or as ``I``/``i`` + COMBINING DOT ABOVE, as plain ``i``."""
+    decomposed = unicodedata.normalize("NFD", text.replace("\u0130", "i"))
+    return decomposed.replace("I" + _COMBINING_DOT_ABOVE, "i").replace("i" + _COMBINING_DOT_ABOVE, "i")
+
+
 def fold_case(text: str) -> str:
     """Unicode case folding that keeps Turkish addresses stable.
 
@@ -89,9 +94,18 @@ def fold_case(text: str) -> str:
     would never equal ``ilker``. We fold U+0130 to plain ``i`` (the Turkic rule for that letter), keep the
     default rule ``I`` → ``i`` (addresses are overwhelmingly ASCII), and keep the dotless ``ı``, a letter of its own.
     """
-    folded = unicodedata.normalize("NFD", text.replace("\u0130", "i")).casefold()
-    folded = folded.replace("i" + _COMBINING_DOT_ABOVE, "i")
-    return unicodedata.normalize("NFC", folded)
+    return unicodedata.normalize("NFC", _dotted_i(text).casefold())
+
+
+def normalize_domain(domain: str) -> str:
+    """A mail domain in its canonical Unicode form, by IDNA2008 with UTS #46 mapping: ``Örnek.COM.tr`` and
+    ``xn--rnek-5qa.com.tr`` are one domain; ``straße.de`` stays itself (under IDNA2008 it is not ``strasse.de``)."""
+    import idna  # on first use, like phonenumbers
+
+    try:
+        return str(idna.decode(idna.encode(unicodedata.normalize("NFC", _dotted_i(domain.rstrip("."))), uts46=True)))
+    except idna.IDNAError as exc:
+        raise InvalidIdentifier(IdentifierType.EMAIL, "invalid domain") from exc
 
 
 def normalize_email(value: object) -> str:
@@ -101,12 +115,7 @@ def normalize_email(value: object) -> str:
     if not _EMAIL_SHAPE.match(text):
         raise InvalidIdentifier(IdentifierType.EMAIL, "not an e-mail address")
     local, _, domain = text.rpartition("@")
-    domain = fold_case(domain).rstrip(".")
-    if "xn--" in domain:
-        try:
-            domain = domain.encode("ascii").decode("idna")
-        except UnicodeError as exc:
-            raise InvalidIdentifier(IdentifierType.EMAIL, "invalid internationalised domain") from exc
+    domain = normalize_domain(domain)
     if is_placeholder(local):
         raise InvalidIdentifier(IdentifierType.EMAIL, "placeholder value")
     return f"{fold_case(local)}@{domain}"

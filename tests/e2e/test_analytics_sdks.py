@@ -128,3 +128,15 @@ def test_wrong_write_key_is_refused_and_the_sdk_reports_it(runtime: LocalRuntime
     client.join()
     assert [getattr(error, "status", None) for error in errors] == [401]
     assert _stored_events(runtime) == []
+
+
+def test_analytics_java_trailing_slash_path_reaches_capture(runtime: LocalRuntime) -> None:
+    # analytics-java posts to /v1/import/ by default: API Gateway routes it through /v1/{proxy+}
+    response = runtime.request(
+        "POST",
+        "/v1/import/",
+        headers={"Authorization": "Basic ZGV2LXdyaXRlLWtleTo=", "Content-Type": "application/json"},
+        body={"batch": [{"type": "track", "userId": "u-java", "event": "Order Completed", "messageId": "java-1"}]},
+    )
+    assert response.status == 200
+    assert [event["message_id"] for event in _stored_events(runtime)] == ["java-1"]

@@ -7,16 +7,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from omnichannel.canonical_event import Channel
+
+# The sources the channel webhooks write under. Event ids are derived from source and message id, so a write
+# key with one of these names could claim a provider's message ids ahead of the real webhook.
+WEBHOOK_SOURCES = frozenset({"whatsapp", "messenger", "instagram", "twilio", "pos"})
 
 
 class WriteKeySource(BaseModel):
     """What one write key stands for: a named source and, optionally, the channel its traffic comes from."""
 
-    source: str
+    source: str = Field(min_length=1, max_length=64)
     channel: Channel | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _not_a_webhook_source(cls, value: str) -> str:
+        if value.strip().lower() in WEBHOOK_SOURCES:
+            raise ValueError(f"{value!r} is reserved for the channel webhooks")
+        return value
 
 
 class CaptureSecrets(BaseModel):

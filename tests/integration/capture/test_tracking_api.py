@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -160,3 +162,82 @@ def test_empty_batch_is_accepted_as_nothing(capture: CaptureHarness) -> None:
     response = capture.invoke(request("/v1/batch", {"batch": []}))
     assert response["statusCode"] == 200
     assert body_of(response)["accepted"] == 0
+
+
+def test_a_timestamp_without_offset_is_utc_and_sinks_nothing(capture: CaptureHarness) -> None:
+    # Given a message whose timestamp has no offset, in a batch whose sentAt has one
+    batch = {
+        "sentAt": "2026-11-23T11:59:30Z",
+        "batch": [
+            {**TRACK, "type": "track", "messageId": "naive", "timestamp": "2026-11-23T11:59:00"},
+            {**TRACK, "type": "track", "messageId": "aware", "timestamp": "2026-11-23T11:59:00+00:00"},
+        ],
+    }
+    response = capture.invoke(request("/v1/batch", batch))
+    # Then both are accepted, read as UTC and corrected alike (30 s before arrival)
+    assert response["statusCode"] == 200
+    assert body_of(response)["accepted"] == 2
+    assert {event.occurred_at for event in capture.store.events} == {NOW - timedelta(seconds=30)}
+
+
+def test_a_message_too_deep_to_read_is_refused_alone(capture: CaptureHarness) -> None:
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(900):
+        node["n"] = {}
+        node = node["n"]
+    batch = [
+        {**TRACK, "type": "track", "messageId": "ok"},
+        {**TRACK, "type": "track", "messageId": "deep", "properties": deep},
+    ]
+    response = capture.invoke(request("/v1/batch", {"batch": batch}))
+    assert response["statusCode"] == 200
+    assert [event.message_id for event in capture.store.events] == ["ok"]
+    assert body_of(response)["rejected"][0]["index"] == 1
+
+
+def test_hostile_json_is_a_clean_4xx_and_a_wrong_key_is_refused_before_parsing(capture: CaptureHarness) -> None:
+    # A wrong Basic-auth key is refused before the body is even parsed
+    assert capture.invoke(request("/v1/track", raw=b"[" * 30_000, key="stolen"))["statusCode"] == 401
+    # Without a header the body must be parsed (analytics.js puts writeKey in it): too deep is a 400, not a 500
+    for key in (None, "k-any"):
+        nested = capture.invoke(request("/v1/track", raw=b"[" * 30_000, key=key))
+        assert nested["statusCode"] == 400
+        assert body_of(nested)["code"] == "invalid_json"
+
+
+def test_batch_context_is_capped_and_merged_events_stay_small(capture: CaptureHarness) -> None:
+    # A 40 KB batch context would be copied into every message: refused, naming the field
+    huge = capture.invoke(
+        request("/v1/batch", {"context": {"blob": "x" * 40_000}, "batch": [{**TRACK, "type": "track"}]})
+    )
+    assert huge["statusCode"] == 400
+    assert _fields(huge) == ["context"]
+    # A message near 32 KB with a context near 32 KB is refused alone once merged past 64 KB
+    batch = {
+        "context": {"blob": "c" * 32_700},
+        "batch": [
+            {**TRACK, "type": "track", "messageId": "big", "properties": {"blob": "m" * 32_600}},
+            {**TRACK, "type": "track", "messageId": "small"},
+        ],
+    }
+    response = capture.invoke(request("/v1/batch", batch))
+    assert body_of(response)["accepted"] == 1
+    assert "64 KB" in body_of(response)["rejected"][0]["errors"][0]["message"]
+
+
+def test_trailing_slash_paths_of_analytics_java(capture: CaptureHarness) -> None:
+    response = capture.invoke(request("/v1/import/", {"batch": [{**TRACK, "type": "track"}]}))
+    assert response["statusCode"] == 200
+    assert body_of(response)["accepted"] == 1
+
+
+def test_gzip_with_trailing_garbage_or_truncated_is_refused(capture: CaptureHarness) -> None:
+    body = gzip.compress(json.dumps({"batch": [{**TRACK, "type": "track"}]}).encode())
+    for broken in (body + b"garbage", body[:-8]):
+        event = request("/v1/batch", raw=broken)
+        event["headers"]["content-encoding"] = "gzip"
+        response = capture.invoke(event)
+        assert response["statusCode"] == 400
+        assert body_of(response)["code"] == "invalid_body"
+    assert capture.store.events == []

@@ -40,15 +40,17 @@ def test_the_sdk_tells_the_channel(library: str, expected: Channel) -> None:
     assert _detect(context={"library": {"name": library}}) is expected
 
 
-def test_explicit_channel_wins_over_everything() -> None:
-    assert (
-        _detect(context={"channel": "store", "library": {"name": "analytics-ios"}}, write_key_channel=Channel.WEB)
-        is Channel.STORE
-    )
+def test_context_channel_wins_over_the_sdk_guess() -> None:
+    assert _detect(context={"channel": "store", "library": {"name": "analytics-ios"}}) is Channel.STORE
 
 
-def test_write_key_channel_wins_over_sdk_guess() -> None:
+def test_write_key_pin_wins_over_everything() -> None:
     assert _detect(context={"library": {"name": "analytics.js"}}, write_key_channel=Channel.APP) is Channel.APP
+    assert _detect(context={"channel": "store"}, write_key_channel=Channel.WEB) is Channel.WEB
+
+
+def test_properties_channel_is_attribution_not_the_touchpoint() -> None:
+    assert _detect(properties={"channel": "email"}, context={"library": {"name": "analytics.js"}}) is Channel.WEB
 
 
 def test_segment_channel_field() -> None:
@@ -64,4 +66,4 @@ def test_device_and_call_type() -> None:
 
 
 def test_unknown_channel_names_are_ignored() -> None:
-    assert _detect(properties={"channel": "carrier-pigeon"}, context={"app": {"name": "Shop"}}) is Channel.APP
+    assert _detect(context={"channel": "carrier-pigeon", "app": {"name": "Shop"}}) is Channel.APP

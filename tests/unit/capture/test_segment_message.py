@@ -163,7 +163,7 @@ def test_same_message_id_means_same_event_id_and_no_message_id_with_timestamp_is
 
 def test_another_source_with_the_same_message_id_is_another_event() -> None:
     raw = {"type": "track", "event": "x", "userId": "u", "messageId": "m-1"}
-    other = BatchDefaults(source=WriteKeySource(source="pos"), received_at=RECEIVED)
+    other = BatchDefaults(source=WriteKeySource(source="backend"), received_at=RECEIVED)
     assert _accept(raw).event.event_id != _accept(raw, other).event.event_id
 
 

@@ -112,3 +112,19 @@ def test_identifier_keys(key: str, expected: tuple[IdentifierType, str]) -> None
 def test_identifier_key_without_type_is_refused() -> None:
     with pytest.raises(InvalidIdentifier):
         parse_identifier_key("c-42")
+
+
+def test_domains_follow_idna2008_not_case_folding() -> None:
+    # straße.de is a registered domain of its own under IDNA2008, and its punycode spelling is the same domain
+    assert normalize_email("a@straße.de") == "a@straße.de"
+    assert normalize_email("a@XN--STRAE-OQA.DE") == "a@straße.de"
+    assert normalize_email("a@Straße.de") != normalize_email("a@strasse.de")
+
+
+def test_real_addresses_that_look_like_tests_are_kept() -> None:
+    assert normalize_email("test@company.com.tr") == "test@company.com.tr"
+
+
+def test_invalid_domains_are_refused() -> None:
+    with pytest.raises(InvalidIdentifier):
+        normalize_email("a@-bad-.com")

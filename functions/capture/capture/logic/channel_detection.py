@@ -1,9 +1,10 @@
 """Which channel a tracking-API message came from.
 
-In order: an explicit channel in ``context.channel`` / ``properties.channel`` naming one of ours; the channel
-configured for the write key; Segment's top-level ``channel`` (browser → web, mobile → app); the SDK that sent it
-(``context.library.name``); the device (``context.device`` / ``context.os``: iOS, Android → app); the call type
-(screen → app); otherwise web.
+In order: the channel pinned to the write key (a key issued to the app is the app, whatever a message says);
+``context.channel`` naming one of ours (``properties.channel`` is left alone: marketers use it for
+attribution, "email" there means the campaign, not the touchpoint); Segment's top-level ``channel``
+(browser → web, mobile → app); the SDK that sent it (``context.library.name``); the device
+(``context.device`` / ``context.os``: iOS, Android → app); the call type (screen → app); otherwise web.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ def detect_channel(
     properties: dict[str, Any],
     write_key_channel: Channel | None,
 ) -> Channel:
-    explicit = _named(context.get("channel")) or _named(properties.get("channel"))
-    if explicit:
-        return explicit
     if write_key_channel:
         return write_key_channel
+    explicit = _named(context.get("channel"))
+    if explicit:
+        return explicit
     if segment_channel and segment_channel.lower() in _SEGMENT_CHANNEL:
         return _SEGMENT_CHANNEL[segment_channel.lower()]
     library = context.get("library")

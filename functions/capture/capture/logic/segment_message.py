@@ -21,7 +21,7 @@ from capture.logic.capture_service import IncomingEvent
 from capture.logic.channel_detection import detect_channel
 from capture.logic.clock_skew import corrected_occurred_at
 from capture.logic.event_builder import IdentifierCollector
-from capture.models.segment import MAX_MESSAGE_BYTES, SegmentMessage
+from capture.models.segment import MAX_CANONICAL_BYTES, MAX_MESSAGE_BYTES, SegmentMessage
 from capture.secrets import WriteKeySource
 from omnichannel.canonical_event import CanonicalEvent, EventType, event_id_for
 from omnichannel.identifiers import IdentifierType
@@ -117,7 +117,17 @@ def _message_id(message: SegmentMessage, raw: dict[str, Any]) -> str:
 def to_canonical(
     raw: Any, defaults: BatchDefaults, *, forced_type: str | None = None, prefix: str = ""
 ) -> IncomingEvent | list[MessageProblem]:
-    """One Segment message as a canonical event, or the problems that make it unacceptable."""
+    """One Segment message as a canonical event, or the problems that make it unacceptable. Never raises: a
+    message nobody foresaw (nested too deep to serialise, say) is refused on its own, not with its batch."""
+    try:
+        return _to_canonical(raw, defaults, forced_type=forced_type, prefix=prefix)
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+        return [MessageProblem(field=prefix.rstrip(".") or "body", message=f"could not be read ({type(exc).__name__})")]
+
+
+def _to_canonical(
+    raw: Any, defaults: BatchDefaults, *, forced_type: str | None, prefix: str
+) -> IncomingEvent | list[MessageProblem]:
     if not isinstance(raw, dict):
         return [MessageProblem(field=prefix.rstrip(".") or "body", message="must be a JSON object")]
     if forced_type is not None:
@@ -187,4 +197,6 @@ def to_canonical(
         traits=message.traits,
         context=context,
     )
+    if len(event.model_dump_json().encode()) > MAX_CANONICAL_BYTES:
+        return [MessageProblem(field=prefix.rstrip(".") or "body", message="larger than 64 KB with the batch context")]
     return IncomingEvent(event=event, raw=text)

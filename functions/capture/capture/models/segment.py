@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 SegmentType = Literal["identify", "track", "page", "screen", "group", "alias"]
 Identifier = str | int
 
-# Segment's own limits: 32 KB a message, 500 KB a batch.
+
+def _utc(moment: datetime) -> datetime:
+    """A timestamp without an offset is read as UTC (what Segment does), so times can always be compared."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
+
+# Segment's own limits: 32 KB a message, 500 KB a batch. A batch's shared context is merged into each of its
+# messages, so it gets the same 32 KB, and a canonical event (message plus context) stays within 64 KB: far
+# inside DynamoDB's 400 KB item (which also keeps the raw message) and EventBridge's 256 KB entry.
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
+MAX_CANONICAL_BYTES = 2 * MAX_MESSAGE_BYTES
 
 
 class SegmentMessage(BaseModel):
@@ -24,9 +35,9 @@ class SegmentMessage(BaseModel):
     messageId: str | None = Field(default=None, min_length=1, max_length=200)
     userId: Identifier | None = None
     anonymousId: Identifier | None = None
-    timestamp: datetime | None = None
-    originalTimestamp: datetime | None = None
-    sentAt: datetime | None = None
+    timestamp: Timestamp | None = None
+    originalTimestamp: Timestamp | None = None
+    sentAt: Timestamp | None = None
     channel: str | None = None
     context: dict[str, Any] = Field(default_factory=dict)
     integrations: dict[str, Any] = Field(default_factory=dict)
@@ -45,7 +56,7 @@ class BatchEnvelope(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     batch: list[Any] = Field(description="Segment messages (each validated on its own: bad ones do not sink the rest)")
-    sentAt: datetime | None = None
+    sentAt: Timestamp | None = None
     context: dict[str, Any] = Field(default_factory=dict)
     integrations: dict[str, Any] = Field(default_factory=dict)
     writeKey: str | None = None

@@ -44,6 +44,8 @@ def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
         raise CaptureError(400, "invalid_body", "Content-Encoding is gzip but the body is not gzip data") from exc
     if len(out) > limit or decompressor.unconsumed_tail:
         raise CaptureError(413, "payload_too_large", f"the decompressed body is larger than {limit} bytes")
+    if not decompressor.eof or decompressor.unused_data:
+        raise CaptureError(400, "invalid_body", "the gzip body is truncated or has data after its end")
     return out
 
 
@@ -60,10 +62,26 @@ def decoded_body(event: dict[str, Any]) -> bytes:
     return data
 
 
+def without_trailing_slash(event: dict[str, Any]) -> dict[str, Any]:
+    """``/v1/import/`` (analytics-java's default path) routes like ``/v1/import``."""
+    path = event.get("rawPath")
+    if not isinstance(path, str) or len(path) < 2 or not path.endswith("/"):
+        return event
+    trimmed = dict(event)
+    trimmed["rawPath"] = path.rstrip("/") or "/"
+    context = dict(event.get("requestContext") or {})
+    http = dict(context.get("http") or {})
+    if isinstance(http.get("path"), str):
+        http["path"] = http["path"].rstrip("/") or "/"
+    context["http"] = http
+    trimmed["requestContext"] = context
+    return trimmed
+
+
 def with_plain_body(event: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``event`` whose body is the decoded text; the raw bytes stay available for signature checks."""
     data = decoded_body(event)
-    plain = dict(event)
+    plain = without_trailing_slash(dict(event))
     plain["rawBodyBytes"] = data
     try:
         plain["body"] = data.decode("utf-8")

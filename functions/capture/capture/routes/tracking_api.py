@@ -73,31 +73,44 @@ def _json_body() -> Any:
         return json.loads(body)
     except json.JSONDecodeError as exc:
         raise CaptureError(400, "invalid_json", f"the body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    except RecursionError as exc:
+        raise CaptureError(400, "invalid_json", "the body is nested too deeply") from exc
 
 
-def _write_key(body: Any) -> str | None:
+_UNAUTHORIZED = {"WWW-Authenticate": 'Basic realm="tracking-api"'}
+
+
+def _header_write_key() -> str | None:
+    """The write key of ``Authorization: Basic`` (the username); '' when the header is there but unreadable."""
     authorization = router.current_event.headers.get("authorization") or ""
     scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() == "basic" and credentials:
-        try:
-            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return decoded.partition(":")[0]
-    if isinstance(body, dict) and isinstance(body.get("writeKey"), str):
-        return str(body["writeKey"])
-    return None
+    if scheme.lower() != "basic" or not credentials:
+        return None
+    try:
+        return base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
 
 
-def _authenticate(body: Any) -> WriteKeySource:
-    unauthorized = {"WWW-Authenticate": 'Basic realm="tracking-api"'}
-    write_key = _write_key(body)
+def _source_of(write_key: str | None) -> WriteKeySource:
     if not write_key:
-        raise CaptureError(401, "unauthorized", "send the write key as HTTP Basic auth username", headers=unauthorized)
+        raise CaptureError(401, "unauthorized", "send the write key as HTTP Basic auth username", headers=_UNAUTHORIZED)
     source = wiring.get_secrets().source_for_write_key(write_key)
     if source is None:
-        raise CaptureError(401, "unauthorized", "unknown write key", headers=unauthorized)
+        raise CaptureError(401, "unauthorized", "unknown write key", headers=_UNAUTHORIZED)
     return source
+
+
+def _authenticated_body() -> tuple[WriteKeySource, Any]:
+    """The caller's source and the parsed body. A Basic-auth key is checked before the body is parsed, so strangers
+    cannot make us parse anything; analytics.js's ``writeKey`` in the body is read after parsing (it has to be)."""
+    header_key = _header_write_key()
+    source = _source_of(header_key) if header_key is not None else None
+    body = _json_body()
+    if source is None:
+        in_body = body.get("writeKey") if isinstance(body, dict) else None
+        source = _source_of(in_body if isinstance(in_body, str) else None)
+    return source, body
 
 
 def _check_size(limit: int, what: str) -> None:
@@ -134,8 +147,7 @@ def _field_errors(problems: list[MessageProblem]) -> list[FieldError]:
 
 def single_call(message_type: str) -> Response[str]:
     _check_size(MAX_MESSAGE_BYTES, "a single call")
-    body = _json_body()
-    source = _authenticate(body)
+    source, body = _authenticated_body()
     if isinstance(body, dict):
         body = {key: value for key, value in body.items() if key != "writeKey"}
     result = to_canonical(body, _defaults(source), forced_type=message_type)
@@ -150,8 +162,7 @@ def single_call(message_type: str) -> Response[str]:
 
 def batch_call() -> Response[str]:
     _check_size(MAX_BATCH_BYTES, "a batch")
-    body = _json_body()
-    source = _authenticate(body)
+    source, body = _authenticated_body()
     if not isinstance(body, dict):
         raise CaptureError(
             400, "invalid_request", "the body must be a JSON object", [FieldError("body", "not an object")]
@@ -161,6 +172,10 @@ def batch_call() -> Response[str]:
     except ValueError as exc:
         errors = [FieldError(field=".".join(str(p) for p in e["loc"]), message=e["msg"]) for e in exc.errors()]  # type: ignore[attr-defined]
         raise CaptureError(400, "invalid_request", "the batch envelope is malformed", errors) from exc
+    if envelope.context and len(json.dumps(envelope.context, default=str).encode()) > MAX_MESSAGE_BYTES:
+        raise CaptureError(
+            400, "invalid_request", "the batch context is too large", [FieldError("context", "larger than 32 KB")]
+        )
     defaults = _defaults(source, envelope)
     accepted: list[IncomingEvent] = []
     rejected: list[dict[str, Any]] = []
