@@ -149,7 +149,10 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
     )
     timestamp = str(int(time.time()))
     pos_secret = secrets["pos_secrets"].get(store_id) or secrets["pos_secrets"]["*"]
-    pos_signature = hmac.new(pos_secret.encode(), f"{timestamp}.".encode() + pos, hashlib.sha256).hexdigest()
+    # The store signs b"<timestamp>.<store_id>." + body: the store id is signed, so the request cannot be replayed
+    # to another store's path.
+    pos_signed = f"{timestamp}.{store_id}.".encode() + pos
+    pos_signature = hmac.new(pos_secret.encode(), pos_signed, hashlib.sha256).hexdigest()
 
     steps = [
         Step(

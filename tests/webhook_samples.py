@@ -352,10 +352,11 @@ def pos_sale_payload(transaction_id: str = "T-1001") -> dict[str, Any]:
     }
 
 
-def pos_signature(body: bytes, timestamp: int, secret: str | None = None) -> str:
-    """Our documented POS scheme: sha256=<hex HMAC-SHA256 of b"<timestamp>." + body, keyed with the store secret>."""
-    key = (secret or pos_secret()).encode()
-    return "sha256=" + hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+def pos_signature(body: bytes, timestamp: int, store_id: str = POS_STORE_ID, secret: str | None = None) -> str:
+    """Our documented POS scheme: sha256=<hex HMAC-SHA256 of b"<timestamp>.<store_id>." + body, keyed with the
+    store's secret>, store_id being the one in the path /webhooks/pos/<store_id>."""
+    key = (secret or pos_secret(store_id)).encode()
+    return "sha256=" + hmac.new(key, f"{timestamp}.{store_id}.".encode() + body, hashlib.sha256).hexdigest()
 
 
 def pos_event(
@@ -370,7 +371,7 @@ def pos_event(
         "content-type": "application/json",
         "user-agent": "store-pos/4.2",
         "x-pos-timestamp": str(timestamp),
-        "x-pos-signature": pos_signature(body.encode(), timestamp, secret),
+        "x-pos-signature": pos_signature(body.encode(), timestamp, store_id, secret),
     }
     return http_api_event(
         "POST",

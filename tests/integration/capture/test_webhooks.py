@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 
 from capture import wiring
-from capture.logic.capture_service import CaptureService
+from capture.logic.capture_service import CaptureService, to_bus_event
+from capture.models.pos import MAX_ITEMS
+from capture.routes.webhooks import MAX_POS_BODY_BYTES
 from capture.secrets import CaptureSecrets
 from capture.settings import get_settings
 from omnichannel.canonical_event import Channel
+from omnichannel.event_bus import EventBridgePublisher, entry_size
 from omnichannel.identifiers import IdentifierType
 from tests import webhook_samples as samples
 from tests.support.capture_harness import CaptureHarness, header_of, wired_capture
@@ -359,6 +362,179 @@ def test_pos_invalid_store_id_is_refused(capture):
     response = capture.invoke(event)
     assert response["statusCode"] == 400
     assert body_of(response)["errors"][0]["field"] == "store_id"
+
+
+def _to_store(event: dict[str, Any], store_id: str) -> dict[str, Any]:
+    """The same request (headers, body, signature) sent to another store's path."""
+    path = f"/webhooks/pos/{store_id}"
+    event = {**event, "rawPath": path, "pathParameters": {"store_id": store_id}}
+    event["requestContext"] = {**event["requestContext"], "http": {**event["requestContext"]["http"], "path": path}}
+    return event
+
+
+def test_pos_request_replayed_to_another_store_is_refused_and_nothing_more_is_stored(capture):
+    # Given a captured signed sale of store ist-kadikoy-01, every store sharing one secret (the dev wildcard "*")
+    original = sample("pos_sale.json")
+    assert capture.invoke(original)["statusCode"] == 200
+
+    # When the very same request is replayed, within the five minutes, to two other stores' paths
+    replays = [capture.invoke(_to_store(original, store_id)) for store_id in ("store-2", "store-3")]
+
+    # Then both are refused (the store id is signed), and the sale is still stored and published once
+    assert [response["statusCode"] for response in replays] == [401, 401]
+    assert {body_of(response)["code"] for response in replays} == {"invalid_signature"}
+    assert len(capture.store.events) == 1
+    assert capture.store.events[0].properties["store_id"] == samples.POS_STORE_ID
+    assert len(capture.bus.events) == 1
+
+
+@pytest.mark.parametrize("timestamp", ["²", "1767258000²", "١٧٦٧٢٥٨٠٠٠"])
+def test_pos_timestamp_that_is_not_ascii_digits_is_refused_and_nothing_is_stored(capture, timestamp):
+    # Given the sample sale whose X-Pos-Timestamp holds digits str.isdigit() accepts but that are not ASCII
+    event = sample("pos_sale.json")
+    event["headers"]["x-pos-timestamp"] = timestamp
+
+    # When it is delivered
+    response = capture.invoke(event)
+
+    # Then it is a malformed signature (401), not a server error, and nothing is stored
+    assert response["statusCode"] == 401
+    assert body_of(response)["code"] == "malformed_signature"
+    assert capture.store.events == []
+
+
+def _padded_sale(size: int) -> dict[str, Any]:
+    """The sample sale padded with an (ignored) extra field so that its body is exactly ``size`` bytes."""
+    payload = samples.pos_sale_payload()
+    payload["note"] = ""
+    padding = size - len(_pos_body(payload))
+    assert padding >= 0
+    payload["note"] = "x" * padding
+    assert len(_pos_body(payload)) == size
+    return payload
+
+
+def _pos_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()  # as samples.pos_event sends
+
+
+def test_pos_body_over_128_kb_is_refused_with_413_and_nothing_is_stored(capture):
+    # Given a correctly signed sale of 129 KB
+    event = samples.pos_event(_padded_sale(129 * 1024))
+
+    # When it is delivered
+    response = capture.invoke(event)
+
+    # Then it is refused as too large, naming the limit, and nothing is stored
+    assert response["statusCode"] == 413
+    body = body_of(response)
+    assert (body["success"], body["code"]) == (False, "payload_too_large")
+    assert "128 KB" in body["message"]
+    assert capture.store.events == []
+    assert capture.bus.events == []
+
+
+def test_pos_body_of_exactly_128_kb_is_accepted(capture):
+    # Given a correctly signed sale of exactly 128 KB
+    event = samples.pos_event(_padded_sale(128 * 1024))
+
+    # When / Then it is captured
+    assert capture.invoke(event)["statusCode"] == 200
+    assert len(capture.store.events) == 1
+
+
+# ---------------------------------------------------------------- POS: the largest valid sale fits the storage
+
+FOUR_BYTES = "\U0001f6d2"  # one character, four bytes of UTF-8: the most bytes a character-counted limit allows
+DYNAMODB_ITEM_LIMIT = 400 * 1024
+EVENTBRIDGE_ENTRY_LIMIT = 256 * 1024
+
+
+def _largest_valid_sale(*, with_product_ids: bool) -> dict[str, Any]:
+    """A valid sale of at most 128 KB built to make the stored item and the bus entry as large as possible: every
+    field at its limit in four-byte characters, as many items as fit (each item without a product_id has its sku
+    repeated as product_id in the event), then the items' texts until the body is full."""
+    payload: dict[str, Any] = {
+        "type": "sale",
+        "transaction_id": FOUR_BYTES * 128,
+        "occurred_at": "2026-01-01T08:59:00+00:00",
+        "customer": {
+            "loyalty_card": "A" * 256,
+            "pos_customer_id": FOUR_BYTES * 256,
+            "email": "a" * 64 + "@" + "b" * 60 + ".com.tr",
+            "phone": "+905321234567",
+        },
+        "currency": "TRY",
+        "total": "99999999999999.9999",
+        "tax": "1" * 14 + ".9999",
+        "discount": "1" * 14 + ".9999",
+        "items": [],
+    }
+    limit = MAX_POS_BODY_BYTES
+
+    def fits() -> bool:
+        return len(_pos_body(payload)) <= limit
+
+    item: dict[str, Any] = {"sku": FOUR_BYTES * 64, "quantity": 100_000, "price": 0}
+    if with_product_ids:
+        item["product_id"] = FOUR_BYTES * 128
+    while len(payload["items"]) < MAX_ITEMS:
+        payload["items"].append(dict(item))
+        if not fits():
+            payload["items"].pop()
+            break
+    for line in payload["items"]:
+        for text in ("name", "category", "brand", "variant"):
+            line[text] = FOUR_BYTES * 256
+            if not fits():
+                while line[text] and not fits():
+                    line[text] = line[text][:-1]
+                return payload
+    return payload
+
+
+def _dynamodb_item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: attribute names plus values, strings in UTF-8 (numbers counted as their text)."""
+    return sum(len(name.encode()) + len(next(iter(value.values())).encode()) for name, value in item.items())
+
+
+class _RecordingEventBridge:
+    def __init__(self) -> None:
+        self.entries: list[Any] = []
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.entries.extend(Entries)
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": str(i)} for i, _ in enumerate(Entries)]}
+
+
+@pytest.mark.parametrize("with_product_ids", [False, True], ids=["skus repeated as product ids", "product ids"])
+def test_largest_valid_pos_sale_fits_one_dynamodb_item_and_one_bus_entry(capture, store, dynamodb, with_product_ids):
+    # Given capture storing into the events table (moto, which enforces DynamoDB's 400 KB item limit), and the
+    # largest valid sale a store can send: a body of 128 KB
+    wiring.override(
+        service=CaptureService(store),
+        secrets=CaptureSecrets.model_validate(samples.dev_secrets()),
+        clock=lambda: capture.clock[0],
+    )
+    payload = _largest_valid_sale(with_product_ids=with_product_ids)
+    assert MAX_POS_BODY_BYTES - 1024 < len(_pos_body(payload)) <= MAX_POS_BODY_BYTES
+    event = samples.pos_event(payload, store_id="s" * 64)
+
+    # When the store sends it
+    response = capture.invoke(event)
+
+    # Then it is accepted and stored whole, raw body included, well under DynamoDB's item limit
+    assert response["statusCode"] == 200, response["body"]
+    assert body_of(response)["accepted"] == 1
+    items = dynamodb.scan(TableName="events")["Items"]
+    assert len(items) == 1
+    assert items[0]["raw"]["S"] == event["body"]
+    assert _dynamodb_item_size(items[0]) < DYNAMODB_ITEM_LIMIT - 50 * 1024
+    # ... and its canonical event is one EventBridge entry well under the entry limit
+    bus = _RecordingEventBridge()
+    stored = store.load_events([items[0]["event_id"]["S"]])
+    assert EventBridgePublisher(bus, "bus").publish([to_bus_event(e) for e in stored]).failed == {}
+    assert entry_size(bus.entries[0]) < EVENTBRIDGE_ENTRY_LIMIT - 50 * 1024
 
 
 # ---------------------------------------------------------------- Meta subscription handshake

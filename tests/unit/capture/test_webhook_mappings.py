@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from capture.logic.event_builder import from_unix
 from capture.logic.webhooks.mapping import MappingContext
 from capture.logic.webhooks.meta_messaging import map_instagram, map_messenger
 from capture.logic.webhooks.pos import InvalidPosPayload, map_pos, parse_pos_payload
@@ -273,6 +274,52 @@ def test_voice_outbound_call_identifies_the_called_customer_and_unknown_status_i
     assert (unknown.events, unknown.ignored) == ([], 1)
 
 
+def test_twilio_counts_that_are_not_ascii_digits_are_ignored_not_fatal():
+    # Given a completed call whose CallDuration is a superscript two (str.isdigit() accepts it, int() does not)
+    params = samples.twilio_voice_params("completed", duration="²")
+
+    # When / Then it is mapped without the duration instead of failing
+    event = map_voice(params, CONTEXT).events[0].event
+    assert event.name == "Call Completed"
+    assert "duration_seconds" not in event.properties
+
+
+# ---------------------------------------------------------------- epoch timestamps
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("1767258000", datetime(2026, 1, 1, 9, 0, tzinfo=UTC), id="seconds"),
+        pytest.param(" 1767258000123 ", datetime(2026, 1, 1, 9, 0, 0, 123000, tzinfo=UTC), id="milliseconds"),
+        pytest.param(1767258000, datetime(2026, 1, 1, 9, 0, tzinfo=UTC), id="number"),
+        pytest.param("²", None, id="superscript digit"),
+        pytest.param("1767258000²", None, id="trailing superscript digit"),
+        pytest.param("١٧٦٧٢٥٨٠٠٠", None, id="Arabic-Indic digits"),
+        pytest.param("１７６７２５８０００", None, id="fullwidth digits"),
+        pytest.param("-5", None, id="negative"),
+        pytest.param("1" * 17, None, id="too long"),
+        pytest.param("", None, id="empty"),
+        pytest.param(True, None, id="boolean"),
+    ],
+)
+def test_from_unix_reads_ascii_digits_only(value, expected):
+    # Given / When / Then an epoch of ASCII digits is read; anything else is unreadable (None), never an error
+    assert from_unix(value) == expected
+
+
+def test_whatsapp_message_with_a_non_ascii_digit_timestamp_is_captured_at_arrival():
+    # Given a WhatsApp message whose timestamp is a superscript two
+    payload = samples.whatsapp_message_payload()
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = "²"
+
+    # When it is mapped
+    event = map_whatsapp(payload, CONTEXT).events[0].event
+
+    # Then it is kept, with the time we received it
+    assert event.occurred_at == RECEIVED
+
+
 # ---------------------------------------------------------------- POS
 
 
@@ -377,6 +424,8 @@ def test_pos_invalid_identifiers_are_dropped_not_fatal():
         pytest.param({"items": [{"sku": "A", "quantity": 1, "price": "abc"}]}, "items.0.price", id="price"),
         pytest.param({"items": [{"sku": "A", "quantity": 0, "price": "1"}]}, "items.0.quantity", id="quantity"),
         pytest.param({"transaction_id": ""}, "transaction_id", id="empty transaction id"),
+        pytest.param({"items": [{"sku": "S" * 65, "quantity": 1, "price": "1"}]}, "items.0.sku", id="sku too long"),
+        pytest.param({"items": [{"sku": "A", "quantity": 1, "price": "1"}] * 201}, "items", id="over 200 items"),
     ],
 )
 def test_pos_invalid_payload_names_the_field(change, field):

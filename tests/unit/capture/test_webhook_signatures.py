@@ -33,6 +33,7 @@ TWILIO_PARAMS = {
 }
 META_SECRET = "dev-meta-app-secret"
 POS_SECRET = "dev-pos-secret"
+STORE = "ist-kadikoy-01"
 NOW = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
@@ -192,9 +193,10 @@ def test_meta_verify_token(expected, mode, token, matches):
 # ---------------------------------------------------------------- POS
 
 
-def _pos_headers(body: bytes, at: datetime, secret: str = POS_SECRET) -> tuple[str, str]:
+def _pos_headers(body: bytes, at: datetime, secret: str = POS_SECRET, store_id: str = STORE) -> tuple[str, str]:
+    # The documented scheme, computed here independently of capture's code: b"<timestamp>.<store_id>." + body
     timestamp = str(int(at.timestamp()))
-    signed = f"{timestamp}.".encode() + body
+    signed = f"{timestamp}.{store_id}.".encode() + body
     return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest(), timestamp
 
 
@@ -205,9 +207,9 @@ def test_pos_signature_within_the_window_is_accepted():
     future = _pos_headers(body, NOW + timedelta(minutes=4))
 
     # When / Then both verify; our signer agrees with the documented scheme
-    verify_pos_signature(POS_SECRET, body, *past, now=NOW)
-    verify_pos_signature(POS_SECRET, body, *future, now=NOW)
-    assert pos_signature(POS_SECRET, past[1], body) == past[0]
+    verify_pos_signature(POS_SECRET, STORE, body, *past, now=NOW)
+    verify_pos_signature(POS_SECRET, STORE, body, *future, now=NOW)
+    assert pos_signature(POS_SECRET, past[1], STORE, body) == past[0]
 
 
 @pytest.mark.parametrize(
@@ -224,7 +226,7 @@ def test_pos_signature_outside_the_window_is_refused(signed_at, reason):
 
     # When it is verified now
     with pytest.raises(SignatureError) as error:
-        verify_pos_signature(POS_SECRET, body, signature, timestamp, now=NOW)
+        verify_pos_signature(POS_SECRET, STORE, body, signature, timestamp, now=NOW)
 
     # Then it is refused as stale
     assert _reason(error) == reason
@@ -238,7 +240,7 @@ def test_pos_timestamp_cannot_be_refreshed_without_the_secret():
 
     # When it is verified
     with pytest.raises(SignatureError) as error:
-        verify_pos_signature(POS_SECRET, body, signature, fresh_timestamp, now=NOW)
+        verify_pos_signature(POS_SECRET, STORE, body, signature, fresh_timestamp, now=NOW)
 
     # Then the signature no longer matches (the timestamp is part of what is signed)
     assert _reason(error) == SignatureError.INVALID
@@ -253,6 +255,11 @@ def test_pos_timestamp_cannot_be_refreshed_without_the_secret():
         pytest.param(POS_SECRET, b"{}", ("sha256=00", None), SignatureError.MISSING, id="no timestamp"),
         pytest.param(POS_SECRET, b"{}", (None, "1767258000"), SignatureError.MISSING, id="no signature"),
         pytest.param(POS_SECRET, b"{}", ("sha256=00", "-5"), SignatureError.MALFORMED, id="timestamp not digits"),
+        pytest.param(POS_SECRET, b"{}", ("sha256=00", "²"), SignatureError.MALFORMED, id="superscript digit"),
+        pytest.param(
+            POS_SECRET, b"{}", ("sha256=00", "١٧٦٧٢٥٨٠٠٠"), SignatureError.MALFORMED, id="Arabic-Indic digits"
+        ),
+        pytest.param(POS_SECRET, b"{}", ("sha256=00", "1" * 13), SignatureError.MALFORMED, id="too long"),
         pytest.param(POS_SECRET, b"{}", ("md5=00", "1767258000"), SignatureError.MALFORMED, id="not sha256"),
     ],
 )
@@ -262,7 +269,21 @@ def test_pos_signature_refusals(secret, body, signature_timestamp, reason):
 
     # When it is verified
     with pytest.raises(SignatureError) as error:
-        verify_pos_signature(secret, body, signature, timestamp, now=NOW)
+        verify_pos_signature(secret, STORE, body, signature, timestamp, now=NOW)
 
     # Then it is refused with the matching reason
     assert _reason(error) == reason
+
+
+def test_pos_signature_covers_the_store_id():
+    # Given a request signed for one store, with a secret every store shares (the development wildcard "*")
+    body = b'{"type":"sale","transaction_id":"T-1"}'
+    signature, timestamp = _pos_headers(body, NOW, store_id="store-1")
+
+    # When it is verified for another store's path
+    with pytest.raises(SignatureError) as error:
+        verify_pos_signature(POS_SECRET, "store-2", body, signature, timestamp, now=NOW)
+
+    # Then it is refused (the store id is inside the signed bytes), while the store it was signed for accepts it
+    assert _reason(error) == SignatureError.INVALID
+    verify_pos_signature(POS_SECRET, "store-1", body, signature, timestamp, now=NOW)

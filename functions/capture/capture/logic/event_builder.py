@@ -9,6 +9,7 @@ channel webhooks) does the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,6 +96,8 @@ def build_event(
 
 # Epoch values above this are milliseconds (it is the year 33658 in seconds).
 _MILLISECONDS_THRESHOLD = 10**12
+# ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and other scripts' digits.
+_EPOCH_DIGITS = re.compile(r"[0-9]{1,16}")
 
 
 def from_unix(value: object) -> datetime | None:
@@ -103,7 +106,7 @@ def from_unix(value: object) -> datetime | None:
         return None
     if isinstance(value, str):
         text = value.strip()
-        if not text.isdigit() or len(text) > 16:
+        if not _EPOCH_DIGITS.fullmatch(text):
             return None
         number = int(text)
     elif isinstance(value, int):

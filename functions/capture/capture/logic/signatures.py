@@ -16,11 +16,16 @@ Twilio (SMS, voice)
 
 POS / store systems (our own scheme, modelled on Stripe's and Slack's)
     ``X-Pos-Timestamp: <unix seconds>`` and ``X-Pos-Signature: sha256=<hex HMAC-SHA256>`` of the bytes
-    ``f"{timestamp}.".encode() + raw_body``, keyed with the store's secret (``pos_secrets[store_id]``). The
-    timestamp is inside the signed bytes, so it cannot be changed without the secret; a request whose timestamp
-    is more than five minutes away from our clock (either way) is refused, so a captured request cannot be
-    replayed later. Within the window a replay changes nothing: the event id comes from the transaction id, and
-    capture de-duplicates on it.
+    ``f"{timestamp}.{store_id}.".encode() + raw_body``, keyed with the store's secret (``pos_secrets[store_id]``),
+    ``store_id`` being the one in the path ``/webhooks/pos/{store_id}``. The timestamp is inside the signed bytes,
+    so it cannot be changed without the secret; a request whose timestamp is more than five minutes away from our
+    clock (either way) is refused, so a captured request cannot be replayed later. The store id is inside them
+    too, so a request cannot be replayed to another store's path even where stores share a secret (the
+    development wildcard ``*``): the event id includes the store id, so such a replay would otherwise be a new
+    sale. Within the window a replay to the same path changes nothing: the event id comes from the store and
+    transaction ids, and capture de-duplicates on it. The timestamp must be ASCII digits (``[0-9]{1,12}``).
+    The signed bytes split one way only: the timestamp has no ``.``, and a store id (``STORE_ID`` in
+    routes/webhooks.py) neither whitespace nor ``{``, with which the body, a JSON object, begins.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -37,6 +43,7 @@ TWILIO_SIGNATURE_HEADER = "X-Twilio-Signature"
 POS_SIGNATURE_HEADER = "X-Pos-Signature"
 POS_TIMESTAMP_HEADER = "X-Pos-Timestamp"
 POS_TOLERANCE_SECONDS = 300
+_POS_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() also accepts "²" and "٣"
 _SHA256_PREFIX = "sha256="
 
 
@@ -154,17 +161,20 @@ def verify_twilio_signature(
 # ---------------------------------------------------------------- POS
 
 
-def pos_signed_bytes(timestamp: str, body: bytes) -> bytes:
-    return f"{timestamp}.".encode("ascii") + body
+def pos_signed_bytes(timestamp: str, store_id: str, body: bytes) -> bytes:
+    """What a store signs: ``f"{timestamp}.{store_id}."`` (UTF-8) followed by the raw body bytes."""
+    return f"{timestamp}.{store_id}.".encode() + body
 
 
-def pos_signature(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The ``X-Pos-Signature`` value a store system sends with ``X-Pos-Timestamp: timestamp``."""
-    return _SHA256_PREFIX + _hex_hmac_sha256(secret, pos_signed_bytes(str(timestamp), body))
+def pos_signature(secret: str, timestamp: int | str, store_id: str, body: bytes) -> str:
+    """The ``X-Pos-Signature`` value a store system sends to ``/webhooks/pos/{store_id}`` with
+    ``X-Pos-Timestamp: timestamp``."""
+    return _SHA256_PREFIX + _hex_hmac_sha256(secret, pos_signed_bytes(str(timestamp), store_id, body))
 
 
 def verify_pos_signature(
     secret: str | None,
+    store_id: str,
     body: bytes,
     signature_header: str | None,
     timestamp_header: str | None,
@@ -172,16 +182,17 @@ def verify_pos_signature(
     now: datetime,
     tolerance_seconds: int = POS_TOLERANCE_SECONDS,
 ) -> None:
-    """Raise SignatureError unless the store signed ``timestamp.body`` with its secret within the time window."""
+    """Raise SignatureError unless the store signed ``timestamp.store_id.body`` with its secret within the time
+    window."""
     if not secret:
         raise SignatureError(SignatureError.NOT_CONFIGURED, "unknown store: no signing secret for it")
     given = _sha256_header_digest(signature_header, POS_SIGNATURE_HEADER)
     timestamp = (timestamp_header or "").strip()
     if not timestamp:
         raise SignatureError(SignatureError.MISSING, f"{POS_TIMESTAMP_HEADER} is missing")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not _POS_TIMESTAMP.fullmatch(timestamp):
         raise SignatureError(SignatureError.MALFORMED, f"{POS_TIMESTAMP_HEADER} must be unix seconds")
-    expected = _hex_hmac_sha256(secret, pos_signed_bytes(timestamp, body))
+    expected = _hex_hmac_sha256(secret, pos_signed_bytes(timestamp, store_id, body))
     if not hmac.compare_digest(given.encode("ascii", "replace"), expected.encode("ascii")):
         raise SignatureError(SignatureError.INVALID, f"{POS_SIGNATURE_HEADER} does not match the request")
     # Checked after the signature, so that only a genuine (signed) timestamp is reported as stale.

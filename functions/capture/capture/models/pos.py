@@ -16,6 +16,11 @@ One JSON object per sale, return or visit::
   decimals, at most 4 decimal places; ``currency`` an ISO 4217 code. Sales and returns need both.
 - ``customer``: any of the identifiers the store knows; an invalid one is dropped, not a reason to refuse.
 - unknown fields are ignored (the contract can grow without breaking older store systems).
+- size: the body at most 128 KB (413 above), at most 200 ``items`` with a ``sku`` of at most 64 characters. The
+  body is stored whole next to its canonical event, in which each item's ``product_id`` defaults to its ``sku``
+  (so an item's text can appear twice): these limits keep the largest valid record well inside one DynamoDB item
+  (400 KB) and one EventBridge entry (256 KB), so a valid sale is never refused by the storage after it was
+  accepted. tests/integration/capture/test_webhooks.py builds that largest record and checks.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
 Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+MAX_ITEMS = 200
 
 
 class _PosModel(BaseModel):
@@ -43,7 +50,7 @@ class PosCustomer(_PosModel):
 
 
 class PosItem(_PosModel):
-    sku: Id
+    sku: Sku
     product_id: Id | None = None
     name: Text | None = None
     category: Text | None = None
@@ -64,7 +71,7 @@ class _PosTransaction(_PosEventBase):
     total: Money
     tax: Money | None = None
     discount: Money | None = None
-    items: list[PosItem] = Field(default_factory=list, max_length=500)
+    items: list[PosItem] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     @field_validator("tax", "discount")
     @classmethod

@@ -6,7 +6,8 @@ is stored. Then the payload is mapped (capture/logic/webhooks/) and handed to th
 de-duplicates on event_id: a provider's retry is answered like the first delivery and stored once.
 
 Answers are what each provider expects: Meta a quick 200 even when nothing in the notification was relevant,
-Twilio an empty TwiML document, the POS a JSON summary (400 naming the field when the payload is invalid).
+Twilio an empty TwiML document, the POS a JSON summary (400 naming the field when the payload is invalid, 413
+when the body is larger than 128 KB).
 Logs carry provider, ids and counts, never a phone number, handle or message text.
 """
 
@@ -46,6 +47,10 @@ router = Router()
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_CHALLENGE_LENGTH = 256
 MAX_FORM_FIELDS = 500
+# A POS body is stored whole next to its canonical event in one DynamoDB item (at most 400 KB), and the event goes
+# on the bus (at most 256 KB an entry): with the model's limits (capture/models/pos.py), 128 KB keeps both well
+# under (tests/integration/capture/test_webhooks.py builds the largest valid sale and checks).
+MAX_POS_BODY_BYTES = 128 * 1024
 STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 MetaMapper = Callable[[Any, MappingContext], Mapped]
@@ -242,9 +247,14 @@ def pos_event(store_id: str) -> Response[str]:
     if not STORE_ID.fullmatch(store_id):
         raise CaptureError(400, "invalid_request", "invalid store id", [FieldError("store_id", "invalid store id")])
     body = _raw_body()
+    if len(body) > MAX_POS_BODY_BYTES:
+        _count("WebhookTooLarge", "pos")
+        limit_kb = MAX_POS_BODY_BYTES // 1024
+        raise CaptureError(413, "payload_too_large", f"a POS event is larger than {limit_kb} KB (one sale per request)")
     try:
         verify_pos_signature(
             wiring.get_secrets().pos_secret(store_id),
+            store_id,
             body,
             _header(POS_SIGNATURE_HEADER),
             _header(POS_TIMESTAMP_HEADER),

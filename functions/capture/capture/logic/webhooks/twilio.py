@@ -23,6 +23,7 @@ So a call is at most one start and one end, however many progress callbacks Twil
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -62,9 +63,12 @@ def consent_keyword(body: str | None, opt_out_type: str | None = None) -> tuple[
     return None
 
 
+_COUNT = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+
+
 def _int(value: str | None) -> int | None:
     text = (value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    return int(text) if _COUNT.fullmatch(text) else None
 
 
 def _address(value: str | None) -> tuple[str | None, bool]:
