@@ -2,6 +2,7 @@
 
 Names follow the Segment spec where one exists (``identify``, ``track`` with ``Product Added`` ...), so analytics
 SDK traffic drives carts and KPIs with no glue. Producers build it; consumers parse the bus ``detail`` into it.
+Parsing ignores fields it does not know, so a consumer keeps working when a later version of capture adds one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from omnichannel.identifiers import IdentifierType
 
 CAPTURE_SOURCE = "omnichannel.capture"
+# EventBridge refuses a PutEvents entry whose DetailType is longer than this; a Segment event name may be 1024.
+MAX_DETAIL_TYPE_LENGTH = 128
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c9a52-3f7e-4a8e-9a4b-2d1e5c7b9f10")
 
 
@@ -54,7 +57,9 @@ def utc_iso(moment: datetime) -> str:
 class CanonicalEvent(BaseModel):
     """One touchpoint, validated, normalised and de-duplicated."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Readers ignore unknown fields: consumers must not break when a later version adds one. Producers build it
+    # from known fields only.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_id: str = Field(description="Stable id: uuid5 of source and messageId; consumers are idempotent on it")
     message_id: str = Field(description="The producer's own message id (Segment messageId, provider message id)")
@@ -86,10 +91,27 @@ class CanonicalEvent(BaseModel):
 
     @property
     def detail_type(self) -> str:
-        """The bus ``detail-type``: the Segment event name for track, the call type otherwise."""
+        """The bus ``detail-type``: the Segment event name for track, the call type otherwise.
+
+        Never longer than ``MAX_DETAIL_TYPE_LENGTH`` (128) characters, EventBridge's limit: a longer event name
+        is cut to its first 128 characters (counted as UTF-16 code units, as AWS counts them; a character outside
+        the Basic Multilingual Plane is never split). The full name stays in the detail's ``name``.
+        """
         if self.type is EventType.TRACK and self.name:
-            return self.name
+            return _truncated(self.name, MAX_DETAIL_TYPE_LENGTH)
         return self.type.value
 
     def to_bus_detail(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+
+def _truncated(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-16 code units, on a character boundary."""
+    if len(text) <= limit // 2 or len(text.encode("utf-16-le")) <= 2 * limit:
+        return text
+    units = 0
+    for index, character in enumerate(text):
+        units += 2 if ord(character) > 0xFFFF else 1
+        if units > limit:
+            return text[:index]
+    return text
