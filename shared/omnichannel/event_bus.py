@@ -1,7 +1,16 @@
 """Publishing to the EventBridge bus: PutEvents in chunks of at most 10 entries and 256 KB, retrying only the
 entries that failed (FailedEntryCount), with the X-Ray trace header attached.
 
-Callers get back the ids that still failed after the retries; the capture outbox keeps those for later.
+- An entry that cannot fit in a PutEvents request (over 256 KB by EventBridge's size formula) is never sent: it
+  fails at once with ``EntryTooLarge``, a permanent error.
+- A request refused as a whole is retried whole, with backoff, when the bus is throttling or failing (throttling
+  codes, 429, 5xx, no answer at all); when it is refused for anything else (``ValidationException`` ...) a chunk
+  of several entries is sent again one entry per call, so the entry the bus refuses is isolated and the others
+  go out.
+- Entries failing with a permanent error (``PERMANENT_ERRORS``) are not retried.
+
+Callers get back, per event id, the error of what still failed after the retries; the capture outbox keeps
+the transient ones for a later attempt and dead-letters the permanent ones.
 """
 
 from __future__ import annotations
@@ -13,13 +22,31 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from botocore.exceptions import ClientError
+
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_BYTES_PER_CALL = 256 * 1024
+MAX_BYTES_PER_ENTRY = MAX_BYTES_PER_CALL  # an entry goes in a request of its own at most
+ENTRY_TOO_LARGE = "EntryTooLarge"  # our code for an entry that is never sent because it cannot fit
 # Entries that fail with these codes will not succeed on a retry.
-PERMANENT_ERRORS = frozenset({"MalformedDetail", "InvalidArgument", "ValidationException"})
+PERMANENT_ERRORS = frozenset({"MalformedDetail", "InvalidArgument", "ValidationException", ENTRY_TOO_LARGE})
+# Request-level errors that mean "not now" rather than "not this request" (botocore's throttling codes).
+THROTTLING_ERRORS = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+    }
+)
+SERVER_ERRORS = frozenset({"InternalFailure", "InternalException", "InternalError", "ServiceUnavailable"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +69,26 @@ class PublishResult:
 
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[BusEvent]) -> PublishResult: ...
+
+
+def error_code(error: Exception) -> str:
+    """The AWS error code of a refused request (``ValidationException`` ...), else the exception's type name."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code") or type(error).__name__)
+    return type(error).__name__
+
+
+def is_transient(error: Exception) -> bool:
+    """Whether a request refused as a whole may pass unchanged later: throttling, a server error, no answer."""
+    if not isinstance(error, ClientError):
+        return True  # timeouts, connection errors: the request never got an answer
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    code = error_code(error)
+    return status >= 500 or status == 429 or code in THROTTLING_ERRORS or code in SERVER_ERRORS
+
+
+def detail_json(detail: dict[str, Any]) -> str:
+    return json.dumps(detail, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def entry_size(entry: PutEventsRequestEntryTypeDef) -> int:
@@ -88,7 +135,7 @@ class EventBridgePublisher:
             "EventBusName": self._bus_name,
             "Source": event.source,
             "DetailType": event.detail_type,
-            "Detail": json.dumps(event.detail, separators=(",", ":"), ensure_ascii=False, default=str),
+            "Detail": detail_json(event.detail),
         }
         if event.resources:
             entry["Resources"] = list(event.resources)
@@ -99,28 +146,17 @@ class EventBridgePublisher:
 
     def publish(self, events: Sequence[BusEvent]) -> PublishResult:
         result = PublishResult()
-        pending = [(event.event_id, self._entry(event)) for event in events]
+        pending: list[tuple[str, PutEventsRequestEntryTypeDef]] = []
+        for event in events:
+            entry = self._entry(event)
+            if entry_size(entry) > MAX_BYTES_PER_ENTRY:
+                result.failed[event.event_id] = ENTRY_TOO_LARGE  # the bus would refuse it: never sent
+            else:
+                pending.append((event.event_id, entry))
         for attempt in range(self._attempts):
             retry: list[tuple[str, PutEventsRequestEntryTypeDef]] = []
             for chunk in chunks(pending):
-                result.calls += 1
-                try:
-                    response = self._client.put_events(Entries=[entry for _, entry in chunk])
-                except Exception as exc:
-                    code = type(exc).__name__
-                    for event_id, entry in chunk:
-                        result.failed[event_id] = code
-                        retry.append((event_id, entry))
-                    continue
-                for (event_id, entry), outcome in zip(chunk, response["Entries"], strict=True):
-                    error = outcome.get("ErrorCode")
-                    if error is None:
-                        result.published.append(event_id)
-                        result.failed.pop(event_id, None)
-                    else:
-                        result.failed[event_id] = error
-                        if error not in PERMANENT_ERRORS:
-                            retry.append((event_id, entry))
+                self._send(chunk, result, retry)
             if not retry:
                 break
             pending = retry
@@ -128,19 +164,64 @@ class EventBridgePublisher:
                 self._sleep(self._backoff * (2**attempt))
         return result
 
+    def _send(
+        self,
+        chunk: list[tuple[str, PutEventsRequestEntryTypeDef]],
+        result: PublishResult,
+        retry: list[tuple[str, PutEventsRequestEntryTypeDef]],
+    ) -> None:
+        """One PutEvents call: records what went out, what failed, and what is worth another attempt."""
+        result.calls += 1
+        try:
+            response = self._client.put_events(Entries=[entry for _, entry in chunk])
+        except Exception as exc:
+            if len(chunk) > 1 and not is_transient(exc):
+                for single in chunk:  # refused for its content: one entry per call isolates the bad one
+                    self._send([single], result, retry)
+                return
+            code = error_code(exc)
+            for event_id, entry in chunk:
+                result.failed[event_id] = code
+                if code not in PERMANENT_ERRORS:
+                    retry.append((event_id, entry))
+            return
+        for (event_id, entry), outcome in zip(chunk, response["Entries"], strict=True):
+            error = outcome.get("ErrorCode")
+            if error is None:
+                result.published.append(event_id)
+                result.failed.pop(event_id, None)
+            else:
+                result.failed[event_id] = error
+                if error not in PERMANENT_ERRORS:
+                    retry.append((event_id, entry))
+
 
 class InMemoryPublisher:
-    """A publisher for unit tests and benchmarks: records what was published, can fail on demand."""
+    """A publisher for unit tests and benchmarks: records what was published, can fail on demand.
 
-    def __init__(self, fail_ids: set[str] | None = None) -> None:
+    ``fail_ids`` fail with a transient ``InternalFailure``, ``errors`` with the error code given per id; like the
+    real bus, an entry too large to send fails with ``EntryTooLarge``.
+    """
+
+    def __init__(self, fail_ids: set[str] | None = None, errors: dict[str, str] | None = None) -> None:
         self.events: list[BusEvent] = []
         self.fail_ids = fail_ids or set()
+        self.errors = errors or {}
 
     def publish(self, events: Sequence[BusEvent]) -> PublishResult:
         result = PublishResult(calls=(len(events) + MAX_ENTRIES_PER_CALL - 1) // MAX_ENTRIES_PER_CALL)
         for event in events:
-            if event.event_id in self.fail_ids:
+            entry: PutEventsRequestEntryTypeDef = {
+                "Source": event.source,
+                "DetailType": event.detail_type,
+                "Detail": detail_json(event.detail),
+            }
+            if event.event_id in self.errors:
+                result.failed[event.event_id] = self.errors[event.event_id]
+            elif event.event_id in self.fail_ids:
                 result.failed[event.event_id] = "InternalFailure"
+            elif entry_size(entry) > MAX_BYTES_PER_ENTRY:
+                result.failed[event.event_id] = ENTRY_TOO_LARGE
             else:
                 self.events.append(event)
                 result.published.append(event.event_id)

@@ -15,6 +15,7 @@ class CaptureSettings(CommonSettings):
     secrets_max_age_seconds: int = 300
     outbox_shards: int = 16
     outbox_grace_seconds: int = 60
+    outbox_relay_budget: int = 200  # outbox entries one relay run takes at most
 
 
 @cache

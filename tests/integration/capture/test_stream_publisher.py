@@ -9,8 +9,14 @@ import pytest
 from capture import stream_publisher, wiring
 from capture.dal.event_store import DynamoDBEventStore
 from capture.logic.capture_service import CaptureService, IncomingEvent
-from omnichannel.canonical_event import CanonicalEvent, Channel, EventType, event_id_for
-from omnichannel.event_bus import InMemoryPublisher
+from omnichannel.canonical_event import MAX_DETAIL_TYPE_LENGTH, CanonicalEvent, Channel, EventType, event_id_for
+from omnichannel.event_bus import (
+    ENTRY_TOO_LARGE,
+    MAX_BYTES_PER_ENTRY,
+    EventBridgePublisher,
+    InMemoryPublisher,
+    entry_size,
+)
 from omnichannel.identifiers import IdentifierType
 from tests.support.moto_tables import stream_records
 
@@ -24,21 +30,29 @@ class Context:
     aws_request_id = "test"
 
 
-def _incoming(message_id: str) -> IncomingEvent:
+def _incoming(message_id: str, name: str = "Product Added", **properties: Any) -> IncomingEvent:
     return IncomingEvent(
         CanonicalEvent(
             event_id=event_id_for("test", message_id),
             message_id=message_id,
             source="test",
             type=EventType.TRACK,
-            name="Product Added",
+            name=name,
             channel=Channel.APP,
             identifiers={IdentifierType.ANONYMOUS_ID: "a-1"},
             occurred_at=T0,
             received_at=T0,
-            properties={"sku": "SKU-1", "price": 12.5},
+            properties={"sku": "SKU-1", "price": 12.5, **properties},
         )
     )
+
+
+def _records(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def _dead_letters(dynamodb: Any) -> list[dict[str, Any]]:
+    return [item for item in dynamodb.scan(TableName="events")["Items"] if item["pk"]["S"] == "OUTBOX#DEAD"]
 
 
 @pytest.fixture
@@ -64,8 +78,13 @@ def test_new_events_on_the_stream_reach_the_bus_once(store: DynamoDBEventStore, 
     first = wired.events[0]
     assert first.source == "omnichannel.capture"
     assert first.detail_type == "Product Added"
-    assert CanonicalEvent.model_validate(first.detail) in [item.event for item in batch]
-    assert json.dumps(first.detail)  # serialisable as it will be sent
+    expected = next(item.event for item in batch if item.event.event_id == first.event_id)
+    assert first.detail == expected.to_bus_detail()
+    # And serialised as EventBridgePublisher sends it, the detail reads back as the same event and fits an entry
+    entry = EventBridgePublisher(None, "bus")._entry(first)
+    assert CanonicalEvent.model_validate_json(entry["Detail"]) == expected
+    assert entry["DetailType"] == "Product Added"
+    assert entry_size(entry) <= MAX_BYTES_PER_ENTRY
 
 
 def test_records_that_are_not_new_events_are_ignored(store: DynamoDBEventStore, dynamodb: Any, wired: Any) -> None:
@@ -104,7 +123,7 @@ def test_when_the_outbox_fails_too_the_stream_retries_from_the_first_record(
     records = stream_records(dynamodb, "events")
 
     class BrokenOutbox(DynamoDBEventStore):
-        def add_to_outbox(self, event_ids: Any) -> Any:
+        def add_to_outbox(self, event_ids: Any, **_: Any) -> Any:
             raise RuntimeError("table unavailable")
 
     wiring.override(publisher=InMemoryPublisher(fail_ids={item.event.event_id for item in batch}))
@@ -115,3 +134,82 @@ def test_when_the_outbox_fails_too_the_stream_retries_from_the_first_record(
         wiring.reset()
     first_sequence = min((record["dynamodb"]["SequenceNumber"] for record in records), key=int)
     assert answer == {"batchItemFailures": [{"itemIdentifier": first_sequence}]}
+
+
+def test_an_undecodable_record_is_dead_lettered_and_does_not_block_the_batch(
+    store: DynamoDBEventStore,
+    dynamodb: Any,
+    wired: Any,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given three new events, one of which this version cannot read (the model and the stored item disagree)
+    batch = [_incoming(f"m{i}") for i in range(3)]
+    CaptureService(store).capture(batch)
+    records = stream_records(dynamodb, "events")
+    bad = batch[1].event.event_id
+    [bad_record] = [record for record in records if record["dynamodb"]["NewImage"]["pk"]["S"] == "EVENT#" + bad]
+    bad_record["dynamodb"]["NewImage"]["event"]["S"] = json.dumps(
+        {"event_id": bad, "type": "teleport", "properties": {"email": "private@example.com"}}
+    )
+    capfd.readouterr()
+    # When the stream publisher gets the batch
+    answer = stream_publisher.lambda_handler({"Records": records}, Context())
+    # Then the batch succeeds, the two good events are on the bus and the bad one is in the dead-letter partition
+    assert answer == {"batchItemFailures": []}
+    assert sorted(event.event_id for event in wired.events) == sorted(
+        item.event.event_id for item in batch if item.event.event_id != bad
+    )
+    [dead] = _dead_letters(dynamodb)
+    assert (dead["event_ids"]["SS"], dead["reason"]["S"]) == ([bad], "Undecodable")
+    # And it was counted, and logged at error level by its id, never with its payload
+    output = capfd.readouterr().out
+    metrics = next(record for record in _records(output) if "UndecodableStreamRecords" in record)
+    assert metrics["UndecodableStreamRecords"] == [1.0]
+    assert metrics["OutboxDeadLettered"] == [1.0]
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [getattr(record, "event_id", None) for record in errors] == [bad]
+    logged = output + "".join(str(vars(record)) for record in caplog.records)
+    assert "private@example.com" not in logged
+    assert "teleport" not in logged
+
+
+def test_an_event_too_large_for_the_bus_is_dead_lettered_not_sent(
+    store: DynamoDBEventStore, dynamodb: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stored event whose detail cannot fit in a PutEvents entry, beside a normal one
+    big, small = _incoming("big", notes="x" * 300_000), _incoming("small")
+    CaptureService(store).capture([big, small])
+    sent: list[str] = []
+
+    class Bus:
+        def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+            sent.extend(json.loads(entry["Detail"])["event_id"] for entry in Entries)
+            return {"FailedEntryCount": 0, "Entries": [{"EventId": "x"} for _ in Entries]}
+
+    wiring.override(publisher=EventBridgePublisher(Bus(), "bus", sleep=lambda _: None))
+    wiring._wiring.store = store
+    try:
+        answer = stream_publisher.lambda_handler({"Records": stream_records(dynamodb, "events")}, Context())
+    finally:
+        wiring.reset()
+    # Then only the small one was sent, and the big one is dead-lettered with its own reason, not parked for retries
+    assert answer == {"batchItemFailures": []}
+    assert sent == [small.event.event_id]
+    [dead] = _dead_letters(dynamodb)
+    assert (dead["event_ids"]["SS"], dead["reason"]["S"]) == ([big.event.event_id], ENTRY_TOO_LARGE)
+    outbox = [item for item in dynamodb.scan(TableName="events")["Items"] if item["pk"]["S"].startswith("OUTBOX#")]
+    assert outbox == [dead]
+    metrics = next(record for record in _records(capfd.readouterr().out) if "OutboxDeadLettered" in record)
+    assert metrics["OutboxDeadLettered"] == [1.0]
+
+
+def test_a_long_event_name_goes_out_with_a_detail_type_the_bus_accepts(
+    store: DynamoDBEventStore, dynamodb: Any, wired: Any
+) -> None:
+    name = "Checkout Step Completed " * 42  # 1008 characters: a valid Segment event name
+    CaptureService(store).capture([_incoming("m1", name=name)])
+    stream_publisher.lambda_handler({"Records": stream_records(dynamodb, "events")}, Context())
+    [published] = wired.events
+    assert published.detail_type == name[:MAX_DETAIL_TYPE_LENGTH]
+    assert published.detail["name"] == name

@@ -4,7 +4,13 @@ Items
 - event:  ``pk = EVENT#<event_id>``, ``sk = EVENT``; the canonical event (JSON), the raw message, one
   ``id_<type>`` attribute per identifier (each is the key of a sparse index ``by_<type>`` whose range key is
   ``occurred_at``: all events of one identifier, newest first, without a scan), ``expires_at`` (TTL).
-- outbox: ``pk = OUTBOX#<shard>``, ``sk = <time>#<uuid>``; the ids of events stored but not yet published.
+- outbox: ``pk = OUTBOX#<shard>``, ``sk = <time>#<uuid>``, ``event_ids`` (the ids of events stored but not yet
+  published), ``attempts`` (the relay's failed attempts). ``<time>`` is when the entry was parked or, after a
+  failed attempt, until when it waits: the relay reads each shard oldest first, and a failing entry is
+  written again further on (then the old one deleted), so it never blocks the ones behind it.
+- dead letter: ``pk = OUTBOX#DEAD``, ``sk = <time>#<uuid>``, ``event_ids``, ``attempts``, ``reason`` (the
+  bus's error code, ``EntryTooLarge`` or ``Undecodable``), ``expires_at`` (the events' own retention). The
+  relay never reads this partition; an operator replays an entry by writing it back to an ``OUTBOX#<shard>``.
 
 A new event item is written on the condition that its id is new: one PutItem for a single call, one
 transaction per 100 events for a batch. The table's stream carries each new item to the stream publisher.
@@ -23,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from capture.logic.capture_service import IncomingEvent, OutboxEntry, StoreResult
+from capture.logic.outbox_relay import RELAY_BUDGET
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
 from omnichannel.dynamodb import cancellation_codes, condition_failed, ttl_after
 
@@ -32,6 +39,8 @@ if TYPE_CHECKING:
 EVENT_PREFIX = "EVENT#"
 EVENT_SK = "EVENT"
 OUTBOX_PREFIX = "OUTBOX#"
+DEAD_LETTER_PK = OUTBOX_PREFIX + "DEAD"
+OUTBOX_PAGE = 100  # entries per Query page
 MAX_TRANSACTION_ITEMS = 100
 MAX_TRANSACTION_BYTES = 3_500_000  # DynamoDB allows 4 MB; keep room for attribute overhead
 MAX_CONFLICT_RETRIES = 5
@@ -71,6 +80,40 @@ def event_item(incoming: IncomingEvent, expires_at: int) -> dict[str, Any]:
     for identifier_type, value in event.identifiers.items():
         item[identifier_attribute(identifier_type)] = {"S": value}
     return item
+
+
+def event_id_of_item(item: dict[str, Any]) -> str:
+    """The event id an item's key names (readable even when its ``event`` attribute is not)."""
+    return str(item.get("pk", {}).get("S", "")).removeprefix(EVENT_PREFIX)
+
+
+def outbox_item(entry: OutboxEntry) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": {"S": entry.pk},
+        "sk": {"S": entry.sk},
+        "event_ids": {"SS": list(entry.event_ids)},
+        "attempts": {"N": str(entry.attempts)},
+    }
+    if entry.reason is not None:
+        item["reason"] = {"S": entry.reason}
+    return item
+
+
+def outbox_entry(item: dict[str, Any]) -> OutboxEntry:
+    return OutboxEntry(
+        pk=item["pk"]["S"],
+        sk=item["sk"]["S"],
+        event_ids=tuple(sorted(item["event_ids"]["SS"])),
+        attempts=int(item.get("attempts", {}).get("N", "0")),
+        reason=item.get("reason", {}).get("S"),
+    )
+
+
+def _outbox_ids(event_ids: Sequence[str]) -> tuple[str, ...]:
+    ids = tuple(dict.fromkeys(event_ids))  # a string set holds each value once
+    if not ids:
+        raise ValueError("an outbox entry names at least one event")
+    return ids
 
 
 def event_from_item(item: dict[str, Any]) -> CanonicalEvent:
@@ -167,41 +210,82 @@ class DynamoDBEventStore:
         raise RuntimeError("the events could not be stored: transaction conflicts did not clear")
 
     # -- outbox ---------------------------------------------------------------------------------------------
-    def add_to_outbox(self, event_ids: Sequence[str]) -> OutboxEntry:
+    def add_to_outbox(self, event_ids: Sequence[str], *, due: datetime | None = None, attempts: int = 0) -> OutboxEntry:
         shard = random.randrange(self._shards)  # noqa: S311 - spreads writes, not a secret
         entry = OutboxEntry(
-            pk=f"{OUTBOX_PREFIX}{shard}", sk=f"{utc_iso(datetime.now(UTC))}#{uuid.uuid4()}", event_ids=tuple(event_ids)
+            pk=f"{OUTBOX_PREFIX}{shard}",
+            sk=f"{utc_iso(due or datetime.now(UTC))}#{uuid.uuid4()}",
+            event_ids=_outbox_ids(event_ids),
+            attempts=attempts,
         )
-        self._client.put_item(
-            TableName=self._table,
-            Item={"pk": {"S": entry.pk}, "sk": {"S": entry.sk}, "event_ids": {"SS": list(entry.event_ids)}},
-        )
+        self._client.put_item(TableName=self._table, Item=outbox_item(entry))
         return entry
 
-    def settle_outbox(self, entry: OutboxEntry, unpublished: Sequence[str]) -> None:
-        key = {"pk": {"S": entry.pk}, "sk": {"S": entry.sk}}
-        if unpublished:
-            self._client.put_item(TableName=self._table, Item={**key, "event_ids": {"SS": list(unpublished)}})
-        else:
-            self._client.delete_item(TableName=self._table, Key=key)
+    def dead_letter(self, event_ids: Sequence[str], *, reason: str, attempts: int = 0) -> OutboxEntry:
+        now = datetime.now(UTC)
+        entry = OutboxEntry(
+            pk=DEAD_LETTER_PK,
+            sk=f"{utc_iso(now)}#{uuid.uuid4()}",
+            event_ids=_outbox_ids(event_ids),
+            attempts=attempts,
+            reason=reason,
+        )
+        item = {**outbox_item(entry), "expires_at": {"N": str(ttl_after(now, self._retention))}}
+        self._client.put_item(TableName=self._table, Item=item)
+        return entry
+
+    def remove_from_outbox(self, entry: OutboxEntry) -> None:
+        self._client.delete_item(TableName=self._table, Key={"pk": {"S": entry.pk}, "sk": {"S": entry.sk}})
 
     # -- relay -------------------------------------------------------------------------------------
-    def due_outbox_entries(self, older_than: datetime, limit: int = 100) -> list[OutboxEntry]:
-        entries: list[OutboxEntry] = []
+    def due_outbox_entries(self, older_than: datetime, limit: int = RELAY_BUDGET) -> list[OutboxEntry]:
+        """Up to ``limit`` entries due before ``older_than``, each shard oldest first.
+
+        The shards take turns, a page each (the budget shared out between them), so a crowded shard does not
+        starve the others; a shard with more due entries is paged on (``LastEvaluatedKey``) in the next round.
+        """
         cutoff = utc_iso(older_than)
-        for shard in range(self._shards):
-            response = self._client.query(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk AND sk < :cutoff",
-                ExpressionAttributeValues={":pk": {"S": f"{OUTBOX_PREFIX}{shard}"}, ":cutoff": {"S": cutoff}},
-                Limit=limit,
-            )
-            for item in response.get("Items", []):
-                entries.append(
-                    OutboxEntry(
-                        pk=item["pk"]["S"], sk=item["sk"]["S"], event_ids=tuple(sorted(item["event_ids"]["SS"]))
-                    )
-                )
+        page = max(1, min(OUTBOX_PAGE, -(-limit // self._shards)))
+        entries: list[OutboxEntry] = []
+        next_keys: dict[int, dict[str, Any] | None] = dict.fromkeys(range(self._shards))
+        while next_keys and len(entries) < limit:
+            for shard, start in list(next_keys.items()):
+                if len(entries) >= limit:
+                    break
+                query: dict[str, Any] = {
+                    "TableName": self._table,
+                    "KeyConditionExpression": "pk = :pk AND sk < :cutoff",
+                    "ExpressionAttributeValues": {":pk": {"S": f"{OUTBOX_PREFIX}{shard}"}, ":cutoff": {"S": cutoff}},
+                    "Limit": min(page, limit - len(entries)),
+                }
+                if start:
+                    query["ExclusiveStartKey"] = start
+                response = self._client.query(**query)
+                entries.extend(outbox_entry(item) for item in response.get("Items", []))
+                if response.get("LastEvaluatedKey"):
+                    next_keys[shard] = response["LastEvaluatedKey"]
+                else:
+                    del next_keys[shard]
+        return entries
+
+    def dead_letters(self, limit: int = 100) -> list[OutboxEntry]:
+        """The dead-lettered entries, oldest first (for operators; the relay never reads them)."""
+        entries: list[OutboxEntry] = []
+        start: dict[str, Any] | None = None
+        while len(entries) < limit:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": DEAD_LETTER_PK}},
+                "Limit": min(OUTBOX_PAGE, limit - len(entries)),
+            }
+            if start:
+                query["ExclusiveStartKey"] = start
+            response = self._client.query(**query)
+            entries.extend(outbox_entry(item) for item in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
         return entries
 
     def load_events(self, event_ids: Sequence[str]) -> list[CanonicalEvent]:

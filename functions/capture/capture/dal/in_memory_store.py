@@ -2,7 +2,8 @@
 
 The first write of an event id wins, later ones are duplicates. Like the events table's stream, ``stream``
 receives each newly stored event exactly once; ``take_stream()`` hands over what arrived since the last call,
-as the stream publisher gets it.
+as the stream publisher gets it. The outbox keeps the DynamoDB store's rules: one shard (``OUTBOX#0``), entries
+read oldest first by ``sk``, dead letters in ``OUTBOX#DEAD``, which ``due_outbox_entries`` never returns.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from capture.dal.event_store import DEAD_LETTER_PK
 from capture.logic.capture_service import EventStore, IncomingEvent, OutboxEntry, StoreResult
-from capture.logic.outbox_relay import RelayStore
+from capture.logic.outbox_relay import RELAY_BUDGET, RelayStore
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
 
 
@@ -43,22 +45,33 @@ class InMemoryEventStore:
         records, self.stream = self.stream, []
         return records
 
-    def add_to_outbox(self, event_ids: Sequence[str], now: datetime | None = None) -> OutboxEntry:
+    def add_to_outbox(self, event_ids: Sequence[str], *, due: datetime | None = None, attempts: int = 0) -> OutboxEntry:
+        return self._put_outbox("OUTBOX#0", event_ids, due or datetime.now(UTC), attempts, None)
+
+    def dead_letter(self, event_ids: Sequence[str], *, reason: str, attempts: int = 0) -> OutboxEntry:
+        return self._put_outbox(DEAD_LETTER_PK, event_ids, datetime.now(UTC), attempts, reason)
+
+    def _put_outbox(
+        self, pk: str, event_ids: Sequence[str], moment: datetime, attempts: int, reason: str | None
+    ) -> OutboxEntry:
+        ids = tuple(dict.fromkeys(event_ids))
+        if not ids:
+            raise ValueError("an outbox entry names at least one event")
         self._sequence += 1
-        moment = utc_iso(now or datetime.now(UTC))
-        entry = OutboxEntry(pk="OUTBOX#0", sk=f"{moment}#{self._sequence:08d}", event_ids=tuple(event_ids))
+        entry = OutboxEntry(pk, f"{utc_iso(moment)}#{self._sequence:08d}", tuple(sorted(ids)), attempts, reason)
         self.outbox[(entry.pk, entry.sk)] = entry
         return entry
 
-    def settle_outbox(self, entry: OutboxEntry, unpublished: Sequence[str]) -> None:
-        if unpublished:
-            self.outbox[(entry.pk, entry.sk)] = OutboxEntry(entry.pk, entry.sk, tuple(unpublished))
-        else:
-            self.outbox.pop((entry.pk, entry.sk), None)
+    def remove_from_outbox(self, entry: OutboxEntry) -> None:
+        self.outbox.pop((entry.pk, entry.sk), None)
 
-    def due_outbox_entries(self, older_than: datetime, limit: int = 100) -> list[OutboxEntry]:
+    def due_outbox_entries(self, older_than: datetime, limit: int = RELAY_BUDGET) -> list[OutboxEntry]:
         cutoff = utc_iso(older_than)
-        return [entry for entry in self.outbox.values() if entry.sk < cutoff][:limit]
+        due = (entry for key, entry in sorted(self.outbox.items()) if key[0] != DEAD_LETTER_PK and entry.sk < cutoff)
+        return list(due)[:limit]
+
+    def dead_letters(self, limit: int = 100) -> list[OutboxEntry]:
+        return [entry for key, entry in sorted(self.outbox.items()) if key[0] == DEAD_LETTER_PK][:limit]
 
     def load_events(self, event_ids: Sequence[str]) -> list[CanonicalEvent]:
         return [self.items[event_id].event for event_id in event_ids if event_id in self.items]

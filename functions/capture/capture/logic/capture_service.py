@@ -6,21 +6,25 @@
    no bus call at all: one conditional write per event, or one transaction per 100 events of a batch.
 2. **Publish** (the events table's DynamoDB stream): every *new* event item appears exactly once on the
    stream; the stream publisher puts them on the bus in chunks of 10, retrying only the failed entries. What
-   still fails is written to the outbox and published later by the scheduled relay. An accepted event is
-   never lost: it is on the stream until published (the stream retries and, at worst, parks the batch on the
-   failure queue), and in the outbox until the relay gets it out.
+   still fails for a passing reason is written to the outbox and published later by the scheduled relay (with
+   backoff, see ``outbox_relay``); what the bus refuses for good (malformed, too large) goes straight to the
+   outbox's dead-letter partition, which nothing retries and an alarm watches. An accepted event is never
+   lost: it is on the stream until published (the stream retries and, at worst, parks the batch on the
+   failure queue), in the outbox until the relay gets it out, or in the dead-letter partition.
 
 No boto3 here: the store and the publisher are passed in (tests pass fakes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
-from omnichannel.event_bus import BusEvent, EventPublisher
+from omnichannel.event_bus import PERMANENT_ERRORS, BusEvent, EventPublisher
 
 
 @dataclass(frozen=True)
@@ -33,11 +37,18 @@ class IncomingEvent:
 
 @dataclass(frozen=True)
 class OutboxEntry:
-    """Names events that are stored but not yet on the bus."""
+    """Names events that are stored but not yet on the bus.
+
+    ``sk`` starts with a time (ISO 8601 UTC): when the entry was parked or, after a failed attempt, until when
+    it waits; the relay takes entries whose time is older than its grace period, oldest first. ``attempts``
+    counts the relay's failed attempts; ``reason`` is the last error of a dead-lettered entry.
+    """
 
     pk: str
     sk: str
     event_ids: tuple[str, ...]
+    attempts: int = 0
+    reason: str | None = None
 
 
 @dataclass
@@ -53,12 +64,12 @@ class EventStore(Protocol):
 
 
 class OutboxStore(Protocol):
-    def add_to_outbox(self, event_ids: Sequence[str]) -> OutboxEntry:
-        """Record events that could not be published (one entry for all of them)."""
+    def add_to_outbox(self, event_ids: Sequence[str], *, due: datetime | None = None, attempts: int = 0) -> OutboxEntry:
+        """Record events that could not be published yet (one entry for all of them), due at ``due`` (now)."""
         ...
 
-    def settle_outbox(self, entry: OutboxEntry, unpublished: Sequence[str]) -> None:
-        """Delete ``entry`` when nothing is left unpublished, else keep only the ``unpublished`` ids."""
+    def dead_letter(self, event_ids: Sequence[str], *, reason: str, attempts: int = 0) -> OutboxEntry:
+        """Record events that will not be published by retrying, in the partition the relay does not read."""
         ...
 
 
@@ -77,20 +88,51 @@ def to_bus_event(event: CanonicalEvent) -> BusEvent:
     )
 
 
-def publish(publisher: EventPublisher, events: Sequence[CanonicalEvent]) -> list[str]:
-    """Put ``events`` on the bus; returns the ids that still failed after the publisher's retries."""
+@dataclass
+class Publication:
+    """What became of events offered to the bus."""
+
+    published: list[str] = field(default_factory=list)
+    retry: dict[str, str] = field(default_factory=dict)  # event_id -> error that may pass on a later attempt
+    refused: dict[str, str] = field(default_factory=dict)  # event_id -> error that will not (PERMANENT_ERRORS)
+
+
+def publish(publisher: EventPublisher, events: Sequence[CanonicalEvent]) -> Publication:
+    """Put ``events`` on the bus; sorts what still failed after the publisher's retries into retry and refused."""
     if not events:
-        return []
+        return Publication()
     result = publisher.publish([to_bus_event(event) for event in events])
-    return sorted(result.failed)
+    publication = Publication(published=list(result.published))
+    for event_id in sorted(result.failed):
+        code = result.failed[event_id]
+        (publication.refused if code in PERMANENT_ERRORS else publication.retry)[event_id] = code
+    return publication
 
 
-def publish_or_park(publisher: EventPublisher, outbox: OutboxStore, events: Sequence[CanonicalEvent]) -> list[str]:
-    """Publish, and park what still fails in the outbox for the relay. Returns the parked ids."""
-    failed = publish(publisher, events)
-    if failed:
-        outbox.add_to_outbox(failed)
-    return failed
+def dead_letter_by_reason(outbox: OutboxStore, failures: Mapping[str, str], *, attempts: int = 0) -> None:
+    """One dead-letter entry per reason for ``failures`` (event_id -> reason)."""
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for event_id, reason in failures.items():
+        by_reason[reason].append(event_id)
+    for reason, event_ids in sorted(by_reason.items()):
+        outbox.dead_letter(sorted(event_ids), reason=reason, attempts=attempts)
+
+
+@dataclass
+class Parking:
+    published: list[str] = field(default_factory=list)
+    parked: list[str] = field(default_factory=list)  # in the outbox, for the relay
+    dead_lettered: dict[str, str] = field(default_factory=dict)  # event_id -> reason
+
+
+def publish_or_park(publisher: EventPublisher, outbox: OutboxStore, events: Sequence[CanonicalEvent]) -> Parking:
+    """Publish; park what still fails for a passing reason in the outbox for the relay, and dead-letter what the
+    bus refuses for good (its detail malformed or too large)."""
+    publication = publish(publisher, events)
+    if publication.retry:
+        outbox.add_to_outbox(sorted(publication.retry))
+    dead_letter_by_reason(outbox, publication.refused)
+    return Parking(publication.published, sorted(publication.retry), dict(publication.refused))
 
 
 class CaptureService:
