@@ -362,3 +362,16 @@ def test_the_relay_handler_counts_and_logs_what_it_dead_letters(
     [error] = [record for record in caplog.records if record.levelname == "ERROR"]
     assert getattr(error, "event_ids", None) == [bad]
     assert [entry.reason for entry in store.dead_letters()] == ["MalformedDetail"]
+
+
+def test_transactions_are_sized_in_bytes_not_characters() -> None:
+    from capture.dal.event_store import MAX_TRANSACTION_BYTES, _groups, event_item
+
+    # Given 60 events of ~60 KB of Turkish text each: 60 K characters but ~120 KB of UTF-8 apiece
+    heavy = [_event(f"m{i}", user_id="u") for i in range(60)]
+    heavy = [IncomingEvent(event=item.event, raw="ş" * 60_000) for item in heavy]
+    groups = list(_groups([(item, event_item(item, 0)) for item in heavy]))
+    # Then no transaction carries more than the byte budget
+    for group in groups:
+        assert sum(len(str(v).encode()) for _, item in group for v in item.values()) < MAX_TRANSACTION_BYTES * 1.1
+    assert len(groups) >= 3

@@ -126,7 +126,8 @@ def is_event_item(item: dict[str, Any]) -> bool:
 
 
 def _item_size(item: dict[str, Any]) -> int:
-    return sum(len(name) + len(next(iter(value.values()))) for name, value in item.items())
+    """DynamoDB's size of an item of string and number attributes: UTF-8 bytes of names and values."""
+    return sum(len(name.encode()) + len(str(next(iter(value.values()))).encode()) for name, value in item.items())
 
 
 def _groups(items: list[tuple[IncomingEvent, dict[str, Any]]]) -> Iterator[list[tuple[IncomingEvent, dict[str, Any]]]]:
