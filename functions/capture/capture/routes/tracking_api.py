@@ -64,7 +64,6 @@ _BATCH_BODY = {"requestBody": {"required": True, **_json_content(BatchEnvelope.m
 _SECURITY: list[dict[str, list[str]]] = [{"writeKey": []}]
 
 SHORT_PATHS = {"t": "track", "p": "page", "i": "identify", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
-MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 
 
 def _json_body() -> Any:
@@ -232,66 +231,28 @@ def import_batch() -> Response[str]:
     return batch_call()
 
 
-@router.post(
-    "/v1/identify",
-    summary="Identify: who the customer is, with traits",
-    responses=_ANSWERS,
-    openapi_extensions=_CALL_BODY,
-    security=_SECURITY,
-)
-def identify() -> Response[str]:
-    return single_call("identify")
+SINGLE_CALLS = {
+    "identify": "Identify: who the customer is, with traits",
+    "track": "Track: something the customer did",
+    "page": "Page: a web page viewed",
+    "screen": "Screen: an app screen viewed",
+    "group": "Group: the customer's company or household",
+    "alias": "Alias: link a previous identity to this one",
+}
 
 
-@router.post(
-    "/v1/track",
-    summary="Track: something the customer did",
-    responses=_ANSWERS,
-    openapi_extensions=_CALL_BODY,
-    security=_SECURITY,
-)
-def track() -> Response[str]:
-    return single_call("track")
+def _route_single_call(kind: str, summary: str) -> None:
+    def route() -> Response[str]:
+        return single_call(kind)
+
+    route.__name__ = kind  # the OpenAPI operationId
+    router.post(f"/v1/{kind}", summary=summary, responses=_ANSWERS, openapi_extensions=_CALL_BODY, security=_SECURITY)(
+        route
+    )
 
 
-@router.post(
-    "/v1/page", summary="Page: a web page viewed", responses=_ANSWERS, openapi_extensions=_CALL_BODY, security=_SECURITY
-)
-def page() -> Response[str]:
-    return single_call("page")
-
-
-@router.post(
-    "/v1/screen",
-    summary="Screen: an app screen viewed",
-    responses=_ANSWERS,
-    openapi_extensions=_CALL_BODY,
-    security=_SECURITY,
-)
-def screen() -> Response[str]:
-    return single_call("screen")
-
-
-@router.post(
-    "/v1/group",
-    summary="Group: the customer's company or household",
-    responses=_ANSWERS,
-    openapi_extensions=_CALL_BODY,
-    security=_SECURITY,
-)
-def group() -> Response[str]:
-    return single_call("group")
-
-
-@router.post(
-    "/v1/alias",
-    summary="Alias: link a previous identity to this one",
-    responses=_ANSWERS,
-    openapi_extensions=_CALL_BODY,
-    security=_SECURITY,
-)
-def alias() -> Response[str]:
-    return single_call("alias")
+for _kind, _summary in SINGLE_CALLS.items():
+    _route_single_call(_kind, _summary)
 
 
 @router.post(
