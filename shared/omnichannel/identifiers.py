@@ -97,13 +97,25 @@ def fold_case(text: str) -> str:
     return unicodedata.normalize("NFC", _dotted_i(text).casefold())
 
 
+_ASCII_DOMAIN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+@lru_cache(maxsize=8192)
 def normalize_domain(domain: str) -> str:
     """A mail domain in its canonical Unicode form, by IDNA2008 with UTS #46 mapping: ``Örnek.COM.tr`` and
-    ``xn--rnek-5qa.com.tr`` are one domain; ``straße.de`` stays itself (under IDNA2008 it is not ``strasse.de``)."""
+    ``xn--rnek-5qa.com.tr`` are one domain; ``straße.de`` stays itself (under IDNA2008 it is not ``strasse.de``).
+    Plain ASCII domains take a fast path (lower case and the LDH rule); all results are cached, since a few
+    domains carry most addresses."""
+    trimmed = domain.rstrip(".")
+    if trimmed.isascii() and "xn--" not in trimmed.lower():
+        lowered = trimmed.lower()
+        if not _ASCII_DOMAIN.match(lowered):
+            raise InvalidIdentifier(IdentifierType.EMAIL, "invalid domain")
+        return lowered
     import idna  # on first use, like phonenumbers
 
     try:
-        return str(idna.decode(idna.encode(unicodedata.normalize("NFC", _dotted_i(domain.rstrip("."))), uts46=True)))
+        return str(idna.decode(idna.encode(unicodedata.normalize("NFC", _dotted_i(trimmed)), uts46=True)))
     except idna.IDNAError as exc:
         raise InvalidIdentifier(IdentifierType.EMAIL, "invalid domain") from exc
 

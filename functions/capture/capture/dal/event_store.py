@@ -70,7 +70,7 @@ def event_item(incoming: IncomingEvent, expires_at: int) -> dict[str, Any]:
         "message_id": {"S": event.message_id},
         "occurred_at": {"S": utc_iso(event.occurred_at)},
         "received_at": {"S": utc_iso(event.received_at)},
-        "event": {"S": event.model_dump_json(exclude_none=True)},
+        "event": {"S": incoming.json()},
         "expires_at": {"N": str(expires_at)},
     }
     if event.name:

@@ -29,10 +29,15 @@ from omnichannel.event_bus import PERMANENT_ERRORS, BusEvent, EventPublisher
 
 @dataclass(frozen=True)
 class IncomingEvent:
-    """A canonical event with the raw message it was made from (kept for audit and replay)."""
+    """A canonical event with the raw message it was made from (kept for audit and replay), and its JSON when the
+    producer already serialised it (so the store does not serialise it again)."""
 
     event: CanonicalEvent
     raw: str | None = None
+    canonical_json: str | None = None
+
+    def json(self) -> str:
+        return self.canonical_json or self.event.model_dump_json(exclude_none=True)
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,7 @@ def _to_canonical(
         traits=message.traits,
         context=context,
     )
-    if len(event.model_dump_json().encode()) > MAX_CANONICAL_BYTES:
+    canonical = event.model_dump_json(exclude_none=True)
+    if len(canonical.encode()) > MAX_CANONICAL_BYTES:
         return [MessageProblem(field=prefix.rstrip(".") or "body", message="larger than 64 KB with the batch context")]
-    return IncomingEvent(event=event, raw=text)
+    return IncomingEvent(event=event, raw=text, canonical_json=canonical)
