@@ -128,3 +128,17 @@ def test_real_addresses_that_look_like_tests_are_kept() -> None:
 def test_invalid_domains_are_refused() -> None:
     with pytest.raises(InvalidIdentifier):
         normalize_email("a@-bad-.com")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("A@EXAMPLE.COM.", "a@example.com"), ("a@mail-1.example.co.uk", "a@mail-1.example.co.uk")],
+)
+def test_ascii_domains_take_the_fast_path_to_the_same_answer(given: str, expected: str) -> None:
+    assert normalize_email(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["a@exa_mple.com", "a@example-.com", "a@" + "x" * 64 + ".com"])
+def test_ascii_domains_break_no_dns_rule(bad: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        normalize_email(bad)
