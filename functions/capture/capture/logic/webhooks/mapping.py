@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from capture.logic.capture_service import IncomingEvent
-from capture.logic.event_builder import DroppedIdentifier
+from capture.logic.event_builder import DroppedIdentifier, IdentifierCollector
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,15 @@ class Mapped:
         self.events.extend(other.events)
         self.ignored += other.ignored
         self.dropped_identifiers.extend(other.dropped_identifiers)
+
+    def add(self, result: tuple[IncomingEvent, IdentifierCollector] | None) -> None:
+        """One mapped item: its event and the identifiers it had to drop, or None for an item left out."""
+        if result is None:
+            self.ignored += 1
+            return
+        incoming, identifiers = result
+        self.events.append(incoming)
+        self.dropped_identifiers.extend(identifiers.dropped)
 
 
 def as_dict(value: object) -> dict[str, Any]:

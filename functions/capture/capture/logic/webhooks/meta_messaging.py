@@ -133,13 +133,7 @@ def map_meta_messaging(payload: Any, channel: Channel, context: MappingContext) 
         items, other = _messaging_items(entry)
         mapped.ignored += other
         for item in items:
-            result = _event(item, channel, context)
-            if result is None:
-                mapped.ignored += 1
-                continue
-            incoming, identifiers = result
-            mapped.events.append(incoming)
-            mapped.dropped_identifiers.extend(identifiers.dropped)
+            mapped.add(_event(item, channel, context))
     return mapped
 
 

@@ -162,10 +162,5 @@ def map_whatsapp(payload: Any, context: MappingContext) -> Mapped:
             if not results:
                 mapped.ignored += 1
             for result in results:
-                if result is None:
-                    mapped.ignored += 1
-                    continue
-                incoming, identifiers = result
-                mapped.events.append(incoming)
-                mapped.dropped_identifiers.extend(identifiers.dropped)
+                mapped.add(result)
     return mapped
