@@ -2,9 +2,10 @@
 development key from ``dev-config.json`` (HS256).
 
 A token carries ``sub``, ``iss``, ``aud``, ``iat``, ``exp``, ``token_use: access``, the role in the custom claim
-``custom:role`` and as the OAuth scope ``omnichannel/<role>`` (claim ``scope``, space-separated, as Cognito writes
-it). Routes read them where API Gateway puts them: ``requestContext.authorizer.jwt.claims`` (every value a string,
-lists written ``[a b]``, exactly as API Gateway flattens them) and ``requestContext.authorizer.jwt.scopes``.
+``custom:role``, as the Cognito group (claim ``cognito:groups``, agents and admins) and as the OAuth scope
+``omnichannel/<role>`` (claim ``scope``, space-separated, as Cognito writes it). Routes read them where API
+Gateway puts them: ``requestContext.authorizer.jwt.claims`` (every value a string, lists written ``[a b]``,
+exactly as API Gateway flattens them) and ``requestContext.authorizer.jwt.scopes``.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class DevJwt:
             "scope": " ".join([SCOPE_PREFIX + role, *extra_scopes]),
             ROLE_CLAIM: role,
         }
+        if role != "customer":
+            claims["cognito:groups"] = [role]
         return jwt.encode(claims, self.signing_key, algorithm="HS256")
 
     def verify(self, token: str) -> dict[str, Any]:

@@ -72,6 +72,12 @@ NO_LOCAL_EFFECT = frozenset(
         "AWS::Logs::LogGroup",
         "AWS::CloudWatch::Alarm",
         "AWS::CloudWatch::Dashboard",
+        # Identity: locally the development key in dev-config.json signs the tokens the JWT authorizer checks.
+        "AWS::Cognito::UserPool",
+        "AWS::Cognito::UserPoolGroup",
+        "AWS::Cognito::UserPoolClient",
+        "AWS::Cognito::UserPoolDomain",
+        "AWS::Cognito::UserPoolResourceServer",
     }
 )
 

@@ -2,8 +2,10 @@
 key locally), and what each role may reach.
 
 API Gateway puts the verified token's claims at ``requestContext.authorizer.jwt.claims`` (every value a
-string) and its scopes at ``requestContext.authorizer.jwt.scopes``. The role is the custom claim
-``custom:role`` or the OAuth scope ``omnichannel/<role>``. A customer reaches only their own data
+string) and its scopes at ``requestContext.authorizer.jwt.scopes``. The role is the highest of: the user's
+Cognito groups (claim ``cognito:groups``, in access tokens; groups ``agent`` and ``admin``), the custom claim
+``custom:role`` (ID tokens, pre-token-generation triggers) and the OAuth scope ``omnichannel/<role>`` (machine
+clients). A customer reaches only their own data
 (``sub`` is their customer id); agents reach any customer; admins also erase and unmerge.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 
 SCOPE_PREFIX = "omnichannel/"
 ROLE_CLAIM = "custom:role"
+GROUPS_CLAIM = "cognito:groups"
 
 
 class Role(StrEnum):
@@ -73,5 +76,9 @@ def principal_from_event(event: Mapping[str, Any]) -> Principal | None:
     claimed = claims.get(ROLE_CLAIM)
     if isinstance(claimed, str) and claimed in Role.__members__.values():
         granted.add(Role(claimed))
+    groups = claims.get(GROUPS_CLAIM)
+    # API Gateway flattens a list claim to "[agent admin]"; a test event may still carry a list.
+    names = groups if isinstance(groups, list) else str(groups or "").strip("[]").split()
+    granted.update(Role(name) for name in names if name in Role.__members__.values())
     role = max(granted, key=_RANK.__getitem__, default=Role.CUSTOMER)
     return Principal(subject=subject, role=role, scopes=scopes)

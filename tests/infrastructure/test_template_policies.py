@@ -32,6 +32,10 @@ TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 # (CodeUri functions/<name>/). A function that gets a table adds it here, and nowhere else may it write.
 OWNED_TABLES: dict[str, frozenset[str]] = {
     "capture": frozenset({"EventsTable"}),
+    "profiles": frozenset({"ProfilesTable"}),
+    "carts": frozenset({"CartsTable"}),
+    "kpis": frozenset({"KpisTable"}),
+    "handoff": frozenset({"HandoffTable"}),
 }
 
 # IAM actions that change a table's items (or the table). Patterns in a policy are matched against these.

@@ -47,3 +47,13 @@ def test_a_customer_reaches_only_their_own_data_an_agent_any() -> None:
         agent.require(Role.ADMIN)
     with pytest.raises(Forbidden):
         customer.require(Role.AGENT)
+
+
+def test_role_from_cognito_groups_as_api_gateway_flattens_them() -> None:
+    agent = principal_from_event(_event({"sub": "a-2", "cognito:groups": "[agent]"}))
+    admin = principal_from_event(_event({"sub": "a-3", "cognito:groups": "[agent admin]"}))
+    stranger = principal_from_event(_event({"sub": "c-3", "cognito:groups": "[vip]"}))
+    assert agent is not None
+    assert admin is not None
+    assert stranger is not None
+    assert (agent.role, admin.role, stranger.role) == (Role.AGENT, Role.ADMIN, Role.CUSTOMER)
