@@ -1,0 +1,152 @@
+"""The profiles table's items, and their mapping to and from the domain.
+
+| item | pk | sk | holds |
+|---|---|---|---|
+| identifier index | ``ID#<type>#<value>`` | ``ID`` | ``profile_id`` (may be a merged one: follow its pointer) |
+| profile | ``PROFILE#<id>`` | ``PROFILE`` | version, identifiers, traits, first touch, or ``merged_into`` once merged |
+| merge log | ``PROFILE#<survivor>`` | ``MERGE#<merge_id>`` | who, when, which event, which rule, both sides before |
+| unmerge | ``PROFILE#<survivor>`` | ``UNMERGE#<merge_id>`` | an admin undid that merge |
+| conflict | ``PROFILE#<id>`` | ``CONFLICT#<event_id>#<n>`` | an identifier a limit or a split kept out |
+| resolved event | ``EVENT#<event_id>`` | ``RESOLVED`` | idempotency: written in the same transaction as the change |
+| erasure | ``ERASED#<id>`` | ``ERASED`` | tombstone announcing ``profile.erased``; expires after a day |
+
+Every item has ``kind``; the stream publisher filters on it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from omnichannel.identifiers import IdentifierType
+from omnichannel.profile_directory import ID_SK, PROFILE_SK, identifier_pk, profile_pk
+from profiles.models.profile import FirstTouch, IdentifierSets, Profile, Stamp, TraitValue
+
+__all__ = ["ID_SK", "PROFILE_SK", "identifier_pk", "profile_pk"]
+
+RESOLVED_SK = "RESOLVED"
+ERASED_SK = "ERASED"
+
+
+def event_pk(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
+def erased_pk(profile_id: str) -> str:
+    return f"ERASED#{profile_id}"
+
+
+def S(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def N(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def identifiers_to_item(identifiers: IdentifierSets) -> dict[str, Any]:
+    return {"M": {kind.value: {"L": [S(value) for value in sorted(values)]} for kind, values in identifiers.items()}}
+
+
+def identifiers_from_item(item: dict[str, Any] | None) -> IdentifierSets:
+    if not item:
+        return {}
+    return {IdentifierType(kind): {value["S"] for value in values["L"]} for kind, values in item["M"].items()}
+
+
+def identifiers_to_json(identifiers: IdentifierSets) -> dict[str, list[str]]:
+    return {kind.value: sorted(values) for kind, values in sorted(identifiers.items())}
+
+
+def identifiers_from_json(data: dict[str, list[str]]) -> IdentifierSets:
+    return {IdentifierType(kind): set(values) for kind, values in data.items()}
+
+
+def profile_to_item(profile: Profile, *, change: dict[str, Any] | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": S(profile_pk(profile.profile_id)),
+        "sk": S(PROFILE_SK),
+        "kind": S("profile"),
+        "profile_id": S(profile.profile_id),
+        "version": N(profile.version),
+        "created_at": S(profile.created_at),
+    }
+    if profile.merged_into:
+        item["merged_into"] = S(profile.merged_into)
+        return item
+    item["identifiers"] = identifiers_to_item(profile.identifiers)
+    item["traits"] = S(json.dumps({name: value.to_item() for name, value in sorted(profile.traits.items())}))
+    if profile.first_touch is not None:
+        item["first_touch"] = S(json.dumps(profile.first_touch.to_item(), sort_keys=True))
+    if profile.last_seen is not None:
+        item["last_seen_at"] = S(profile.last_seen.occurred_at)
+        item["last_seen_event"] = S(profile.last_seen.event_id)
+    if profile.channels:
+        item["channels"] = {"L": [S(channel) for channel in sorted(profile.channels)]}
+    if profile.merged_ids:
+        item["merged_ids"] = {"L": [S(merged) for merged in sorted(profile.merged_ids)]}
+    if profile.split_from:
+        item["split_from"] = {"L": [S(other) for other in sorted(profile.split_from)]}
+    if change is not None:
+        item["change"] = S(json.dumps(change, sort_keys=True))
+    return item
+
+
+def _strings(item: dict[str, Any], name: str) -> set[str]:
+    return {value["S"] for value in item.get(name, {}).get("L", [])}
+
+
+def profile_from_item(item: dict[str, Any]) -> Profile:
+    last_seen = Stamp(item["last_seen_at"]["S"], item["last_seen_event"]["S"]) if "last_seen_at" in item else None
+    first_touch = FirstTouch.from_item(json.loads(item["first_touch"]["S"])) if "first_touch" in item else None
+    traits = {
+        name: TraitValue.from_item(value) for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items()
+    }
+    return Profile(
+        profile_id=item["profile_id"]["S"],
+        version=int(item["version"]["N"]),
+        created_at=item["created_at"]["S"],
+        identifiers=identifiers_from_item(item.get("identifiers")),
+        traits=traits,
+        first_touch=first_touch,
+        last_seen=last_seen,
+        channels=_strings(item, "channels"),
+        merged_into=item.get("merged_into", {}).get("S"),
+        merged_ids=_strings(item, "merged_ids"),
+        split_from=_strings(item, "split_from"),
+    )
+
+
+def profile_to_json(profile: Profile) -> str:
+    """A profile as it was, for the merge log (what an unmerge restores)."""
+    return json.dumps(
+        {
+            "profile_id": profile.profile_id,
+            "version": profile.version,
+            "created_at": profile.created_at,
+            "identifiers": identifiers_to_json(profile.identifiers),
+            "traits": {name: value.to_item() for name, value in sorted(profile.traits.items())},
+            "first_touch": profile.first_touch.to_item() if profile.first_touch else None,
+            "last_seen": [profile.last_seen.occurred_at, profile.last_seen.event_id] if profile.last_seen else None,
+            "channels": sorted(profile.channels),
+            "merged_ids": sorted(profile.merged_ids),
+            "split_from": sorted(profile.split_from),
+        },
+        sort_keys=True,
+    )
+
+
+def profile_from_json(text: str) -> Profile:
+    data = json.loads(text)
+    return Profile(
+        profile_id=data["profile_id"],
+        version=int(data["version"]),
+        created_at=data["created_at"],
+        identifiers=identifiers_from_json(data["identifiers"]),
+        traits={name: TraitValue.from_item(value) for name, value in data["traits"].items()},
+        first_touch=FirstTouch.from_item(data["first_touch"]) if data.get("first_touch") else None,
+        last_seen=Stamp(*data["last_seen"]) if data.get("last_seen") else None,
+        channels=set(data.get("channels") or ()),
+        merged_ids=set(data.get("merged_ids") or ()),
+        split_from=set(data.get("split_from") or ()),
+    )

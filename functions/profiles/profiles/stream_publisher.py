@@ -1,0 +1,128 @@
+"""DynamoDB stream entry point: announces profile changes on the bus.
+
+The table is the outbox: a profile item written with a ``change`` (created, identifiers added, traits changed)
+becomes ``profile.created`` / ``profile.updated``; a merge log item ``profile.merged``; an unmerge item
+``profile.unmerged``; an erasure tombstone ``profile.erased``. Event ids derive from the item and its version, so
+a stream batch retried publishes the same ids again and consumers drop the repeat. If the bus refuses entries
+after the publisher's retries, the batch is reported back from the first failed record and the stream retries it
+(then bisects, then the failure queue): at least once, never lost silently.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from omnichannel.event_bus import BusEvent
+from omnichannel.profile_events import (
+    PROFILES_SOURCE,
+    ProfileCreated,
+    ProfileErased,
+    ProfileEventType,
+    ProfileMerged,
+    ProfileUnmerged,
+    ProfileUpdated,
+    profile_event_id,
+)
+from profiles import wiring
+from profiles.dal.items import identifiers_from_item, identifiers_to_json
+from profiles.observability import logger, metrics, tracer
+
+
+def _text(image: dict[str, Any], name: str) -> str:
+    return str(image[name]["S"])
+
+
+def profile_event_of(image: dict[str, Any]) -> tuple[ProfileEventType, BaseModel] | None:
+    """The bus event a stored item announces, if any."""
+    kind = image.get("kind", {}).get("S")
+    if kind == "profile":
+        if "merged_into" in image or "change" not in image:
+            return None  # a merged profile's pointer: the merge log item announces it
+        change = json.loads(_text(image, "change"))
+        profile_id = _text(image, "profile_id")
+        version = image["version"]["N"]
+        event_id = profile_event_id("profile", profile_id, version)
+        occurred_at = image.get("last_seen_at", image["created_at"])["S"]
+        if change.get("created"):
+            identifiers = identifiers_to_json(identifiers_from_item(image.get("identifiers")))
+            return ProfileEventType.CREATED, ProfileCreated(
+                event_id=event_id,
+                occurred_at=occurred_at,
+                profile_id=profile_id,
+                identifiers=identifiers,
+                cause_event_id=change.get("event_id"),
+            )
+        if change.get("added") or change.get("traits"):
+            return ProfileEventType.UPDATED, ProfileUpdated(
+                event_id=event_id,
+                occurred_at=occurred_at,
+                profile_id=profile_id,
+                added_identifiers=change.get("added") or {},
+                changed_traits=change.get("traits") or [],
+                cause_event_id=change.get("event_id"),
+            )
+        return None
+    if kind == "merge":
+        return ProfileEventType.MERGED, ProfileMerged(
+            event_id=profile_event_id("merged", _text(image, "merge_id")),
+            occurred_at=_text(image, "merged_at"),
+            merge_id=_text(image, "merge_id"),
+            survivor_id=_text(image, "survivor_id"),
+            merged_id=_text(image, "merged_id"),
+            rule=_text(image, "rule"),
+            cause_event_id=_text(image, "cause_event_id"),
+            moved_identifiers=json.loads(_text(image, "moved_identifiers")),
+        )
+    if kind == "unmerge":
+        return ProfileEventType.UNMERGED, ProfileUnmerged(
+            event_id=profile_event_id("unmerged", _text(image, "merge_id")),
+            occurred_at=_text(image, "at"),
+            merge_id=_text(image, "merge_id"),
+            survivor_id=_text(image, "survivor_id"),
+            restored_id=_text(image, "restored_id"),
+            restored_identifiers=json.loads(_text(image, "restored_identifiers")),
+        )
+    if kind == "erased":
+        return ProfileEventType.ERASED, ProfileErased(
+            event_id=profile_event_id("erased", _text(image, "profile_id"), _text(image, "erased_at")),
+            occurred_at=_text(image, "erased_at"),
+            profile_id=_text(image, "profile_id"),
+            profile_ids=[value["S"] for value in image["profile_ids"]["L"]],
+            identifiers=json.loads(_text(image, "identifiers")),
+        )
+    return None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    entries: list[tuple[str, BusEvent]] = []
+    for record in event.get("Records", []):
+        image = record.get("dynamodb", {}).get("NewImage") or {}
+        if record.get("eventName") not in ("INSERT", "MODIFY"):
+            continue
+        announced = profile_event_of(image)
+        if announced is None:
+            continue
+        kind, detail = announced
+        payload = detail.model_dump(mode="json")
+        bus_event = BusEvent(
+            event_id=str(payload["event_id"]), source=PROFILES_SOURCE, detail_type=kind.value, detail=payload
+        )
+        entries.append((record["dynamodb"]["SequenceNumber"], bus_event))
+    if not entries:
+        return {"batchItemFailures": []}
+    result = wiring.get_publisher().publish([bus_event for _, bus_event in entries])
+    failed = set(result.failed)
+    metrics.add_metric(name="ProfileEventsPublished", unit=MetricUnit.Count, value=len(entries) - len(failed))
+    if failed:
+        first = next(sequence for sequence, bus_event in entries if bus_event.event_id in failed)
+        logger.error("profile events not published; the stream retries", extra={"event_ids": sorted(failed)})
+        return {"batchItemFailures": [{"itemIdentifier": first}]}
+    return {"batchItemFailures": []}
