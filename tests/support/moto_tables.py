@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,14 @@ class _CloudFormationLoader(yaml.SafeLoader):
 _CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
+@functools.cache
+def _template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader
+    return loaded
+
+
 def table_properties(logical_id: str) -> dict[str, Any]:
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
-    properties: dict[str, Any] = template["Resources"][logical_id]["Properties"]
+    properties: dict[str, Any] = copy.deepcopy(_template()["Resources"][logical_id]["Properties"])
     return properties
 
 
