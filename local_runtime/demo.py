@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 import boto3
@@ -56,7 +57,7 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
     """The steps, and the customer's identifiers as they should read back (normalised)."""
     secrets = _config()["secrets"]["CaptureSecrets"]
     web_key, app_key = "dev-web-key", "dev-app-key"
-    web_anon, app_anon = f"web-{run}", f"app-{run}"
+    web_anon = f"web-{run}"
     email_typed, email = f"AYŞE.YILMAZ+{run}@Örnek.COM.TR", f"ayşe.yilmaz+{run}@örnek.com.tr"
     wa_id = "905321234567"
     phone = "+" + wa_id
@@ -70,17 +71,20 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
     app_batch = batch(
         [
             {
-                "type": "screen",
-                "name": "Home",
-                "anonymousId": app_anon,
-                "messageId": f"{run}-screen",
+                # The app was installed from the web page's banner: the deferred deep link hands the web visitor's
+                # anonymous id to the app, whose device has its own id.
+                "type": "track",
+                "event": "Application Installed",
+                "anonymousId": web_anon,
+                "messageId": f"{run}-installed",
                 "timestamp": _iso(now + device_skew - timedelta(seconds=40)),
+                "properties": {"version": "4.1.0", "build": "410"},
                 "context": app_context,
             },
             {
                 "type": "identify",
                 "userId": f"cust-{run}",
-                "anonymousId": app_anon,
+                "anonymousId": web_anon,
                 "messageId": f"{run}-identify",
                 "timestamp": _iso(now + device_skew - timedelta(seconds=20)),
                 "traits": {"email": email_typed, "phone": "0532 123 45 67", "name": "Ayşe Yılmaz", "loyaltyCard": card},
@@ -90,7 +94,7 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
                 "type": "track",
                 "event": "Product Added",
                 "userId": f"cust-{run}",
-                "anonymousId": app_anon,
+                "anonymousId": web_anon,
                 "messageId": f"{run}-added",
                 "timestamp": _iso(now + device_skew - timedelta(seconds=5)),
                 "properties": {"product_id": "SKU-KABAN-38", "name": "Yün kaban", "price": 2499.90, "currency": "TRY"},
@@ -164,6 +168,8 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
                     "anonymousId": web_anon,
                     "name": "Yün kaban",
                     "messageId": f"{run}-page",
+                    "timestamp": _iso(now - timedelta(minutes=5)),  # viewed 5 minutes ago, sent now
+                    "sentAt": _iso(now),
                     "properties": {"url": "https://shop.example/kaban"},
                     "context": {"library": {"name": "analytics.js"}},
                 }
@@ -172,7 +178,8 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
             200,
         ),
         Step(
-            "2. app: installs the app, logs in with e-mail and phone, adds the coat (gzip batch, skewed clock)",
+            "2. app: installs the app from the web banner, logs in with e-mail and phone, adds the coat (gzip batch,"
+            " skewed clock)",
             "POST",
             "/v1/batch",
             app_body,
@@ -226,7 +233,7 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
     ]
     identifiers = [
         ("anonymous_id", web_anon),
-        ("anonymous_id", app_anon),
+        ("device_id", f"iphone-{run}"),
         ("email", email),
         ("phone", phone),
         ("whatsapp", wa_id),
@@ -279,6 +286,7 @@ def run_demo(base_url: str, moto_endpoint: str) -> int:
     base_url = base_url.rstrip("/")
     run = uuid.uuid4().hex[:6]
     steps, identifiers = journey(run, datetime.now(UTC))
+    email = dict(identifiers)["email"]
     print(f"\n== Demo journey (run {run}): one customer across web, app, WhatsApp and a store ==")
     failures = 0
     for step in steps:
@@ -310,15 +318,53 @@ def run_demo(base_url: str, moto_endpoint: str) -> int:
             f"event_id {detail['event_id']}"
         )
     once = len(events_on_bus) == len(stored) == len({e["detail"]["event_id"] for e in events_on_bus})
-    expected_events = 6  # page, screen, identify, product added, whatsapp message, store order
+    expected_events = 6  # page, app installed, identify, product added, whatsapp message, store order
     if len(stored) != expected_events or not once:
         failures += 1
         print(f"BAD expected {expected_events} events, each on the bus once; found {len(stored)} stored")
+    failures += _show_profile(base_url, email, len(stored))
     print(
-        "\nNext: the profiles function will merge these identifiers into one customer. Try it yourself:\n"
+        "\nTry it yourself:\n"
         f"  curl -s -u dev-write-key: -H 'content-type: application/json' "
         f'-d \'{{"userId":"u1","event":"Product Added"}}\' {base_url}/v1/track\n'
+        f'  TOKEN=$(make -s token ROLE=agent); curl -s -H "Authorization: Bearer $TOKEN" '
+        f"'{base_url}/profiles?email=<an e-mail>'\n"
         f"  aws --endpoint-url {moto_endpoint} dynamodb scan --table-name {table} --max-items 3\n"
     )
     print("Demo finished: all steps as expected." if failures == 0 else f"Demo finished with {failures} problem(s).")
     return 0 if failures == 0 else 1
+
+
+def _show_profile(base_url: str, email: str, expected_events: int, timeout: float = 20.0) -> int:
+    """Ask the profiles API, as an agent would, who this e-mail is; 0 when it is one profile with every event."""
+    from local_runtime.auth import DevJwt
+
+    headers = {"Authorization": "Bearer " + DevJwt.from_config(_config()).issue("agent", sub="demo-agent")}
+    deadline = time.monotonic() + timeout
+    profile: dict[str, Any] = {}
+    timeline: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        found = requests.get(f"{base_url}/profiles", params={"email": email}, headers=headers, timeout=10)
+        if found.status_code == HTTPStatus.OK:
+            profile = found.json()
+            page = requests.get(
+                f"{base_url}/profiles/{profile['profile_id']}/timeline", headers=headers, timeout=10
+            ).json()
+            timeline = page["events"]
+            if len(timeline) >= expected_events and "loyalty_card" in profile["identifiers"]:
+                break
+        time.sleep(0.3)
+    print(
+        f"\nOne customer: the profile an agent finds by e-mail (GET /profiles?email=...) is {profile.get('profile_id')}"
+    )
+    for kind, values in profile.get("identifiers", {}).items():
+        print(f"  {kind:<13} {', '.join(values)}")
+    touch = profile.get("first_touch") or {}
+    print(f"  first touch   {touch.get('channel')} at {touch.get('occurred_at')}; channels {profile.get('channels')}")
+    print("Its timeline across every channel, newest first (GET /profiles/{id}/timeline):")
+    for event in timeline:
+        print(f"  {event['occurred_at']}  {event['channel']:<9} {event.get('name') or event['type']}")
+    if len(timeline) != expected_events:
+        print(f"BAD expected the profile's timeline to hold all {expected_events} events; it holds {len(timeline)}")
+        return 1
+    return 0

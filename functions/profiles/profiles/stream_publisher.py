@@ -2,7 +2,8 @@
 
 The table is the outbox: a profile item written with a ``change`` (created, identifiers added, traits changed)
 becomes ``profile.created`` / ``profile.updated``; a merge log item ``profile.merged``; an unmerge item
-``profile.unmerged``; an erasure tombstone ``profile.erased``. Event ids derive from the item and its version, so
+``profile.unmerged``. (``profile.erased`` is published by the erasure request itself, before it deletes
+anything, so no personal data waits in the table for the stream.) Event ids derive from the item and its version, so
 a stream batch retried publishes the same ids again and consumers drop the repeat. If the bus refuses entries
 after the publisher's retries, the batch is reported back from the first failed record and the stream retries it
 (then bisects, then the failure queue): at least once, never lost silently.
@@ -21,7 +22,6 @@ from omnichannel.event_bus import BusEvent
 from omnichannel.profile_events import (
     PROFILES_SOURCE,
     ProfileCreated,
-    ProfileErased,
     ProfileEventType,
     ProfileMerged,
     ProfileUnmerged,
@@ -86,14 +86,6 @@ def profile_event_of(image: dict[str, Any]) -> tuple[ProfileEventType, BaseModel
             survivor_id=_text(image, "survivor_id"),
             restored_id=_text(image, "restored_id"),
             restored_identifiers=json.loads(_text(image, "restored_identifiers")),
-        )
-    if kind == "erased":
-        return ProfileEventType.ERASED, ProfileErased(
-            event_id=profile_event_id("erased", _text(image, "profile_id"), _text(image, "erased_at")),
-            occurred_at=_text(image, "erased_at"),
-            profile_id=_text(image, "profile_id"),
-            profile_ids=[value["S"] for value in image["profile_ids"]["L"]],
-            identifiers=json.loads(_text(image, "identifiers")),
         )
     return None
 

@@ -8,7 +8,7 @@
 | unmerge | ``PROFILE#<survivor>`` | ``UNMERGE#<merge_id>`` | an admin undid that merge |
 | conflict | ``PROFILE#<id>`` | ``CONFLICT#<event_id>#<n>`` | an identifier a limit or a split kept out |
 | resolved event | ``EVENT#<event_id>`` | ``RESOLVED`` | idempotency: written in the same transaction as the change |
-| erasure | ``ERASED#<id>`` | ``ERASED`` | tombstone announcing ``profile.erased``; expires after a day |
+| erasure | ``ERASED#<id>`` | ``ERASED`` | who erased it and when (no personal data): answers 410 |
 
 Every item has ``kind``; the stream publisher filters on it.
 """

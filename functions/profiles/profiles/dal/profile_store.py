@@ -42,7 +42,6 @@ from profiles.logic.resolution import Plan
 from profiles.models.profile import Profile
 
 RESOLVED_RETENTION = timedelta(days=8)  # longer than any redelivery (EventBridge retries for at most a day)
-ERASURE_TOMBSTONE_RETENTION = timedelta(days=1)
 MAX_POINTER_HOPS = 16
 _BATCH_GET = 100
 _BATCH_WRITE = 25
@@ -506,25 +505,11 @@ class DynamoDBProfileStore:
     def erase(self, profile: Profile, *, requested_by: str, now: datetime) -> ErasureResult:
         """Delete the profile, every profile merged into it, their identifier items, merge log and conflicts.
 
-        The tombstone is written first (it carries what the other functions need to erase their part and
-        announces ``profile.erased`` through the stream); the deletions follow and can be repeated.
+        What stays is a marker ``ERASED#<id>`` per erased profile id, without any personal data: who asked and
+        when (the controller's record of the request), so the API can answer 410 Gone. Repeatable.
         """
         profile_ids = sorted({profile.profile_id} | profile.merged_ids)
         at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        self._client.put_item(
-            TableName=self._table,
-            Item={
-                "pk": S(erased_pk(profile.profile_id)),
-                "sk": S(ERASED_SK),
-                "kind": S("erased"),
-                "profile_id": S(profile.profile_id),
-                "profile_ids": {"L": [S(pid) for pid in profile_ids]},
-                "identifiers": S(json.dumps(identifiers_to_json(profile.identifiers))),
-                "requested_by": S(requested_by),
-                "erased_at": S(at),
-                "expires_at": N(ttl_after(now, ERASURE_TOMBSTONE_RETENTION)),
-            },
-        )
         keys = [
             {"pk": S(identifier_pk(kind, value)), "sk": S(ID_SK)}
             for kind, values in profile.identifiers.items()
@@ -533,9 +518,21 @@ class DynamoDBProfileStore:
         for pid in profile_ids:
             keys += [{"pk": item["pk"], "sk": item["sk"]} for item in self._query_partition(profile_pk(pid))]
         self._batch_delete(keys)
-        return ErasureResult(
-            profile.profile_id, profile_ids, sum(len(v) for v in profile.identifiers.values()), len(keys)
-        )
+        for pid in profile_ids:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": S(erased_pk(pid)),
+                    "sk": S(ERASED_SK),
+                    "kind": S("erased"),
+                    "profile_id": S(pid),
+                    "survivor_id": S(profile.profile_id),
+                    "requested_by": S(requested_by),
+                    "erased_at": S(at),
+                },
+            )
+        identifiers = sum(len(values) for values in profile.identifiers.values())
+        return ErasureResult(profile.profile_id, profile_ids, identifiers, len(keys))
 
     def _batch_delete(self, keys: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(keys), _BATCH_WRITE):

@@ -12,7 +12,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from omnichannel.auth import Forbidden, Principal, Role, principal_from_event
+from omnichannel.event_bus import BusEvent
 from omnichannel.identifiers import IdentifierType, InvalidIdentifier, parse_identifier_key
+from omnichannel.profile_events import PROFILES_SOURCE, ProfileErased, ProfileEventType, profile_event_id
 from profiles import wiring
 from profiles.dal.profile_store import ConcurrentChange, Conflict, NotFound
 from profiles.dal.timeline_reader import BadCursor
@@ -159,6 +161,22 @@ def erase(profile_id: ProfileId) -> ErasureOut:
         if store.is_erased(profile_id):
             raise ApiError(410, "erased", f"profile {profile_id} was erased")
         raise ApiError(404, "not_found", f"no profile {profile_id}")
+    # Announce first: every function erases its part on profile.erased, which names the identifiers. If the bus
+    # refuses, nothing is deleted and the admin retries; if the deletion fails after, a retry announces again
+    # (same event id: consumers are idempotent) and deletes the rest.
+    erased = ProfileErased(
+        event_id=profile_event_id("erased", profile.profile_id, str(profile.version)),
+        occurred_at=wiring.now(),
+        profile_id=profile.profile_id,
+        profile_ids=sorted({profile.profile_id} | profile.merged_ids),
+        identifiers={kind: sorted(values) for kind, values in profile.identifiers.items()},
+    )
+    detail = erased.model_dump(mode="json")
+    published = wiring.get_publisher().publish(
+        [BusEvent(erased.event_id, PROFILES_SOURCE, ProfileEventType.ERASED.value, detail)]
+    )
+    if published.failed:
+        raise ApiError(503, "bus_unavailable", "the erasure could not be announced; nothing was deleted, try again")
     result = store.erase(profile, requested_by=principal.subject, now=wiring.now())
     logger.info(
         "profile erased",
