@@ -9,17 +9,18 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from omnichannel.canonical_event import CanonicalEvent
 from profiles.logic.resolver_service import Outcome, Resolution
 from tests.support.profiles_harness import ProfilesHarness, make_event, profiles_in_moto
 
 THREADS = 16
 
 
-def race(env: ProfilesHarness, events: list) -> list[Resolution]:  # type: ignore[type-arg]
+def race(env: ProfilesHarness, events: list[CanonicalEvent]) -> list[Resolution]:
     barrier = threading.Barrier(len(events))
     resolver = env.resolver()
 
-    def run(event):  # type: ignore[no-untyped-def]
+    def run(event: CanonicalEvent) -> Resolution:
         barrier.wait()
         return resolver.resolve(event)
 
