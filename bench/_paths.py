@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT / "shared", ROOT / "functions" / "capture", ROOT):
+for folder in (ROOT / "shared", *sorted(path for path in (ROOT / "functions").iterdir() if path.is_dir()), ROOT):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 

@@ -1,0 +1,188 @@
+"""Profiles benchmark: DynamoDB reads and writes per resolved event, and what a merge costs as history grows.
+
+    .venv/bin/python bench/profiles.py [--events 10000]
+
+Cases: an event of a known customer that changes nothing; one that attaches a new identifier; one that creates
+a profile; a merge of two profiles; the same merge when each profile's identifiers carry 10 and then 10,000
+stored events in capture's table. A merge re-points identifiers, never events: its cost is O(identifiers).
+Counted at the client (every DynamoDB request the resolver makes, and the items each reads or writes), in moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import _paths  # type: ignore[import-not-found]  # noqa: F401 - sys.path as on Lambda
+import boto3
+import yaml
+from moto import mock_aws
+
+from omnichannel.canonical_event import CanonicalEvent, utc_iso
+from profiles.dal.profile_store import DynamoDBProfileStore
+from profiles.logic.identity_rules import IdentityRules
+from profiles.logic.resolver_service import ProfileResolver
+
+ROOT = Path(__file__).resolve().parents[1]
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+READS = {"GetItem", "BatchGetItem", "Query", "Scan"}
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+class Counter:
+    """DynamoDB requests and the items they read or wrote, as seen by the client."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.items_read = 0
+        self.items_written = 0
+        client.meta.events.register("provide-client-params.dynamodb.*", self._request)
+        client.meta.events.register("after-call.dynamodb.*", self._response)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.items_read = self.items_written = 0
+
+    def _request(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+        if model.name == "TransactWriteItems":
+            self.items_written += len(params["TransactItems"])
+        elif model.name == "BatchWriteItem":
+            self.items_written += sum(len(requests) for requests in params["RequestItems"].values())
+        elif model.name in WRITES:
+            self.items_written += 1
+
+    def _response(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "BatchGetItem":
+            self.items_read += sum(len(items) for items in parsed.get("Responses", {}).values())
+        elif model.name == "GetItem":
+            self.items_read += 1 if parsed.get("Item") else 0
+        elif model.name in ("Query", "Scan"):
+            self.items_read += len(parsed.get("Items", []))
+
+    def summary(self) -> str:
+        reads = sum(count for name, count in self.calls.items() if name in READS)
+        writes = sum(count for name, count in self.calls.items() if name in WRITES)
+        calls = ", ".join(f"{name} {count}" for name, count in sorted(self.calls.items()))
+        items = f"{self.items_read} items read, {self.items_written} written"
+        return f"{reads} read / {writes} write requests; {items} ({calls})"
+
+
+def table_properties(logical_id: str) -> dict[str, Any]:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
+    properties: dict[str, Any] = template["Resources"][logical_id]["Properties"]
+    return properties
+
+
+def create_table(client: Any, name: str, logical_id: str) -> None:
+    properties = table_properties(logical_id)
+    args = {
+        key: properties[key]
+        for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
+        if key in properties
+    }
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **args)
+
+
+_serial = iter(range(10**9))
+
+
+def event(identifiers: dict[str, str], at: datetime | None = None) -> CanonicalEvent:
+    number = next(_serial)
+    moment = at or T0 + timedelta(seconds=number)
+    return CanonicalEvent.model_validate(
+        {
+            "event_id": f"bench-{number}",
+            "message_id": f"m-{number}",
+            "source": "bench",
+            "type": "track",
+            "name": "Product Viewed",
+            "channel": "web",
+            "identifiers": identifiers,
+            "occurred_at": moment,
+            "received_at": moment,
+        }
+    )
+
+
+def store_history(client: Any, identifiers: dict[str, str], count: int) -> None:
+    """``count`` captured events carrying these identifiers, as capture stores them (its indexes included)."""
+    with_keys = {f"id_{kind}": {"S": value} for kind, value in identifiers.items()}
+    for start in range(0, count, 25):
+        batch = []
+        for number in range(start, min(start + 25, count)):
+            captured = event(identifiers, T0 - timedelta(minutes=number))
+            batch.append(
+                {
+                    "PutRequest": {
+                        "Item": {
+                            "pk": {"S": f"EVENT#{captured.event_id}"},
+                            "sk": {"S": "EVENT"},
+                            "occurred_at": {"S": utc_iso(captured.occurred_at)},
+                            "event": {"S": json.dumps(captured.to_bus_detail())},
+                            **with_keys,
+                        }
+                    }
+                }
+            )
+        client.batch_write_item(RequestItems={"events": batch})
+
+
+def measure(title: str, counter: Counter, action: Callable[[], Any]) -> tuple[int, int]:
+    counter.reset()
+    outcome = action()
+    print(f"  {title:<58} {getattr(outcome, 'outcome', '')!s:<10} {counter.summary()}")
+    return sum(counter.calls.values()), counter.items_read + counter.items_written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000, help="stored events per profile in the big merge")
+    args = parser.parse_args()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        create_table(client, "profiles", "ProfilesTable")
+        create_table(client, "events", "EventsTable")
+        counter = Counter(client)
+        resolver = ProfileResolver(DynamoDBProfileStore(client, "profiles"), IdentityRules(), lambda: T0)
+
+        print("DynamoDB requests per resolved event (moto, counted at the client):")
+        measure("new visitor: creates a profile", counter, lambda: resolver.resolve(event({"anonymous_id": "v1"})))
+        measure("same visitor again: nothing changes", counter, lambda: resolver.resolve(event({"anonymous_id": "v1"})))
+        login = event({"anonymous_id": "v1", "email": "v1@posta.com.tr", "user_id": "c1"})
+        measure("logs in: attaches e-mail and customer id", counter, lambda: resolver.resolve(login))
+        measure("the login redelivered (its idempotency item found)", counter, lambda: resolver.resolve(login))
+
+        costs: dict[int, tuple[int, int]] = {}
+        for history in (0, 10, args.events):
+            a = {"anonymous_id": f"a-{history}", "device_id": f"d-{history}"}
+            b = {"email": f"b-{history}@posta.com.tr", "phone": f"+9053200{history:05d}"}
+            resolver.resolve(event(a))
+            resolver.resolve(event(b))
+            if history:
+                store_history(client, a, history)
+                store_history(client, b, history)
+            label = "merge of two profiles" + (f", {history:,} stored events each" if history else "")
+            linking = event({"anonymous_id": a["anonymous_id"], "email": b["email"]})
+            costs[history] = measure(label, counter, functools.partial(resolver.resolve, linking))
+        small, big = costs[10], costs[args.events]
+        print(
+            f"\nMerge cost with {args.events:,} events per profile vs 10: requests {big[0]} vs {small[0]}, "
+            f"items {big[1]} vs {small[1]} -> "
+            + ("the same: O(identifiers), not O(events)" if big == small else "DIFFERENT")
+        )
+        return 0 if big == small else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
