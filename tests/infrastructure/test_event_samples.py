@@ -123,3 +123,21 @@ def test_route_pattern_matches_path_parameters() -> None:
     assert _path_pattern("/webhooks/pos/{store_id}").match("/webhooks/pos/ist-kadikoy-01")
     assert not _path_pattern("/webhooks/pos/{store_id}").match("/webhooks/pos/a/b")
     assert _path_pattern("/v1/{short}").match("/v1/t")
+
+
+PROFILE_BUS_FILES = [path for path in BUS_FILES if _load(path)["source"] == "omnichannel.profiles"]
+
+
+@pytest.mark.parametrize("path", PROFILE_BUS_FILES, ids=_id)
+def test_profile_bus_sample_is_what_the_profiles_function_publishes(path: Path) -> None:
+    from omnichannel.profile_events import ProfileErased, ProfileMerged, ProfileUnmerged, ProfileUpdated
+
+    models = {
+        "profile.updated": ProfileUpdated,
+        "profile.merged": ProfileMerged,
+        "profile.unmerged": ProfileUnmerged,
+        "profile.erased": ProfileErased,
+    }
+    event = _load(path)
+    detail = models[event["detail-type"]].model_validate(event["detail"])
+    assert detail.model_dump(mode="json") == event["detail"]

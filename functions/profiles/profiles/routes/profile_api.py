@@ -6,7 +6,7 @@ Every route sits behind the JWT authorizer. A customer's token reaches only thei
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -21,6 +21,7 @@ from profiles.dal.timeline_reader import BadCursor
 from profiles.models.api import (
     ConflictOut,
     ErasureOut,
+    ErrorOut,
     MergeLogOut,
     MergeOut,
     ProfileOut,
@@ -33,6 +34,25 @@ from profiles.routes.errors import ApiError, FieldError
 from profiles.settings import get_settings
 
 router = Router()
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": ErrorOut}}}
+
+
+def _answers(model: type, description: str, **extra: dict[str, Any]) -> dict[int, Any]:
+    answers: dict[int, Any] = {200: {"description": description, "content": {"application/json": {"model": model}}}}
+    answers.update(_READ_ERRORS)
+    answers.update({int(code.removeprefix("e")): answer for code, answer in extra.items()})
+    return answers
+
+
+_READ_ERRORS: dict[int, Any] = {
+    400: _error("Bad input; `errors` names each field"),
+    401: _error("No or invalid bearer token"),
+    403: _error("The token's role may not do this"),
+    404: _error("No such profile, or not the caller's own"),
+}
 
 ProfileId = Annotated[str, Path(min_length=1, max_length=64, description="A profile id (a merged one is followed)")]
 
@@ -64,7 +84,11 @@ def _reachable(principal: Principal, profile_id: str) -> Profile:
     return profile
 
 
-@router.get("/profiles/me", summary="The caller's own profile (customer token: user_id = sub)")
+@router.get(
+    "/profiles/me",
+    responses=_answers(ProfileOut, "The caller's profile"),
+    summary="The caller's own profile (customer token: user_id = sub)",
+)
 def my_profile() -> ProfileOut:
     principal = _caller()
     profile = wiring.get_store().owner_of((IdentifierType.USER_ID, principal.subject))
@@ -73,7 +97,11 @@ def my_profile() -> ProfileOut:
     return ProfileOut.of(profile)
 
 
-@router.get("/profiles", summary="Find the profile of an identifier (agents)")
+@router.get(
+    "/profiles",
+    responses=_answers(ProfileOut, "The profile holding the identifier"),
+    summary="Find the profile of an identifier (agents)",
+)
 def lookup(
     email: Annotated[str | None, Query(description="An e-mail address")] = None,
     phone: Annotated[str | None, Query(description="A phone number, +E.164 or national")] = None,
@@ -101,13 +129,21 @@ def lookup(
     return ProfileOut.of(profile)
 
 
-@router.get("/profiles/<profile_id>", summary="A profile by id; a merged id answers with its survivor")
+@router.get(
+    "/profiles/<profile_id>",
+    responses=_answers(ProfileOut, "The profile (its survivor if merged)"),
+    summary="A profile by id; a merged id answers with its survivor",
+)
 def read_profile(profile_id: ProfileId) -> ProfileOut:
     profile = _reachable(_caller(), profile_id)
     return ProfileOut.of(profile, requested_id=profile_id)
 
 
-@router.get("/profiles/<profile_id>/timeline", summary="Every channel's events of the profile, newest first")
+@router.get(
+    "/profiles/<profile_id>/timeline",
+    responses=_answers(TimelineOut, "One page of the timeline, newest first"),
+    summary="Every channel's events of the profile, newest first",
+)
 def timeline(
     profile_id: ProfileId,
     limit: Annotated[int, Query(ge=1, le=200, description="Events per page")] = 50,
@@ -124,7 +160,11 @@ def timeline(
     return TimelineOut(profile_id=profile.profile_id, events=page.events, next_cursor=page.cursor)
 
 
-@router.get("/profiles/<profile_id>/merges", summary="The merge log and recorded conflicts (agents)")
+@router.get(
+    "/profiles/<profile_id>/merges",
+    responses=_answers(MergeLogOut, "Merges into this profile and recorded conflicts"),
+    summary="The merge log and recorded conflicts (agents)",
+)
 def merge_log(profile_id: ProfileId) -> MergeLogOut:
     principal = _caller()
     _require(principal, Role.AGENT)
@@ -135,7 +175,13 @@ def merge_log(profile_id: ProfileId) -> MergeLogOut:
     return MergeLogOut(profile_id=profile.profile_id, merges=merges, conflicts=conflicts)
 
 
-@router.post("/profiles/<profile_id>/merges/<merge_id>/undo", summary="Undo a wrong merge (admins)")
+@router.post(
+    "/profiles/<profile_id>/merges/<merge_id>/undo",
+    responses=_answers(
+        UnmergeOut, "Both profiles as they are now", e409=_error("Undone already, or changed meanwhile")
+    ),
+    summary="Undo a wrong merge (admins)",
+)
 def undo_merge(profile_id: ProfileId, merge_id: Annotated[str, Path(min_length=1, max_length=64)]) -> UnmergeOut:
     principal = _caller()
     _require(principal, Role.ADMIN)
@@ -151,7 +197,13 @@ def undo_merge(profile_id: ProfileId, merge_id: Annotated[str, Path(min_length=1
     return UnmergeOut(merge_id=merge_id, survivor=ProfileOut.of(kept), restored=ProfileOut.of(restored))
 
 
-@router.delete("/profiles/<profile_id>", summary="Erase a customer (GDPR art. 17 / KVKK art. 7; admins)")
+@router.delete(
+    "/profiles/<profile_id>",
+    responses=_answers(
+        ErasureOut, "Erased", e410=_error("Erased already"), e503=_error("The bus refused; nothing was deleted")
+    ),
+    summary="Erase a customer (GDPR art. 17 / KVKK art. 7; admins)",
+)
 def erase(profile_id: ProfileId) -> ErasureOut:
     principal = _caller()
     _require(principal, Role.ADMIN)
