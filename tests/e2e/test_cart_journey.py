@@ -69,11 +69,12 @@ def inject_profile_events_until_profiles_is_merged(rt: LocalRuntime, event: Any)
 
 
 def _detail_type(event: Any) -> str:
-    return {
+    names: dict[type, str] = {
         ProfileCreated: "profile.created",
         ProfileUpdated: "profile.updated",
         ProfileMerged: "profile.merged",
-    }[type(event)]
+    }
+    return names[type(event)]
 
 
 def _product(product_id: str, name: str, price: str, quantity: int = 1) -> dict[str, Any]:
@@ -114,7 +115,7 @@ def test_two_devices_then_login_on_both(journey: tuple[str, LocalRuntime]) -> No
             event_id=profile_event_id("journey", "created"),
             occurred_at=now,
             profile_id="prof-ayse",
-            identifiers={"user_id": [CUSTOMER], "anonymous_id": [PHONE]},  # type: ignore[dict-item]
+            identifiers={"user_id": [CUSTOMER], "anonymous_id": [PHONE]},
         ),
     )
     rt.drain()
@@ -125,7 +126,7 @@ def test_two_devices_then_login_on_both(journey: tuple[str, LocalRuntime]) -> No
             event_id=profile_event_id("journey", "updated"),
             occurred_at=now,
             profile_id="prof-ayse",
-            added_identifiers={"anonymous_id": [LAPTOP]},  # type: ignore[dict-item]
+            added_identifiers={"anonymous_id": [LAPTOP]},
         ),
     )
     rt.drain()
@@ -181,7 +182,7 @@ def test_a_login_that_merges_two_profiles_brings_their_carts_together() -> None:
                     event_id=profile_event_id(profile_id),
                     occurred_at=now,
                     profile_id=profile_id,
-                    identifiers={"anonymous_id": [anonymous_id]},  # type: ignore[dict-item]
+                    identifiers={"anonymous_id": [anonymous_id]},
                 ),
             )
         inject_profile_events_until_profiles_is_merged(
@@ -190,7 +191,7 @@ def test_a_login_that_merges_two_profiles_brings_their_carts_together() -> None:
                 event_id=profile_event_id("prof-phone", "login"),
                 occurred_at=now,
                 profile_id="prof-phone",
-                added_identifiers={"user_id": [CUSTOMER]},  # type: ignore[dict-item]
+                added_identifiers={"user_id": [CUSTOMER]},
             ),
         )
         rt.drain()

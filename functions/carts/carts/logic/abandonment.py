@@ -18,7 +18,7 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-from carts.logic.cart import Cart, abandon_due_at, abandonment_announced, claim_abandonment
+from carts.logic.cart import Cart, abandon_due_at, abandonment_announced, claim_abandonment, in_minor_units
 from carts.logic.cart_service import CartService, anonymous_id_of, bus_event, cart_event_id, cart_lines, channel_of
 from carts.logic.ports import WriteConflict
 from omnichannel.cart_events import CartAbandoned, CartEventType
@@ -43,7 +43,7 @@ def abandoned_event(service: CartService, cart: Cart) -> BusEvent:
         anonymous_id=anonymous_id_of(cart),
         episode=cart.abandoned_episodes,
         lines=cart_lines(cart, rules.default_currency),
-        value=cart.value,
+        value=in_minor_units(cart.value, cart.currency or rules.default_currency),
         currency=cart.currency or rules.default_currency,
         last_channel=channel_of(cart.last_channel),
         last_activity_at=cart.last_activity_at or service.clock(),

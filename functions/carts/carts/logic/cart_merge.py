@@ -74,11 +74,6 @@ class Plan:
         return self.home_changed or bool(self.pointers) or bool(self.saved)
 
 
-def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
-    present = [moment for moment in (a, b) if moment is not None]
-    return max(present) if present else None
-
-
 def _merge_lines(home: tuple[Line, ...], other: Sequence[Line], limits: Limits) -> tuple[Line, ...]:
     lines = list(home)
     for line in other:
@@ -122,12 +117,15 @@ def plan_consolidation(
             lines = _merge_lines(lines, cart.lines, limits)
             currency = currency or cart.currency
             plan.merged.append(MergedFrom(cart.key, cart.version, saved=False))
-        last = new_home.last_activity_at
-        for cart in sources:
-            last = _latest(last, cart.last_activity_at)
         if sources:
+            latest = max([new_home, *sources], key=lambda cart: (cart.last_activity_at or _EPOCH, _reverse(cart.key)))
             new_home = replace(
-                new_home, lines=lines, currency=currency, version=new_home.version + 1, last_activity_at=last
+                new_home,
+                lines=lines,
+                currency=currency,
+                version=new_home.version + 1,
+                last_activity_at=latest.last_activity_at,
+                last_channel=latest.last_channel or new_home.last_channel,
             )
     else:
         contenders = ([new_home] if new_home.lines else []) + sources

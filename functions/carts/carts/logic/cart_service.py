@@ -196,7 +196,7 @@ class CartService:
             anonymous_id=anonymous_id_of(cart),
             version=cart.version,
             lines=cart_lines(cart, self.rules.default_currency),
-            value=cart.value,
+            value=in_minor_units(cart.value, cart.currency or self.rules.default_currency),
             currency=cart.currency or self.rules.default_currency,
             channel=channel_of(channel),
         )

@@ -25,6 +25,7 @@ from carts.logic.cart import (
     add_line,
     cart_key,
     close_for_order,
+    in_minor_units,
     remove_product,
     touch,
 )
@@ -189,7 +190,7 @@ def apply_event(service: CartService, event: CanonicalEvent) -> Applied:
                 episode=recovery.episode,
                 order_id=order_id,
                 order_event_id=event.event_id,
-                revenue=revenue,
+                revenue=in_minor_units(revenue, order_currency or cart.currency or rules.default_currency),
                 currency=order_currency or cart.currency or rules.default_currency,
                 channel=channel_of(channel),
                 abandoned_at=recovery.abandoned_at,
