@@ -3,8 +3,8 @@
 - The home of a profile's cart is the key of its smallest ``user_id`` (what a customer token's ``sub`` reaches in
   one read), else of its smallest ``anonymous_id``. Every other key of the profile becomes a pointer to it.
 - ``merge`` mode: lines of the same product and variant add their quantities, capped by the per-line maximum;
-  the home's lines come first, then the other carts' in key order. A cart in another currency is not mixed in:
-  it is kept as a saved cart.
+  the home's lines come first, then the other carts' in key order. The cart's currency is the home's (if it has
+  items), else that of the most recently active cart; a cart in another currency is kept as a saved cart.
 - ``replace`` mode: among the carts with items, the most recently active wins (ties: the smaller key); every
   other cart with items is kept as a saved cart.
 
@@ -109,8 +109,10 @@ def plan_consolidation(
     if mode == "merge":
         lines = new_home.lines
         currency = new_home.currency if new_home.lines else None
+        if currency is None and sources:  # the cart's currency: the home's, else the most recently active cart's
+            currency = max(sources, key=lambda cart: (cart.last_activity_at or _EPOCH, _reverse(cart.key))).currency
         for cart in sources:
-            if lines and currency and cart.currency != currency:
+            if currency and cart.currency and cart.currency != currency:
                 plan.saved.append(_saved(new_home.key, cart))
                 plan.merged.append(MergedFrom(cart.key, cart.version, saved=True))
                 continue

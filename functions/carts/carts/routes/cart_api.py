@@ -63,6 +63,10 @@ _PROFILE_ANSWERS: dict[int, Any] = {
 }
 
 
+_JWT: list[dict[str, list[str]]] = [{"jwt": []}]
+_DEVICE: list[dict[str, list[str]]] = [{"anonymousId": []}]
+
+
 def etag(cart: Cart) -> str:
     return f'"{cart.cart_id}.{cart.version}"'
 
@@ -161,12 +165,18 @@ def _remove(key: str, line_id: str, *, show_profile: bool) -> Response[str]:
 # ---------------------------------------------------------------------------------------------- with a token
 
 
-@router.get("/carts/me", summary="The caller's cart", responses=_READ_ANSWERS, tags=["carts"])
+@router.get("/carts/me", summary="The caller's cart", responses=_READ_ANSWERS, tags=["carts"], security=_JWT)
 def get_my_cart() -> Response[str]:
     return _read(_customer_key(), show_profile=True)
 
 
-@router.post("/carts/me/lines", summary="Add a product to the caller's cart", responses=_WRITE_ANSWERS, tags=["carts"])
+@router.post(
+    "/carts/me/lines",
+    summary="Add a product to the caller's cart",
+    responses=_WRITE_ANSWERS,
+    tags=["carts"],
+    security=_JWT,
+)
 def add_to_my_cart(body: Annotated[AddLineRequest, Body()]) -> Response[str]:
     return _add(_customer_key(), body, show_profile=True)
 
@@ -176,12 +186,15 @@ def add_to_my_cart(body: Annotated[AddLineRequest, Body()]) -> Response[str]:
     summary="Change a line's quantity (0 removes it)",
     responses=_WRITE_ANSWERS,
     tags=["carts"],
+    security=_JWT,
 )
 def change_my_line(line_id: str, body: Annotated[ChangeQuantityRequest, Body()]) -> Response[str]:
     return _change(_customer_key(), line_id, body.quantity, show_profile=True)
 
 
-@router.delete("/carts/me/lines/<line_id>", summary="Remove a line", responses=_WRITE_ANSWERS, tags=["carts"])
+@router.delete(
+    "/carts/me/lines/<line_id>", summary="Remove a line", responses=_WRITE_ANSWERS, tags=["carts"], security=_JWT
+)
 def remove_my_line(line_id: str) -> Response[str]:
     return _remove(_customer_key(), line_id, show_profile=True)
 
@@ -191,6 +204,7 @@ def remove_my_line(line_id: str) -> Response[str]:
     summary="Carts kept aside by a login in replace mode",
     responses=_SAVED_ANSWERS,
     tags=["carts"],
+    security=_JWT,
 )
 def my_saved_carts() -> SavedCartsOut:
     service = wiring.get_service()
@@ -217,6 +231,7 @@ def my_saved_carts() -> SavedCartsOut:
     summary="A customer's cart (the customer themselves, or an agent: read-only)",
     responses=_READ_ANSWERS,
     tags=["carts"],
+    security=_JWT,
 )
 def customer_cart(customer_id: str) -> Response[str]:
     if not _principal().may_access_customer(customer_id):
@@ -229,6 +244,7 @@ def customer_cart(customer_id: str) -> Response[str]:
     summary="A profile's cart, for agents and clerks (read-only)",
     responses=_PROFILE_ANSWERS,
     tags=["carts"],
+    security=_JWT,
 )
 def profile_cart(profile_id: str) -> Response[str]:
     if not _principal().at_least(Role.AGENT):
@@ -249,14 +265,22 @@ def profile_cart(profile_id: str) -> Response[str]:
 
 
 @router.get(
-    "/carts/anonymous", summary="The device's cart (X-Anonymous-Id)", responses=_READ_ANSWERS, tags=["anonymous"]
+    "/carts/anonymous",
+    summary="The device's cart (X-Anonymous-Id)",
+    responses=_READ_ANSWERS,
+    tags=["anonymous"],
+    security=_DEVICE,
 )
 def get_device_cart() -> Response[str]:
     return _read(_anonymous_key(), show_profile=False)
 
 
 @router.post(
-    "/carts/anonymous/lines", summary="Add a product to the device's cart", responses=_WRITE_ANSWERS, tags=["anonymous"]
+    "/carts/anonymous/lines",
+    summary="Add a product to the device's cart",
+    responses=_WRITE_ANSWERS,
+    tags=["anonymous"],
+    security=_DEVICE,
 )
 def add_to_device_cart(body: Annotated[AddLineRequest, Body()]) -> Response[str]:
     return _add(_anonymous_key(), body, show_profile=False)
@@ -267,6 +291,7 @@ def add_to_device_cart(body: Annotated[AddLineRequest, Body()]) -> Response[str]
     summary="Change a line's quantity in the device's cart",
     responses=_WRITE_ANSWERS,
     tags=["anonymous"],
+    security=_DEVICE,
 )
 def change_device_line(line_id: str, body: Annotated[ChangeQuantityRequest, Body()]) -> Response[str]:
     return _change(_anonymous_key(), line_id, body.quantity, show_profile=False)
@@ -277,6 +302,7 @@ def change_device_line(line_id: str, body: Annotated[ChangeQuantityRequest, Body
     summary="Remove a line from the device's cart",
     responses=_WRITE_ANSWERS,
     tags=["anonymous"],
+    security=_DEVICE,
 )
 def remove_device_line(line_id: str) -> Response[str]:
     return _remove(_anonymous_key(), line_id, show_profile=False)
