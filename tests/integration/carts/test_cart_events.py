@@ -16,11 +16,11 @@ from omnichannel.cart_events import CartAbandoned
 from omnichannel.profile_events import ProfileCreated, ProfileErased
 from tests.support.carts_harness import T0, CartsHarness, commerce_event, product
 
-EVENTS = Path(__file__).resolve().parents[3] / "events" / "bus"
+EVENTS = Path(__file__).resolve().parents[3] / "events"
 
 
-def _sample(name: str) -> dict[str, Any]:
-    sample: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+def _sample(name: str, folder: str = "bus") -> dict[str, Any]:
+    sample: dict[str, Any] = json.loads((EVENTS / folder / name).read_text(encoding="utf-8"))
     return sample
 
 
@@ -37,8 +37,8 @@ def test_the_samples_drive_carts_and_a_redelivery_counts_once(carts: CartsHarnes
     ]
     assert len(carts.published("cart.updated")) == 1
     # And the profile sample is what carts reads; the cart.abandoned sample is what it writes
-    ProfileCreated.model_validate(_sample("profile_created.json")["detail"])
-    CartAbandoned.model_validate(_sample("cart_abandoned.json")["detail"])
+    ProfileCreated.model_validate(_sample("profile_created.json", "carts")["detail"])
+    CartAbandoned.model_validate(_sample("cart_abandoned.json", "carts")["detail"])
 
 
 def test_removed_viewed_and_late_events(carts: CartsHarness) -> None:

@@ -26,6 +26,7 @@ from carts.logic.cart_merge import home_key
 from carts.logic.cart_service import Expected
 from carts.models.api import AddLineRequest, CartOut, ChangeQuantityRequest, ErrorOut, SavedCartOut, SavedCartsOut
 from carts.models.api import cart_out as to_cart_out
+from carts.observability import logger, metrics
 from carts.routes.errors import ApiError
 from omnichannel.auth import Principal, Role, principal_from_event
 
@@ -118,7 +119,17 @@ def expected_version() -> Expected | None:
 # ---------------------------------------------------------------------------------------------- operations
 
 
+def _announce(cart: Cart) -> None:
+    """cart.updated after an API write: best effort (the write stands; a refusal is logged and counted)."""
+    service = wiring.get_service()
+    metrics.add_metric(name="CartWrites", unit="Count", value=1)
+    if service.announce([service.updated_event(cart, None)]):
+        metrics.add_metric(name="CartUpdatesNotPublished", unit="Count", value=1)
+        logger.warning("cart.updated not published", extra={"cart_id": cart.cart_id, "version": cart.version})
+
+
 def _read(key: str, *, show_profile: bool) -> Response[str]:
+    metrics.add_metric(name="CartReads", unit="Count", value=1)
     return cart_response(wiring.get_service().resolve(key), show_profile=show_profile)
 
 
@@ -137,7 +148,7 @@ def _add(key: str, body: AddLineRequest, *, show_profile: bool) -> Response[str]
         lambda cart: add_line(cart, line, service.rules.limits, service.clock(), None, body.currency),
         expected=expected_version(),
     )
-    service.announce([service.updated_event(outcome.cart, None)])
+    _announce(outcome.cart)
     return cart_response(outcome.cart, show_profile=show_profile)
 
 
@@ -149,7 +160,7 @@ def _change(key: str, line_id: str, quantity: int, *, show_profile: bool) -> Res
         expected=expected_version(),
     )
     if outcome.changed:
-        service.announce([service.updated_event(outcome.cart, None)])
+        _announce(outcome.cart)
     return cart_response(outcome.cart, show_profile=show_profile)
 
 
@@ -158,7 +169,7 @@ def _remove(key: str, line_id: str, *, show_profile: bool) -> Response[str]:
     outcome = service.mutate(
         key, lambda cart: remove_line(cart, line_id, service.clock(), None), expected=expected_version()
     )
-    service.announce([service.updated_event(outcome.cart, None)])
+    _announce(outcome.cart)
     return cart_response(outcome.cart, show_profile=show_profile)
 
 
