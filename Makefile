@@ -61,6 +61,7 @@ token: $(VENV)/.installed ## print a development JWT: make token ROLE=agent [SUB
 openapi: $(VENV)/.installed ## regenerate docs/openapi.json and docs/canonical-event.schema.json from the code
 	$(PY) -m local_runtime openapi --out docs/openapi.json
 	$(PY) -m local_runtime openapi --function ProfilesApiFunction --out docs/openapi-profiles.json
+	$(PY) -m local_runtime openapi --function CartsApiFunction --out docs/openapi-carts.json
 	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \
 	  print(json.dumps(CanonicalEvent.model_json_schema(), indent=2, ensure_ascii=False))' > docs/canonical-event.schema.json
 

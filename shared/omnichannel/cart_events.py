@@ -62,6 +62,9 @@ class CartMerged(_CartEvent):
     from_cart_id: str
     mode: str
     version: int
+    kept_as_saved: bool = Field(
+        default=False, description="The other cart was kept as a saved cart (replace mode, or another currency)"
+    )
 
 
 class CartAbandoned(_CartEvent):
