@@ -5,16 +5,14 @@ Two items added on a phone anonymously, one on a laptop anonymously, then a logi
 with userId and anonymousId). Merge mode: one cart with three lines. Replace mode: the laptop's cart (the most
 recently active) is the cart, the phone's two lines are kept as a saved cart.
 
-The profiles function is not on this branch: ``inject_profile_events_until_profiles_is_merged`` puts on the bus
-exactly what it will emit for these logins (models of ``omnichannel.profile_events``). Once profiles is merged,
-delete that helper and its calls: the profiles function then emits the same events from the identify calls.
+Everything runs: capture -> bus -> profiles (which resolves the devices and the logins into one profile and
+announces profile.created / updated / merged) -> bus -> carts.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +22,6 @@ from local_runtime.http_gateway import HttpResponse
 from local_runtime.runtime import LocalRuntime
 from omnichannel.profile_events import (
     PROFILES_SOURCE,
-    ProfileCreated,
-    ProfileMerged,
-    ProfileUpdated,
-    profile_event_id,
 )
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -62,19 +56,10 @@ def identify(rt: LocalRuntime, user_id: str, anonymous_id: str) -> None:
     assert status == 200, answer
 
 
-def inject_profile_events_until_profiles_is_merged(rt: LocalRuntime, event: Any) -> None:
-    """Stand-in for the profiles function (not on this branch): the profile event it emits for a login.
-    Remove once profiles is merged: its own events then drive the carts."""
-    rt.put_event(_detail_type(event), event.model_dump(mode="json"), source=PROFILES_SOURCE)
-
-
-def _detail_type(event: Any) -> str:
-    names: dict[type, str] = {
-        ProfileCreated: "profile.created",
-        ProfileUpdated: "profile.updated",
-        ProfileMerged: "profile.merged",
-    }
-    return names[type(event)]
+def settle(rt: LocalRuntime) -> None:
+    """Capture's stream -> bus -> profiles -> profiles' stream -> bus -> carts: let every hop deliver."""
+    for _ in range(4):
+        rt.drain()
 
 
 def _product(product_id: str, name: str, price: str, quantity: int = 1) -> dict[str, Any]:
@@ -93,7 +78,6 @@ def _lines(response: HttpResponse) -> dict[str, int]:
 
 def test_two_devices_then_login_on_both(journey: tuple[str, LocalRuntime]) -> None:
     mode, rt = journey
-    now = datetime.now(UTC)
     # Given two items added on a phone and one on a laptop, anonymously, through the tracking API
     track(rt, PHONE, "Product Added", _product("P-COAT", "Kaban", "1299.90"), context="analytics-ios")
     track(rt, PHONE, "Product Added", _product("P-SCARF", "Atkı", "249.50", 2), context="analytics-ios")
@@ -109,27 +93,9 @@ def test_two_devices_then_login_on_both(journey: tuple[str, LocalRuntime]) -> No
 
     # When the customer logs in on the phone, then on the laptop (identify with userId + anonymousId)
     identify(rt, CUSTOMER, PHONE)
-    inject_profile_events_until_profiles_is_merged(
-        rt,
-        ProfileCreated(
-            event_id=profile_event_id("journey", "created"),
-            occurred_at=now,
-            profile_id="prof-ayse",
-            identifiers={"user_id": [CUSTOMER], "anonymous_id": [PHONE]},
-        ),
-    )
-    rt.drain()
+    settle(rt)
     identify(rt, CUSTOMER, LAPTOP)
-    inject_profile_events_until_profiles_is_merged(
-        rt,
-        ProfileUpdated(
-            event_id=profile_event_id("journey", "updated"),
-            occurred_at=now,
-            profile_id="prof-ayse",
-            added_identifiers={"anonymous_id": [LAPTOP]},
-        ),
-    )
-    rt.drain()
+    settle(rt)
 
     # Then every device and the customer's token see one and the same cart
     token = rt.token("customer", sub=CUSTOMER)
@@ -139,7 +105,9 @@ def test_two_devices_then_login_on_both(journey: tuple[str, LocalRuntime]) -> No
     on_laptop = _cart(rt, anonymous_id=LAPTOP).json()
     assert on_phone["cart_id"] == on_laptop["cart_id"] == mine.json()["cart_id"]
     assert on_phone["lines"] == on_laptop["lines"] == mine.json()["lines"]
-    assert mine.json()["profile_id"] == "prof-ayse"
+    agent = {"Authorization": "Bearer " + rt.token("agent", sub="agent-7")}
+    profile = rt.request("GET", "/profiles", query={"identifier": f"user_id:{CUSTOMER}"}, headers=agent).json()
+    assert mine.json()["profile_id"] == profile["profile_id"]
     assert "profile_id" not in on_phone or on_phone["profile_id"] is None  # anonymous answers show no profile
     assert mine.headers["etag"] == f'"{mine.json()["cart_id"]}.{mine.json()["version"]}"'
     saved = rt.request("GET", "/carts/me/saved", headers={"Authorization": f"Bearer {token}"}).json()["saved"]
@@ -170,50 +138,27 @@ def test_two_devices_then_login_on_both(journey: tuple[str, LocalRuntime]) -> No
 
 def test_a_login_that_merges_two_profiles_brings_their_carts_together() -> None:
     with LocalRuntime.start(TEMPLATE, mode="inprocess") as rt:
-        now = datetime.now(UTC)
+        # Given one anonymous profile per device (profiles makes them from the tracking calls)
         track(rt, PHONE, "Product Added", _product("P-COAT", "Kaban", "1299.90"), context="analytics-ios")
         track(rt, LAPTOP, "Product Added", _product("P-COAT", "Kaban", "1299.90", 2), context="analytics.js")
-        rt.drain()
-        # Given profiles made one anonymous profile per device, and the phone's login attached the customer
-        for profile_id, anonymous_id in (("prof-phone", PHONE), ("prof-laptop", LAPTOP)):
-            inject_profile_events_until_profiles_is_merged(
-                rt,
-                ProfileCreated(
-                    event_id=profile_event_id(profile_id),
-                    occurred_at=now,
-                    profile_id=profile_id,
-                    identifiers={"anonymous_id": [anonymous_id]},
-                ),
-            )
-        inject_profile_events_until_profiles_is_merged(
-            rt,
-            ProfileUpdated(
-                event_id=profile_event_id("prof-phone", "login"),
-                occurred_at=now,
-                profile_id="prof-phone",
-                added_identifiers={"user_id": [CUSTOMER]},
-            ),
-        )
-        rt.drain()
-        # When the laptop's login links the laptop's profile into the customer's (delivered twice)
-        merged = ProfileMerged(
-            event_id=profile_event_id("merge", "prof-laptop"),
-            occurred_at=now,
-            merge_id="merge-1",
-            survivor_id="prof-phone",
-            merged_id="prof-laptop",
-            rule="user_id",
-        )
-        inject_profile_events_until_profiles_is_merged(rt, merged)
-        inject_profile_events_until_profiles_is_merged(rt, merged)
-        rt.drain()
+        settle(rt)
+        # When the customer logs in on both: the laptop's profile is merged into the phone's
+        identify(rt, CUSTOMER, PHONE)
+        settle(rt)
+        identify(rt, CUSTOMER, LAPTOP)
+        settle(rt)
+        [merged] = [event for event in rt.bus_log() if event["detail-type"] == "profile.merged"]
+        # ... and the bus delivers that profile.merged once more
+        rt.put_event("profile.merged", merged["detail"], source=PROFILES_SOURCE)
+        settle(rt)
         # Then one cart: the same product adds up (1 + 2), counted once despite the redelivery
         token = rt.token("customer", sub=CUSTOMER)
         mine = _cart(rt, token=token)
         assert _lines(mine) == {"P-COAT": 3}
         assert _cart(rt, anonymous_id=LAPTOP).json()["cart_id"] == mine.json()["cart_id"]
-        # And an agent sees it by profile, read-only
+        # And an agent sees it by the merged profile's id, read-only
         agent = rt.token("agent", sub="agent-7")
-        by_profile = rt.request("GET", "/carts/profiles/prof-laptop", headers={"Authorization": f"Bearer {agent}"})
+        merged_id = merged["detail"]["merged_id"]
+        by_profile = rt.request("GET", f"/carts/profiles/{merged_id}", headers={"Authorization": f"Bearer {agent}"})
         assert by_profile.status == 200
         assert by_profile.json()["cart_id"] == mine.json()["cart_id"]

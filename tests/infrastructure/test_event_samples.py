@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
 from tests.infrastructure.cfn_template import REPO_ROOT, functions, load_template
@@ -132,7 +133,7 @@ PROFILE_BUS_FILES = [path for path in BUS_FILES if _load(path)["source"] == "omn
 def test_profile_bus_sample_is_what_the_profiles_function_publishes(path: Path) -> None:
     from omnichannel.profile_events import ProfileErased, ProfileMerged, ProfileUnmerged, ProfileUpdated
 
-    models = {
+    models: dict[str, type[BaseModel]] = {
         "profile.updated": ProfileUpdated,
         "profile.merged": ProfileMerged,
         "profile.unmerged": ProfileUnmerged,
