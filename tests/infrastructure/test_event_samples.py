@@ -131,9 +131,16 @@ PROFILE_BUS_FILES = [path for path in BUS_FILES if _load(path)["source"] == "omn
 
 @pytest.mark.parametrize("path", PROFILE_BUS_FILES, ids=_id)
 def test_profile_bus_sample_is_what_the_profiles_function_publishes(path: Path) -> None:
-    from omnichannel.profile_events import ProfileErased, ProfileMerged, ProfileUnmerged, ProfileUpdated
+    from omnichannel.profile_events import (
+        ProfileCreated,
+        ProfileErased,
+        ProfileMerged,
+        ProfileUnmerged,
+        ProfileUpdated,
+    )
 
     models: dict[str, type[BaseModel]] = {
+        "profile.created": ProfileCreated,
         "profile.updated": ProfileUpdated,
         "profile.merged": ProfileMerged,
         "profile.unmerged": ProfileUnmerged,
