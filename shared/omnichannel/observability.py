@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -32,6 +33,10 @@ def masked_json_dumps(record: Any) -> str:
 
 def build_logger(service: str) -> Logger:
     return Logger(service=service, json_serializer=masked_json_dumps)
+
+
+# A read request or an empty stream batch legitimately records no metric; Powertools warns on every such flush.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 def build_metrics(service: str) -> Metrics:
