@@ -9,8 +9,12 @@ Inputs are one number per customer, as in the papers:
 - ``monetary_value``: the mean value of the customer's repeat transactions (the first purchase excluded).
 
 Both fits maximise the log-likelihood over the logarithms of the parameters (so they stay positive) with
-L-BFGS-B and analytic gradients, starting from every parameter at 1, and raise ``FitError`` when the optimiser does
-not report convergence or a parameter runs off towards 0 or infinity.
+L-BFGS-B and analytic gradients, starting from every parameter at 1. Times are first divided by the mean age and
+spends by the mean spend (alpha and gamma are scaled back afterwards; the likelihood is invariant under that
+change of units), so the start and the limits below mean the same whatever the time unit or the currency. A fit
+raises ``FitError`` when the optimiser does not report convergence or a parameter runs off towards 0 or infinity
+(outside 1e-5 .. 1e5 in those units): the data then have no interior maximum (e.g. nobody seems to drop out, or
+every customer spends alike) and the model is not identified.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ if TYPE_CHECKING:
 
     FloatArray = npt.NDArray[np.float64]
 
-# log-parameters beyond this (parameters below e^-20 or above e^20) mean the likelihood has no interior optimum
+# The optimiser's box on the log-parameters, and the range (in the scaled units) outside which a parameter is taken
+# to be running off to 0 or infinity rather than converging.
 _LOG_BOUND = 20.0
+_LOG_RUNAWAY = math.log(1e5)
 
 
 class FitError(ValueError):
@@ -65,13 +71,20 @@ def _minimise(
     from scipy.optimize import minimize
 
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
-    result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
+    result = minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+    )
     if not result.success:
         raise FitError(f"the maximum-likelihood fit did not converge: {result.message}")
     solution = np.asarray(result.x, dtype=np.float64)
     if not np.all(np.isfinite(solution)):
         raise FitError("the maximum-likelihood fit returned non-finite parameters")
-    at_bound = [name for name, value in zip(names, solution, strict=True) if abs(value) > _LOG_BOUND - 1e-3]
+    at_bound = [name for name, value in zip(names, solution, strict=True) if abs(value) > _LOG_RUNAWAY]
     if at_bound:
         raise FitError(f"no finite maximum-likelihood estimate: {', '.join(at_bound)} ran off to 0 or infinity")
     return solution
@@ -142,10 +155,13 @@ def fit_bgnbd(frequency: Sequence[float], recency: Sequence[float], T: Sequence[
         raise FitError("no customer made a repeat purchase: the BG/NBD cannot be fitted")
 
     rows, counts = np.unique(np.column_stack([x_all, tx_all, age_all]), axis=0, return_counts=True)
-    objective = _bgnbd_objective(rows[:, 0], rows[:, 1], rows[:, 2], counts.astype(np.float64))
+    time_scale = float(age_all.mean())
+    objective = _bgnbd_objective(
+        rows[:, 0], rows[:, 1] / time_scale, rows[:, 2] / time_scale, counts.astype(np.float64)
+    )
     solution = _minimise(objective, np.zeros(4), ("r", "alpha", "a", "b"))
     r, alpha, a, b = (float(v) for v in np.exp(solution))
-    return BgNbdParams(r=r, alpha=alpha, a=a, b=b)
+    return BgNbdParams(r=r, alpha=alpha * time_scale, a=a, b=b)
 
 
 # ---- Gamma-Gamma -----------------------------------------------------------------------------------------------
@@ -211,9 +227,11 @@ def fit_gamma_gamma(frequency: Sequence[float], monetary_value: Sequence[float])
         raise FitError("the Gamma-Gamma model needs at least two repeat customers with different mean spends")
 
     rows, counts = np.unique(np.column_stack([x, m]), axis=0, return_counts=True)
-    objective = _gamma_gamma_objective(rows[:, 0], rows[:, 1], counts.astype(np.float64))
+    spend_scale = float(m.mean())
+    objective = _gamma_gamma_objective(rows[:, 0], rows[:, 1] / spend_scale, counts.astype(np.float64))
     solution = _minimise(objective, np.zeros(3), ("p", "q", "gamma"))
     p, q, gamma = (float(v) for v in np.exp(solution))
+    gamma *= spend_scale
     if q <= 1.0:
         raise FitError(f"the fitted q={q:.4g} is <= 1: the mean spend has no finite expectation under this fit")
     return GammaGammaParams(p=p, q=q, gamma=gamma)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 _P = TypeVar("_P")
@@ -13,11 +14,12 @@ _P = TypeVar("_P")
 def _positive_floats(obj: object) -> None:
     for field in fields(obj):  # type: ignore[arg-type]
         value = getattr(obj, field.name)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise TypeError(f"{field.name} must be a number, got {type(value).__name__}")
-        if not math.isfinite(value) or value <= 0:
+        number = float(value)
+        if not math.isfinite(number) or number <= 0:
             raise ValueError(f"{field.name} must be a finite positive number, got {value!r}")
-        object.__setattr__(obj, field.name, float(value))
+        object.__setattr__(obj, field.name, number)
 
 
 def _from_mapping(cls: type[_P], data: Mapping[str, Any]) -> _P:
