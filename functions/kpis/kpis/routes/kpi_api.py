@@ -134,7 +134,7 @@ def _customer_value(customer_key: str) -> dict[str, Any]:
     }
 
 
-@router.get("/kpis/customers/{customer_id}", summary="One customer's value and lifecycle stage (by their user id)")
+@router.get("/kpis/customers/<customer_id>", summary="One customer's value and lifecycle stage (by their user id)")
 def get_customer(customer_id: Annotated[str, Path(min_length=1, max_length=256)]) -> dict[str, Any]:
     caller = _caller()
     if not caller.may_access_customer(customer_id):
@@ -142,7 +142,7 @@ def get_customer(customer_id: Annotated[str, Path(min_length=1, max_length=256)]
     return _customer_value(wiring.get_service().resolve({"user_id": customer_id}))
 
 
-@router.get("/kpis/profiles/{profile_id}", summary="One profile's value and lifecycle stage")
+@router.get("/kpis/profiles/<profile_id>", summary="One profile's value and lifecycle stage")
 def get_profile(profile_id: Annotated[str, Path(min_length=1, max_length=256)]) -> dict[str, Any]:
     _caller().require(Role.AGENT)
     return _customer_value(keys.profile_customer(profile_id))
