@@ -22,11 +22,11 @@ import _paths  # type: ignore[import-not-found]  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions" / "kpis"))
 
-from kpis.dal.memory_store import MemoryKpiStore  # noqa: E402
-from kpis.logic.facts import Fact, FactKind  # noqa: E402
-from kpis.logic.money import FxRates  # noqa: E402
-from kpis.logic.report import read_kpis  # noqa: E402
-from kpis.logic.rollup_service import RollupConfig, RollupService  # noqa: E402
+from kpis.dal.memory_store import MemoryKpiStore
+from kpis.logic.facts import Fact, FactKind
+from kpis.logic.money import FxRates
+from kpis.logic.report import read_kpis
+from kpis.logic.rollup_service import RollupConfig, RollupService
 
 ZONE = ZoneInfo("Europe/Istanbul")
 CHANNELS = ["web", "app", "store", "email", "sms", "whatsapp", "messenger", "instagram", "phone", "chat"]
@@ -43,20 +43,32 @@ def facts(count: int, seed: int = 5) -> list[Fact]:
         at = START + timedelta(seconds=rng.randrange(90 * 86400))
         kind = rng.choice(KINDS)
         customer = rng.randrange(customers)
-        money = fx.convert(Decimal(rng.randint(100, 99999)) / 100, rng.choice(["TRY", "EUR"])) if kind is FactKind.ORDER else None
+        money = (
+            fx.convert(Decimal(rng.randint(100, 99999)) / 100, rng.choice(["TRY", "EUR"]))
+            if kind is FactKind.ORDER
+            else None
+        )
         out.append(
             Fact(
-                event_id=f"b{seed}-{n}", kind=kind, occurred_at=at, day=at.astimezone(ZONE).date().isoformat(),
-                channel=rng.choice(CHANNELS), identifiers={"user_id": f"u{customer}"}, visitor=f"u{customer}",
-                money=money, nps=rng.randint(0, 10) if kind is FactKind.SURVEY else None,
-            )  # fmt: skip
+                event_id=f"b{seed}-{n}",
+                kind=kind,
+                occurred_at=at,
+                day=at.astimezone(ZONE).date().isoformat(),
+                channel=rng.choice(CHANNELS),
+                identifiers={"user_id": f"u{customer}"},
+                visitor=f"u{customer}",
+                money=money,
+                nps=rng.randint(0, 10) if kind is FactKind.SURVEY else None,
+            )
         )
     return out
 
 
 def run(count: int) -> tuple[int, float, int, float]:
     store = MemoryKpiStore()
-    service = RollupService(store, RollupConfig(zone=ZONE, fx=FxRates("TRY", {"EUR": Decimal("36.45")})), lambda: START + timedelta(days=95))
+    service = RollupService(
+        store, RollupConfig(zone=ZONE, fx=FxRates("TRY", {"EUR": Decimal("36.45")})), lambda: START + timedelta(days=95)
+    )
     events = facts(count)
     started = time.perf_counter()
     for fact in events:

@@ -32,7 +32,9 @@ class LifecycleChanged(BaseModel):
 
     event_id: str = Field(description="Stable id of this change; consumers are idempotent on it")
     occurred_at: datetime = Field(description="When the KPI function saw the change")
-    customer_id: str = Field(description="The KPI function's customer key: p-<profile_id>, or i-<hash> before a profile")
+    customer_id: str = Field(
+        description="The KPI function's customer key: p-<profile_id>, or i-<hash> before a profile"
+    )
     profile_id: str | None = Field(default=None, description="The profile, once the profiles function announced one")
     previous_stage: str | None = None
     stage: str

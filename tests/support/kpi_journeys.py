@@ -30,7 +30,15 @@ class Journeys:
     owner: dict[str, int] = field(default_factory=dict)  # event_id -> true customer
 
 
-def _event(rng: random.Random, name: str | None, kind: str, channel: str, at: datetime, ids: dict[str, str], props: dict[str, Any]) -> CanonicalEvent:
+def _event(
+    rng: random.Random,
+    name: str | None,
+    kind: str,
+    channel: str,
+    at: datetime,
+    ids: dict[str, str],
+    props: dict[str, Any],
+) -> CanonicalEvent:
     message_id = str(uuid.UUID(int=rng.getrandbits(128)))
     return CanonicalEvent.model_validate(
         {
@@ -84,14 +92,54 @@ def generate(customers: int, seed: int = 7, days: int = 110) -> Journeys:
                     event = _event(rng, "Home", "page", channel, at, who, {})
             elif pick < 0.62:
                 currency = rng.choice(["TRY", "TRY", "EUR", "USD"])
-                value: Any = str(Decimal(rng.randint(500, 90000)) / 100) if rng.random() < 0.5 else rng.randint(5, 900) + 0.1 * rng.randint(0, 9)
-                event = _event(rng, "Order Completed", "track", channel, at, who, {"order_id": f"o{at.timestamp()}", "revenue": value, "currency": currency})
+                price: Any = (
+                    str(Decimal(rng.randint(500, 90000)) / 100)
+                    if rng.random() < 0.5
+                    else rng.randint(5, 900) + 0.1 * rng.randint(0, 9)
+                )
+                event = _event(
+                    rng,
+                    "Order Completed",
+                    "track",
+                    channel,
+                    at,
+                    who,
+                    {"order_id": f"o{at.timestamp()}", "revenue": price, "currency": currency},
+                )
                 if rng.random() < 0.15:
                     refund_at = at + timedelta(days=rng.randint(0, 10))
-                    out.bus.append(("capture", _event(rng, "Order Refunded", "track", channel, refund_at, who, {"total": f"-{Decimal(rng.randint(100, 5000)) / 100}", "currency": currency})))
+                    out.bus.append(
+                        (
+                            "capture",
+                            _event(
+                                rng,
+                                "Order Refunded",
+                                "track",
+                                channel,
+                                refund_at,
+                                who,
+                                {"total": f"-{Decimal(rng.randint(100, 5000)) / 100}", "currency": currency},
+                            ),
+                        )
+                    )
                     out.owner[out.bus[-1][1].event_id] = number
                 if rng.random() < 0.1:
-                    out.bus.append(("cart", CartRecovered(event_id=str(uuid.UUID(int=rng.getrandbits(128))), occurred_at=at, cart_id=f"cart-{number}", episode=1, order_event_id=event.event_id, revenue=Decimal(rng.randint(100, 9000)) / 100, currency=currency, channel=channel, abandoned_at=at - timedelta(days=1))))  # type: ignore[arg-type]
+                    out.bus.append(
+                        (
+                            "cart",
+                            CartRecovered(
+                                event_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                                occurred_at=at,
+                                cart_id=f"cart-{number}",
+                                episode=1,
+                                order_event_id=event.event_id,
+                                revenue=Decimal(rng.randint(100, 9000)) / 100,
+                                currency=currency,
+                                channel=channel,
+                                abandoned_at=at - timedelta(days=1),
+                            ),
+                        )
+                    )
             elif pick < 0.72:
                 event = _event(rng, "Lead Created", "track", channel, at, who, {})
             elif pick < 0.8:
@@ -108,15 +156,50 @@ def generate(customers: int, seed: int = 7, days: int = 110) -> Journeys:
         created = START + timedelta(days=days + 1)
         if split:
             store_ids = {"loyalty_card": all_ids.pop("loyalty_card")}
-            out.bus.append(("profile", ProfileCreated(event_id=f"pc-{profile}-b", occurred_at=created, profile_id=profile + "b", identifiers=store_ids)))  # type: ignore[arg-type]
-            out.bus.append(("profile", ProfileMerged(event_id=f"pm-{profile}", occurred_at=created, merge_id=f"m-{profile}", survivor_id=profile, merged_id=profile + "b", rule="email", moved_identifiers=store_ids)))  # type: ignore[arg-type]
-        out.bus.append(("profile", ProfileCreated(event_id=f"pc-{profile}", occurred_at=created, profile_id=profile, identifiers=dict(all_ids))))  # type: ignore[arg-type]
+            out.bus.append(
+                (
+                    "profile",
+                    ProfileCreated(
+                        event_id=f"pc-{profile}-b", occurred_at=created, profile_id=profile + "b", identifiers=store_ids
+                    ),
+                )
+            )
+            out.bus.append(
+                (
+                    "profile",
+                    ProfileMerged(
+                        event_id=f"pm-{profile}",
+                        occurred_at=created,
+                        merge_id=f"m-{profile}",
+                        survivor_id=profile,
+                        merged_id=profile + "b",
+                        rule="email",
+                        moved_identifiers=store_ids,
+                    ),
+                )
+            )
+        out.bus.append(
+            (
+                "profile",
+                ProfileCreated(
+                    event_id=f"pc-{profile}", occurred_at=created, profile_id=profile, identifiers=dict(all_ids)
+                ),
+            )
+        )
     for offset in range(days + 30):
         day = (START + timedelta(days=offset)).date()
         for channel in CHANNELS:
             if rng.random() < 0.6:
                 currency = rng.choice(["TRY", "EUR"])
-                out.spend.append({"day": day.isoformat(), "channel": channel, "campaign": rng.choice(["brand", "promo"]), "amount": str(Decimal(rng.randint(1000, 500000)) / 100), "currency": currency})
+                out.spend.append(
+                    {
+                        "day": day.isoformat(),
+                        "channel": channel,
+                        "campaign": rng.choice(["brand", "promo"]),
+                        "amount": str(Decimal(rng.randint(1000, 500000)) / 100),
+                        "currency": currency,
+                    }
+                )
     return out
 
 
@@ -129,7 +212,11 @@ def _money(value: Any, currency: str) -> Decimal:
 
 
 def _report(value: Decimal, currency: str) -> Decimal:
-    return value if currency == REPORTING else (value * RATES[currency]).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    return (
+        value
+        if currency == REPORTING
+        else (value * RATES[currency]).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    )
 
 
 def _position_based(path: list[tuple[date, str]]) -> dict[str, Decimal]:
@@ -152,7 +239,9 @@ def reference(journeys: Journeys, lookback_days: int = 30) -> dict[str, Any]:
     """Every figure the test compares, from the raw events, by the definitions of docs/kpis.md."""
     buckets: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     sessions: set[tuple[str, str, str]] = set()
-    per: dict[int, dict[str, Any]] = defaultdict(lambda: {"orders": [], "refunded": Decimal(0), "channels": set(), "touches": set(), "lead": None})
+    per: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"orders": [], "refunded": Decimal(0), "channels": set(), "touches": set(), "lead": None}
+    )
     for source, event in journeys.bus:
         if source == "profile":
             continue
@@ -176,12 +265,16 @@ def reference(journeys: Journeys, lookback_days: int = 30) -> dict[str, Any]:
                 sessions.add((day, channel, visitor))
                 b["sessions"] += 1
         elif name == "Order Completed":
-            gross = _report(_money(event.properties["revenue"], event.properties["currency"]), event.properties["currency"])
+            gross = _report(
+                _money(event.properties["revenue"], event.properties["currency"]), event.properties["currency"]
+            )
             b["orders"] += 1
             b["gross"] += gross
             c["orders"].append((event.occurred_at, channel, day, gross))
         elif name == "Order Refunded":
-            amount = _report(abs(_money(event.properties["total"], event.properties["currency"])), event.properties["currency"])
+            amount = _report(
+                abs(_money(event.properties["total"], event.properties["currency"])), event.properties["currency"]
+            )
             b["refunds"] += 1
             b["refunded"] += amount
             c["refunded"] += amount
@@ -212,10 +305,14 @@ def reference(journeys: Journeys, lookback_days: int = 30) -> dict[str, Any]:
             buckets[c["lead"]]["lead_customers"] += 1
         if not c["orders"]:
             continue
-        first_at, first_channel, first_day, _ = min(c["orders"], key=lambda o: (o[0], o[1]))
+        _, first_channel, first_day, _ = min(c["orders"], key=lambda o: (o[0], o[1]))
         buckets[(first_day, first_channel)]["new_customers"] += 1
         conversion = date.fromisoformat(first_day)
-        window = sorted(t for t in c["touches"] if 0 <= (conversion - t[0]).days <= lookback_days and t != (conversion, first_channel))
+        window = sorted(
+            t
+            for t in c["touches"]
+            if 0 <= (conversion - t[0]).days <= lookback_days and t != (conversion, first_channel)
+        )
         for channel, share in _position_based([*window, (conversion, first_channel)]).items():
             buckets[(first_day, channel)]["acquired"] += share
         gross = sum((o[3] for o in c["orders"]), Decimal(0))

@@ -27,7 +27,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, s
     try:
         outcome = apply(wiring.get_service(), source, detail_type, detail)
     except UncountableEvent as error:
-        logger.warning("event not counted", extra={"event_id": event_id, "detail_type": detail_type, "reason": str(error)})
+        logger.warning(
+            "event not counted", extra={"event_id": event_id, "detail_type": detail_type, "reason": str(error)}
+        )
         metrics.add_metric(name="KpiEventsUncountable", unit="Count", value=1)
         return {"outcome": "uncountable"}
     except ValidationError as error:

@@ -50,7 +50,10 @@ def _bad_money(error: MoneyError) -> Response[Any]:
 @app.exception_handler(RequestValidationError)
 def _validation_error(error: RequestValidationError) -> Response[Any]:
     errors = [
-        {"field": ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")), "message": item["msg"]}
+        {
+            "field": ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")),
+            "message": item["msg"],
+        }
         for item in error.errors()
     ]
     return _error(400, "invalid_request", "the request does not match the API", errors)
@@ -69,6 +72,9 @@ def openapi_document() -> str:
     return app.get_openapi_json_schema(
         title="Omnichannel KPI API",
         version="1.0.0",
-        description="KPIs per period, channel and granularity; cohorts; one customer's value and lifecycle stage; marketing spend.",
+        description=(
+            "KPIs per period, channel and granularity; cohorts; one customer's value and lifecycle stage; "
+            "marketing spend."
+        ),
         security_schemes={"jwt": HTTPBearer(bearerFormat="JWT", description="Cognito access token")},
     )

@@ -20,11 +20,9 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-
 
 from pydantic import ValidationError
 
@@ -53,13 +51,17 @@ def order_event(row: dict[str, str]) -> CanonicalEvent:
         event_id=event_id_for("import", message_id),
         message_id=message_id,
         source="import",
-        type="track",  # type: ignore[arg-type]
+        type="track",
         name="Order Refunded" if refund else "Order Completed",
-        channel=(row.get("channel") or "store").strip(),  # type: ignore[arg-type]
-        identifiers=identifiers,  # type: ignore[arg-type]
+        channel=(row.get("channel") or "store").strip(),
+        identifiers=identifiers,
         occurred_at=occurred,
         received_at=occurred,
-        properties={"order_id": order_id, amount_field: (row.get("revenue") or "").strip(), "currency": (row.get("currency") or "").strip()},
+        properties={
+            "order_id": order_id,
+            amount_field: (row.get("revenue") or "").strip(),
+            "currency": (row.get("currency") or "").strip(),
+        },
     )
 
 
@@ -84,7 +86,13 @@ def import_spend(service: RollupService, rows: Iterable[dict[str, str]]) -> tupl
     for line, row in enumerate(rows, start=2):
         try:
             day = datetime.fromisoformat(row["day"].strip()).date().isoformat()
-            service.record_spend(day, row["channel"].strip(), (row.get("campaign") or "all").strip() or "all", row["amount"], row["currency"])
+            service.record_spend(
+                day,
+                row["channel"].strip(),
+                (row.get("campaign") or "all").strip() or "all",
+                row["amount"],
+                row["currency"],
+            )
         except (KeyError, ValueError) as error:
             errors.append(f"line {line}: {error}")
             continue
@@ -98,7 +106,7 @@ def _rows(path: Path, progress: bool) -> Iterator[dict[str, str]]:
         handle.seek(0)
         reader: Iterable[dict[str, str]] = csv.DictReader(handle)
         if progress:
-            from tqdm import tqdm  # development dependency: the importer runs from a workstation
+            from tqdm import tqdm  # type: ignore[import-untyped]  # development dependency: the importer runs from a workstation
 
             reader = tqdm(reader, total=total, unit="row", desc=path.name)
         yield from reader
@@ -140,5 +148,3 @@ def main(argv: list[str] | None = None, service: RollupService | None = None) ->
 
 if __name__ == "__main__":
     sys.exit(main())
-
-

@@ -46,7 +46,9 @@ def fit_clv(store: KpiStore, today_iso: str, max_customers: int) -> ClvModel | N
         if len(frequency) >= max_customers:
             break
     if len(frequency) < MIN_FIT_SAMPLE or len(spend) < MIN_FIT_SAMPLE:
-        logger.info("too few customers to fit the CLV models", extra={"customers": len(frequency), "repeaters": len(spend)})
+        logger.info(
+            "too few customers to fit the CLV models", extra={"customers": len(frequency), "repeaters": len(spend)}
+        )
         return None
     model = ClvModel(
         bg=fit_bgnbd(frequency, recency, age),
@@ -70,8 +72,16 @@ def fit_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     if model is None:
         return {"fitted": False}
     metrics.add_metric(name="ClvModelFitted", unit="Count", value=1)
-    logger.info("CLV models fitted", extra={"sample_size": model.sample_size, "bgnbd": model.bg.to_dict(), "gamma_gamma": model.gg.to_dict()})
-    return {"fitted": True, "sample_size": model.sample_size, "bgnbd": model.bg.to_dict(), "gamma_gamma": model.gg.to_dict()}
+    logger.info(
+        "CLV models fitted",
+        extra={"sample_size": model.sample_size, "bgnbd": model.bg.to_dict(), "gamma_gamma": model.gg.to_dict()},
+    )
+    return {
+        "fitted": True,
+        "sample_size": model.sample_size,
+        "bgnbd": model.bg.to_dict(),
+        "gamma_gamma": model.gg.to_dict(),
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)

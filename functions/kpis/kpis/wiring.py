@@ -36,7 +36,10 @@ _wiring = Wiring()
 
 
 def override(
-    *, store: KpiStore | None = None, publisher: EventPublisher | None = None, clock: Callable[[], datetime] | None = None
+    *,
+    store: KpiStore | None = None,
+    publisher: EventPublisher | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
     global _wiring  # one wiring per execution environment
     _wiring = Wiring(store=store, publisher=publisher, clock=clock or utc_now)

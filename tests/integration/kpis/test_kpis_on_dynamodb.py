@@ -13,12 +13,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
-
 from kpis import consumer, handler, importer, wiring
 from kpis.dal.dynamodb_store import DynamoDBKpiStore
 from kpis.logic.report import COUNTERS
 from kpis.settings import get_settings
+from moto import mock_aws
+
 from omnichannel.event_bus import BusEvent, PublishResult
 from tests.fakes import FakeLambdaContext
 from tests.support.kpi_journeys import RATES, generate, reference
@@ -60,7 +60,14 @@ def _bus(source: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any
             "time": "2026-06-01T12:00:00Z", "region": "eu-west-1", "resources": [], "detail": detail}  # fmt: skip
 
 
-def _http(method: str, path: str, role: str | None, sub: str = "agent-1", query: dict[str, str] | None = None, body: Any = None) -> dict[str, Any]:
+def _http(
+    method: str,
+    path: str,
+    role: str | None,
+    sub: str = "agent-1",
+    query: dict[str, str] | None = None,
+    body: Any = None,
+) -> dict[str, Any]:
     claims = {"sub": sub, **({"cognito:groups": f"[{role}]"} if role else {})}
     event: dict[str, Any] = {
         "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": "",
@@ -108,19 +115,32 @@ def test_bus_events_twice_and_shuffled_equal_the_reference_and_the_api_reads_the
     body = json.loads(answer["body"])
 
     # Then every counter equals the reference's sum, to the cent, and the ratios are ratios of those sums
-    sums = {name: sum((row.get(name, Decimal(0)) for row in expected["buckets"].values()), Decimal(0)) for name in COUNTERS if name != "fx_missing"}
+    sums = {
+        name: sum((row.get(name, Decimal(0)) for row in expected["buckets"].values()), Decimal(0))
+        for name in COUNTERS
+        if name != "fx_missing"
+    }
     got = {name: Decimal(str(body["totals"][name])) for name in sums}
     assert got == sums
     assert Decimal(str(body["totals"]["aov_gross"])) == (sums["gross"] / sums["orders"]).quantize(Decimal("0.01"))
-    assert Decimal(str(body["totals"]["conversion_rate"])) == (sums["orders"] / sums["sessions"]).quantize(Decimal("0.0001"))
+    assert Decimal(str(body["totals"]["conversion_rate"])) == (sums["orders"] / sums["sessions"]).quantize(
+        Decimal("0.0001")
+    )
     nps = ((sums["nps_promoters"] - sums["nps_detractors"]) * 100 / sums["nps_responses"]).quantize(Decimal("0.01"))
     assert Decimal(str(body["totals"]["nps"])) == nps
     assert body["attribution"] == {"model": "position_based", "lookback_days": 30}
     assert Decimal(str(body["customers"]["customers"])) == expected["totals"]["customers"]
 
     # And a customer may not read the business's KPIs, nor another customer's value
-    assert handler.lambda_handler(_http("GET", "/kpis", None, sub="user-23-1"), FakeLambdaContext())["statusCode"] == 403
-    assert handler.lambda_handler(_http("GET", "/kpis/customers/user-23-2", None, sub="user-23-1"), FakeLambdaContext())["statusCode"] == 403
+    assert (
+        handler.lambda_handler(_http("GET", "/kpis", None, sub="user-23-1"), FakeLambdaContext())["statusCode"] == 403
+    )
+    assert (
+        handler.lambda_handler(_http("GET", "/kpis/customers/user-23-2", None, sub="user-23-1"), FakeLambdaContext())[
+            "statusCode"
+        ]
+        == 403
+    )
     # But reads their own value
     own = handler.lambda_handler(_http("GET", "/kpis/customers/user-23-1", None, sub="user-23-1"), FakeLambdaContext())
     assert own["statusCode"] == 200

@@ -12,6 +12,7 @@ from kpis.logic.facts import Fact, FactKind
 from kpis.logic.lifecycle import LifecycleThresholds
 from kpis.logic.money import FxRates
 from kpis.logic.rollup_service import RollupConfig, RollupService
+
 from omnichannel.kpi_events import LifecycleChanged
 
 ZONE = ZoneInfo("Europe/Istanbul")
@@ -70,7 +71,15 @@ def test_one_customer_walks_through_all_five_stages():
 
     # Then she went acquisition -> experimentation -> (still experimentation) -> loyalty -> retention -> recovery
     # -> loyalty again, and the time-driven changes came from the daily review alone
-    assert stages == ["acquisition", "experimentation", "experimentation", "loyalty", "retention", "recovery", "loyalty"]
+    assert stages == [
+        "acquisition",
+        "experimentation",
+        "experimentation",
+        "loyalty",
+        "retention",
+        "recovery",
+        "loyalty",
+    ]
     # And each change was announced exactly once, in order, with stable ids and its RFM figures
     assert [(c.previous_stage, c.stage) for c in sink.changes] == [
         (None, "acquisition"),
@@ -82,7 +91,8 @@ def test_one_customer_walks_through_all_five_stages():
     ]
     assert [c.sequence for c in sink.changes] == [1, 2, 3, 4, 5, 6]
     assert len({c.event_id for c in sink.changes}) == 6
-    assert sink.changes[4].recency_days == 181 and sink.changes[4].frequency == 3
+    assert sink.changes[4].recency_days == 181
+    assert sink.changes[4].frequency == 3
     assert str(sink.changes[5].monetary) == "245.00"
 
 

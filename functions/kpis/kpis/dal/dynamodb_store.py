@@ -61,7 +61,11 @@ class DynamoDBKpiStore:
             names[f"#s{index}"] = name
             values[f":s{index}"] = _av(value)
             sets.append(f"#s{index} = if_not_exists(#s{index}, :s{index})")
-        expression = " ".join(part for part in ("ADD " + ", ".join(adds) if adds else "", "SET " + ", ".join(sets) if sets else "") if part)
+        expression = " ".join(
+            part
+            for part in ("ADD " + ", ".join(adds) if adds else "", "SET " + ", ".join(sets) if sets else "")
+            if part
+        )
         request: dict[str, Any] = {"TableName": self._table, "Key": _key(operation.key), "UpdateExpression": expression}
         if names:
             request["ExpressionAttributeNames"] = names

@@ -93,7 +93,9 @@ class MemoryKpiStore:
 
     def query(self, pk: str, sk_from: str, sk_to: str) -> list[Item]:
         self.counters.calls += 1
-        found = [copy.deepcopy(item) for (p, s), item in sorted(self.items.items()) if p == pk and sk_from <= s <= sk_to]
+        found = [
+            copy.deepcopy(item) for (p, s), item in sorted(self.items.items()) if p == pk and sk_from <= s <= sk_to
+        ]
         self.counters.items_read += len(found)
         return found
 

@@ -44,7 +44,7 @@ class Delete:
 Operation = Put | Add | Delete
 
 
-class TransactionCancelled(Exception):  # noqa: N818 - DynamoDB's own name for it
+class TransactionCancelled(Exception):
     """A condition failed: ``failed[i]`` is True for the operations whose condition did not hold."""
 
     def __init__(self, failed: Sequence[bool]) -> None:

@@ -115,13 +115,18 @@ class CustomerState:
             state = replace(
                 state,
                 orders_by_day={**state.orders_by_day, fact.day: state.orders_by_day.get(fact.day, 0) + 1},
-                gross_by_day={**state.gross_by_day, fact.day: state.gross_by_day.get(fact.day, ZERO) + fact.reporting_amount},
+                gross_by_day={
+                    **state.gross_by_day,
+                    fact.day: state.gross_by_day.get(fact.day, ZERO) + fact.reporting_amount,
+                },
             )
             if earlier:
                 state = replace(state, first_order_at=at, first_order_day=fact.day, first_order_channel=fact.channel)
         elif fact.kind is FactKind.REFUND:
             state = replace(state, refunds=state.refunds + 1, refunded=state.refunded + fact.reporting_amount)
-        elif fact.kind is FactKind.LEAD and (state.lead_day is None or (fact.day, fact.channel) < (state.lead_day, state.lead_channel or "")):
+        elif fact.kind is FactKind.LEAD and (
+            state.lead_day is None or (fact.day, fact.channel) < (state.lead_day, state.lead_channel or "")
+        ):
             state = replace(state, lead_day=fact.day, lead_channel=fact.channel)
         elif fact.kind is FactKind.SIGNUP and (state.signup_day is None or fact.day < state.signup_day):
             state = replace(state, signup_day=fact.day)
@@ -238,7 +243,9 @@ def contributions(state: CustomerState) -> Contributions:
     first_day, first_channel = state.first_order_day, state.first_order_channel
     _add(out, keys.bucket(first_day, first_channel), "new_customers", ONE)
     settings = AttributionSettings.from_label(state.attribution) if state.attribution else AttributionSettings()
-    shares = credits(settings.model, set(state.touches), date.fromisoformat(first_day), first_channel, settings.lookback_days)
+    shares = credits(
+        settings.model, set(state.touches), date.fromisoformat(first_day), first_channel, settings.lookback_days
+    )
     for channel, share in shares.items():
         _add(out, keys.bucket(first_day, channel), f"acquired:{settings.label}", share)
 

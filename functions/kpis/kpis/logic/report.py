@@ -26,6 +26,14 @@ COUNTERS = (
 )  # fmt: skip
 
 
+NATIVE = ("gross", "refunded", "spend", "recovered")
+
+
+def _currencies(numbers: dict[str, Decimal]) -> list[str]:
+    """The currencies the native sums (``gross:EUR`` ...) were kept in."""
+    return sorted({name.split(":", 1)[1] for name in numbers if name.split(":", 1)[0] in NATIVE and ":" in name})
+
+
 def ratio(numerator: Decimal, denominator: Decimal, quantum: Decimal = RATE) -> Decimal | None:
     if not denominator:
         return None
@@ -73,11 +81,8 @@ class Sums:
             nps=ratio((n["nps_promoters"] - n["nps_detractors"]) * HUNDRED, n["nps_responses"], Decimal("0.01")),
             csat=ratio(n["csat_satisfied"] * HUNDRED, n["csat_responses"], Decimal("0.01")),
             csat_mean=ratio(n["csat_total"], n["csat_responses"], Decimal("0.01")),
-            by_currency={
-                code: {kind: n[f"{kind}:{code}"] for kind in ("gross", "refunded", "spend", "recovered")}
-                for code in sorted({name.split(":", 1)[1] for name in n if name.split(":", 1)[0] in ("gross", "refunded", "spend", "recovered") and ":" in name})
-            },
-        )  # fmt: skip
+            by_currency={code: {kind: n[f"{kind}:{code}"] for kind in NATIVE} for code in _currencies(n)},
+        )
         if with_distinct:
             count, exact = distinct.count(self.members, self.registers)
             out["customers"] = count
@@ -103,7 +108,9 @@ def read_kpis(
     months = months_between(month_of(start), month_of(end))
     for prefix in ("D", "U") if with_distinct else ("D",):
         for month in months:
-            for item in store.query(f"R#{month}", f"{prefix}#{start.isoformat()}", f"{prefix}#{end.isoformat()}#\uffff"):
+            for item in store.query(
+                f"R#{month}", f"{prefix}#{start.isoformat()}", f"{prefix}#{end.isoformat()}#\uffff"
+            ):
                 _, day_text, channel = item["sk"].split("#", 2)
                 if wanted is not None and channel not in wanted:
                     continue
@@ -142,7 +149,9 @@ def read_cohorts(store: KpiStore, first: str, last: str, money_quantum: Decimal)
         cohort = item["sk"]
         size = Decimal(item.get("customers", 0))
         active = {
-            name.split(":", 1)[1]: Decimal(value) for name, value in item.items() if name.startswith("active:") and value
+            name.split(":", 1)[1]: Decimal(value)
+            for name, value in item.items()
+            if name.startswith("active:") and value
         }
         offsets = []
         if active:
@@ -170,13 +179,22 @@ def read_retention(store: KpiStore, first: str, last: str) -> list[dict[str, Any
     retention rate retained(m) / active(m - 1)."""
     values: dict[str, Decimal] = {}
     for year in range(int(previous_month(first)[:4]), int(last[:4]) + 1):
-        values.update({name: Decimal(value) for name, value in (store.get(keys.monthly(str(year))) or {}).items() if ":" in name})
+        values.update(
+            {name: Decimal(value) for name, value in (store.get(keys.monthly(str(year))) or {}).items() if ":" in name}
+        )
     out = []
     for month in months_between(first, last):
         active = values.get(f"active:{month}", ZERO)
         retained = values.get(f"retained:{month}", ZERO)
         before = values.get(f"active:{previous_month(month)}", ZERO)
-        out.append({"month": month, "active_customers": active, "retained_customers": retained, "retention_rate": ratio(retained, before)})
+        out.append(
+            {
+                "month": month,
+                "active_customers": active,
+                "retained_customers": retained,
+                "retention_rate": ratio(retained, before),
+            }
+        )
     return out
 
 

@@ -137,7 +137,11 @@ class RollupService:
         stage_value = stage.value if stage else None
         if stage_value != before.stage:
             after = replace(
-                after, stage=stage_value, stage_seq=before.stage_seq + 1, stage_pending=True, stage_since=today.isoformat()
+                after,
+                stage=stage_value,
+                stage_seq=before.stage_seq + 1,
+                stage_pending=True,
+                stage_since=today.isoformat(),
             )
         return after
 
@@ -182,7 +186,13 @@ class RollupService:
             if count_session:
                 session_index = len(operations)
                 visitor = keys.hashed(fact.visitor or before.key)
-                operations.append(Put(keys.session(fact.day, fact.channel, visitor), {"expires_at": self._expires()}, must_not_exist=True))
+                operations.append(
+                    Put(
+                        keys.session(fact.day, fact.channel, visitor),
+                        {"expires_at": self._expires()},
+                        must_not_exist=True,
+                    )
+                )
                 counters["sessions"] = Decimal(1)
             changes: Contributions = {bucket: counters}
             customer_index = None
@@ -251,7 +261,11 @@ class RollupService:
         """Re-evaluates the customers whose stage time alone may have changed, up to ``through`` (today)."""
         today = through or self.today()
         job = self.store.get(keys.REVIEW_JOB) or {}
-        start = date.fromisoformat(job["last_day"]) + timedelta(days=1) if "last_day" in job else today - timedelta(days=max_days)
+        start = (
+            date.fromisoformat(job["last_day"]) + timedelta(days=1)
+            if "last_day" in job
+            else today - timedelta(days=max_days)
+        )
         changed = 0
         day = start
         while day <= today:
