@@ -60,6 +60,8 @@ token: $(VENV)/.installed ## print a development JWT: make token ROLE=agent [SUB
 
 openapi: $(VENV)/.installed ## regenerate docs/openapi.json and docs/canonical-event.schema.json from the code
 	$(PY) -m local_runtime openapi --out docs/openapi.json
+	PYTHONPATH=shared:functions/kpis $(PY) -c 'import json; from kpis.handler import openapi_document; \
+	  print(json.dumps(json.loads(openapi_document()), indent=2, ensure_ascii=False))' > docs/openapi-kpis.json
 	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \
 	  print(json.dumps(CanonicalEvent.model_json_schema(), indent=2, ensure_ascii=False))' > docs/canonical-event.schema.json
 
