@@ -24,7 +24,7 @@ MIN_FIT_SAMPLE = 20
 def fit_clv(store: KpiStore, today_iso: str, max_customers: int) -> ClvModel | None:
     from datetime import date
 
-    from kpis.clv.fit import fit_bgnbd, fit_gamma_gamma
+    from kpis.clv.fit import FitError, fit_bgnbd, fit_gamma_gamma
 
     today = date.fromisoformat(today_iso)
     frequency: list[float] = []
@@ -50,12 +50,17 @@ def fit_clv(store: KpiStore, today_iso: str, max_customers: int) -> ClvModel | N
             "too few customers to fit the CLV models", extra={"customers": len(frequency), "repeaters": len(spend)}
         )
         return None
-    model = ClvModel(
-        bg=fit_bgnbd(frequency, recency, age),
-        gg=fit_gamma_gamma(repeat_frequency, spend),
-        fitted_at=today_iso,
-        sample_size=len(frequency),
-    )
+    try:
+        model = ClvModel(
+            bg=fit_bgnbd(frequency, recency, age),
+            gg=fit_gamma_gamma(repeat_frequency, spend),
+            fitted_at=today_iso,
+            sample_size=len(frequency),
+        )
+    except FitError as error:
+        # The previous parameters stay in use; an alarm on ClvFitFailed tells someone to look.
+        logger.warning("CLV fit failed", extra={"reason": str(error), "customers": len(frequency)})
+        return None
     store.write(Put(keys.CLV_PARAMS, model.to_item()))
     store.write(Put(keys.clv_params_history(today_iso), model.to_item()))
     return model
