@@ -13,12 +13,12 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from kpis import consumer, handler, importer, wiring
 from kpis.dal.dynamodb_store import DynamoDBKpiStore
 from kpis.logic.report import COUNTERS
 from kpis.settings import get_settings
-from moto import mock_aws
-
 from omnichannel.event_bus import BusEvent, PublishResult
 from tests.fakes import FakeLambdaContext
 from tests.support.kpi_journeys import RATES, generate, reference

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kpis.handler import openapi_document
 from openapi_spec_validator import validate
+
+from kpis.handler import openapi_document
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "openapi-kpis.json"
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy.optimize import approx_fprime
+
 from kpis.clv import fit
 from kpis.clv.fit import FitError, fit_bgnbd, fit_gamma_gamma
-from scipy.optimize import approx_fprime
 
 ROOT = Path(__file__).resolve().parents[3]
 CDNOW = ROOT / "tests" / "data" / "cdnow" / "cdnow_customers_summary_with_transactions.csv"

@@ -8,6 +8,7 @@ import math
 from decimal import Decimal
 
 import pytest
+
 from kpis.clv.model import BgNbdParams, GammaGammaParams
 
 

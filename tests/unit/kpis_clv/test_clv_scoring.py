@@ -13,6 +13,7 @@ import pytest
 import scipy.special as sc
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kpis.clv.model import BgNbdParams, GammaGammaParams
 from kpis.clv.scoring import (
     expected_average_value,
