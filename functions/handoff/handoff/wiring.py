@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from handoff.dal.context_reader import ContextReader
 from handoff.dal.conversation_store import ConversationStore, WriteConflict
+from handoff.dal.timeline_reader import TimelineReader
 from handoff.logic.conversation_service import ConversationService
 from handoff.settings import get_settings
 from omnichannel import aws_clients
@@ -62,3 +64,18 @@ def get_conversations() -> ConversationService:
             dedupe_window=timedelta(hours=settings.dedupe_window_hours),
         )
     return _wiring.conversations
+
+
+def get_context_reader() -> ContextReader:
+    settings = get_settings()
+    return ContextReader(
+        aws_clients.dynamodb(), profiles_table=settings.profiles_table_name, carts_table=settings.carts_table_name
+    )
+
+
+def get_timeline_reader() -> TimelineReader:
+    return TimelineReader(aws_clients.dynamodb(), get_settings().events_table_name)
+
+
+def timeline_limit() -> int:
+    return get_settings().timeline_limit
