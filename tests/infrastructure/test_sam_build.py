@@ -100,6 +100,17 @@ def _handler_module(function: Resource) -> tuple[str, str]:
     return module.replace(".", "/") + ".py", name
 
 
+def _own_requirements(function: Resource) -> set[str]:
+    """The packages ``functions/<name>/requirements.txt`` pins (``name==version`` lines)."""
+    path = REPO_ROOT / str(function.properties["CodeUri"]) / "requirements.txt"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    return {
+        line.split("==")[0].strip().lower().replace("-", "_")
+        for line in lines
+        if "==" in line and not line.lstrip().startswith("#")
+    }
+
+
 @pytest.mark.parametrize("function", functions(load_template()), ids=lambda function: function.logical_id)
 def test_function_artefact_holds_its_code_and_not_the_layer(sam_build: SamBuild, function: Resource) -> None:
     # Given a built function
@@ -112,7 +123,9 @@ def test_function_artefact_holds_its_code_and_not_the_layer(sam_build: SamBuild,
     # And what the layer provides is not packaged a second time (nor Python's caches)
     for package in LAYER_PACKAGES:
         assert not (artefact / package).exists(), f"{function.logical_id} bundles {package}, which the layer provides"
-    assert not list(artefact.rglob("*.dist-info")), f"{function.logical_id} bundles third-party packages"
+    # A function bundles only the third-party packages its own requirements.txt pins (the KPI function's scipy)
+    bundled = {path.name.split("-")[0].lower() for path in artefact.rglob("*.dist-info")}
+    assert bundled == _own_requirements(function), f"{function.logical_id} bundles {sorted(bundled)}"
     assert not list(artefact.rglob("__pycache__"))
 
 
@@ -138,3 +151,28 @@ def test_function_and_layer_fit_in_lambdas_unzipped_size_limit(
     assert total < LAMBDA_UNZIPPED_LIMIT_BYTES, figures
     for function in functions(load_template()):
         assert _unzipped_bytes(sam_build.artefact(function.logical_id)) + layer_bytes < LAMBDA_UNZIPPED_LIMIT_BYTES
+
+
+KPI_FUNCTIONS = ("KpisApiFunction", "KpisRollupFunction", "KpisLifecycleReviewFunction", "KpisClvFitFunction")
+
+
+def test_kpi_functions_carry_scipy_but_no_pandas_and_fit_lambdas_limit(
+    sam_build: SamBuild, record_property: Callable[[str, object], None]
+) -> None:
+    # Given the KPI functions' artefacts (one CodeUri: the CLV fit needs numpy and scipy; the others never import
+    # them, but carry them on disk) and the layer they run with
+    layer_bytes = _unzipped_bytes(sam_build.artefact("SharedLayer"))
+    for logical_id in KPI_FUNCTIONS:
+        artefact = sam_build.artefact(logical_id)
+        function_bytes = _unzipped_bytes(artefact)
+        total = function_bytes + layer_bytes
+        figures = f"{logical_id} {_mib(function_bytes)} + SharedLayer {_mib(layer_bytes)} = {_mib(total)} unzipped"
+        print(figures)
+        record_property(f"{logical_id}_unzipped", figures)
+
+        # Then the fit's dependencies are there, built for arm64, and pandas is not
+        assert (artefact / "scipy" / "__init__.py").is_file()
+        assert (artefact / "numpy" / "__init__.py").is_file()
+        assert not (artefact / "pandas").exists()
+        # And code plus layer stay under Lambda's 250 MB unzipped
+        assert total < LAMBDA_UNZIPPED_LIMIT_BYTES, figures

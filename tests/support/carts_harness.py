@@ -20,7 +20,7 @@ from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent, Channel,
 from omnichannel.event_bus import BusEvent, InMemoryPublisher
 from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_events import ProfileCreated, profile_event_id
-from tests.support.moto_tables import create_table, table_properties
+from tests.support.moto_tables import atomic_moto_dynamodb, create_table, table_properties
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -73,7 +73,7 @@ def build_harness(client: Any, table: str, rules: CartRules | None = None, clock
 
 
 def moto_harness(rules: CartRules | None = None, clock: Clock | None = None) -> Iterator[CartsHarness]:
-    with mock_aws():
+    with mock_aws(), atomic_moto_dynamodb():
         client = boto3.client("dynamodb", region_name="eu-west-1")
         yield build_harness(client, carts_table(client), rules, clock)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +59,26 @@ def stream_records(dynamodb: Any, table: str) -> list[dict[str, Any]]:
             records.extend(page["Records"])
             iterator = page.get("NextShardIterator") if page["Records"] else None
     return records
+
+
+_moto_lock = threading.RLock()
+
+
+@contextmanager
+def atomic_moto_dynamodb() -> Iterator[None]:
+    """Every moto DynamoDB request atomic, as DynamoDB's are: moto answers requests in Python without a lock, so
+    two threads' conditional writes could interleave inside moto (a lost update DynamoDB never allows)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+
+    @functools.wraps(original)
+    def serialised(self: Any) -> Any:
+        with _moto_lock:
+            return original(self)
+
+    DynamoHandler.call_action = serialised  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]

@@ -1,16 +1,12 @@
 """The profiles function against moto: its table (and capture's events table) created from template.yaml, a
 resolver with a settable clock, and canonical events built in one line.
 
-moto answers each DynamoDB request in Python without a lock, so two threads' transactions could interleave
-inside moto in a way DynamoDB never allows (it serialises conflicting requests). ``atomic_moto_dynamodb`` makes
-every moto DynamoDB request atomic, as the real service is, so concurrency tests test our code, not moto's.
+Concurrency tests run with ``atomic_moto_dynamodb`` (tests/support/moto_tables.py).
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,31 +20,12 @@ from omnichannel.canonical_event import CanonicalEvent, Channel, EventType
 from profiles.dal.profile_store import DynamoDBProfileStore
 from profiles.logic.identity_rules import IdentityRules
 from profiles.logic.resolver_service import ProfileResolver
-from tests.support.moto_tables import create_table, table_properties
+from tests.support.moto_tables import atomic_moto_dynamodb, create_table, table_properties
 
 PROFILES_TABLE = "profiles"
 EVENTS_TABLE = "events"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 _counter = itertools.count()
-_moto_lock = threading.RLock()
-
-
-@contextmanager
-def atomic_moto_dynamodb() -> Iterator[None]:
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.call_action
-
-    @functools.wraps(original)
-    def serialised(self: Any) -> Any:
-        with _moto_lock:
-            return original(self)
-
-    DynamoHandler.call_action = serialised  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
 
 
 def make_event(

@@ -25,6 +25,7 @@ from carts.logic.cart import Cart, Limits, Line, OwnerKind, add_line, cart_key, 
 from carts.logic.cart_service import CartRules
 from carts.logic.ports import CartStore, CartWrite
 from tests.support.carts_harness import Clock, build_harness, carts_table, login
+from tests.support.moto_tables import atomic_moto_dynamodb
 
 CUSTOMER = "cus-42"
 DEVICES = (
@@ -128,7 +129,7 @@ class GatedStore:
 def test_any_interleaving_of_three_devices_converges_to_the_sequential_cart(
     plans: list[list[Op]], interleaving: list[int]
 ) -> None:
-    with mock_aws():
+    with mock_aws(), atomic_moto_dynamodb():
         client = boto3.client("dynamodb", region_name="eu-west-1")
         table = carts_table(client)
         clock = Clock(tick=timedelta(milliseconds=1))
@@ -177,7 +178,7 @@ def test_any_interleaving_of_three_devices_converges_to_the_sequential_cart(
 
 
 def test_free_running_writers_lose_nothing() -> None:
-    with mock_aws():
+    with mock_aws(), atomic_moto_dynamodb():
         client = boto3.client("dynamodb", region_name="eu-west-1")
         harness = build_harness(client, carts_table(client), CartRules(limits=Limits(max_line_quantity=1000)))
         login(harness, "prof-42", CUSTOMER, "anon-phone-0001", "anon-laptop-0002")

@@ -1,0 +1,1 @@
+"""All KPI table access."""

@@ -1,0 +1,94 @@
+"""The few table operations the KPI logic needs, as plain values, so the logic runs against DynamoDB or an
+in-memory table (tests, the benchmark's million events) unchanged.
+
+- ``Put``: a whole item, optionally on the condition that it does not exist yet or has a given ``version``.
+- ``Add``: atomic ``ADD`` of numbers (and ``SET`` of attributes that are only written once), never conditional:
+  counters are only ever changed inside a transaction whose conditional dedupe ``Put`` makes them count once.
+- ``Delete``.
+
+A transaction is all or nothing; a failed condition cancels it and :class:`TransactionCancelled` says which
+operation's condition failed. Every store counts the items it read and wrote (the benchmark prints them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+Key = tuple[str, str]
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Put:
+    key: Key
+    item: Mapping[str, Any]
+    must_not_exist: bool = False
+    version: int | None = None  # the item must have this version (0: must not exist, or exist without version)
+
+
+@dataclass(frozen=True)
+class Add:
+    key: Key
+    numbers: Mapping[str, Decimal] = field(default_factory=dict)
+    set_once: Mapping[str, Any] = field(default_factory=dict)  # SET attr = if_not_exists(attr, value)
+
+
+@dataclass(frozen=True)
+class Delete:
+    key: Key
+
+
+Operation = Put | Add | Delete
+
+
+class TransactionCancelled(Exception):
+    """A condition failed: ``failed[i]`` is True for the operations whose condition did not hold."""
+
+    def __init__(self, failed: Sequence[bool]) -> None:
+        super().__init__(f"transaction cancelled: conditions failed at {[i for i, f in enumerate(failed) if f]}")
+        self.failed = list(failed)
+
+
+@dataclass
+class Counters:
+    items_read: int = 0
+    items_written: int = 0
+    transactions: int = 0
+    calls: int = 0
+
+
+class KpiStore(Protocol):
+    counters: Counters
+
+    def get(self, key: Key) -> Item | None: ...
+
+    def get_many(self, keys: Sequence[Key]) -> dict[Key, Item]: ...
+
+    def transact(self, operations: Sequence[Operation]) -> None: ...
+
+    def write(self, operation: Operation) -> bool:
+        """One operation on its own; False when its condition failed."""
+        ...
+
+    def add_to_capped_set(self, key: Key, attribute: str, member: str, cap: int) -> bool:
+        """Add ``member`` to a string set unless the set already holds ``cap`` members; False if it was full."""
+        ...
+
+    def raise_register(self, key: Key, attribute: str, value: int) -> None:
+        """``attribute = max(attribute, value)``, atomically (a HyperLogLog register)."""
+        ...
+
+    def query(self, pk: str, sk_from: str, sk_to: str) -> list[Item]:
+        """Items of partition ``pk`` with ``sk_from <= sk <= sk_to``, in sort-key order."""
+        ...
+
+    def query_review(self, review_pk: str) -> list[Item]:
+        """Customers whose lifecycle is due for review on a day (the ``by_review`` index)."""
+        ...
+
+    def scan_customers(self) -> Iterator[Item]:
+        """Every customer item (the CLV fit's sample)."""
+        ...

@@ -1,0 +1,80 @@
+"""HTTP entry point of the KPI API (JWT): KPIs, cohorts, one customer's value and stage, marketing spend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from kpis.logic.money import MoneyError
+from kpis.observability import logger, metrics, tracer
+from kpis.routes import kpi_api
+from kpis.routes.kpi_api import BadRequest, Unauthorized
+from omnichannel.auth import Forbidden
+
+app = APIGatewayHttpResolver(enable_validation=True)
+app.include_router(kpi_api.router)
+
+
+def _error(status: int, code: str, message: str, errors: list[dict[str, str]] | None = None) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body={"success": False, "code": code, "message": message, "errors": errors or []},
+    )
+
+
+@app.exception_handler(Unauthorized)
+def _unauthorized(error: Unauthorized) -> Response[Any]:
+    return _error(401, "unauthorized", "a verified token is required")
+
+
+@app.exception_handler(Forbidden)
+def _forbidden(error: Forbidden) -> Response[Any]:
+    return _error(403, "forbidden", str(error))
+
+
+@app.exception_handler(BadRequest)
+def _bad_request(error: BadRequest) -> Response[Any]:
+    return _error(400, "invalid_request", str(error), [{"field": error.field, "message": str(error)}])
+
+
+@app.exception_handler(MoneyError)
+def _bad_money(error: MoneyError) -> Response[Any]:
+    return _error(400, "invalid_request", str(error), [{"field": "amount", "message": str(error)}])
+
+
+@app.exception_handler(RequestValidationError)
+def _validation_error(error: RequestValidationError) -> Response[Any]:
+    errors = [
+        {
+            "field": ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")),
+            "message": item["msg"],
+        }
+        for item in error.errors()
+    ]
+    return _error(400, "invalid_request", "the request does not match the API", errors)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+def openapi_document() -> str:
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return app.get_openapi_json_schema(
+        title="Omnichannel KPI API",
+        version="1.0.0",
+        description=(
+            "KPIs per period, channel and granularity; cohorts; one customer's value and lifecycle stage; "
+            "marketing spend."
+        ),
+        security_schemes={"jwt": HTTPBearer(bearerFormat="JWT", description="Cognito access token")},
+    )

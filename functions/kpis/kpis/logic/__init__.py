@@ -1,0 +1,1 @@
+"""The KPI domain: no event, HTTP or boto3 in sight."""

@@ -1,0 +1,178 @@
+"""The KPI function on DynamoDB (moto, the table as template.yaml defines it): bus events through the handler,
+twice and shuffled, equal the raw-event reference; the API answers by role; the historical import is idempotent."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from kpis import consumer, handler, importer, wiring
+from kpis.dal.dynamodb_store import DynamoDBKpiStore
+from kpis.logic.report import COUNTERS
+from kpis.settings import get_settings
+from omnichannel.event_bus import BusEvent, PublishResult
+from tests.fakes import FakeLambdaContext
+from tests.support.kpi_journeys import RATES, generate, reference
+from tests.support.moto_tables import create_table, table_properties
+
+TABLE = "kpis-test"
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.events: list[BusEvent] = []
+
+    def publish(self, events: Any) -> PublishResult:
+        self.events.extend(events)
+        return PublishResult(published=[event.event_id for event in events])
+
+
+@pytest.fixture
+def kpis(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBKpiStore]:
+    monkeypatch.setenv("KPIS_TABLE_NAME", TABLE)
+    monkeypatch.setenv("BUSINESS_TIME_ZONE", "Europe/Berlin")
+    monkeypatch.setenv("REPORTING_CURRENCY", "TRY")
+    monkeypatch.setenv("FX_RATES", json.dumps({code: str(rate) for code, rate in RATES.items()}))
+    monkeypatch.setenv("ATTRIBUTION_MODEL", "position_based")
+    get_settings.cache_clear()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        create_table(client, TABLE, table_properties("KpisTable"))
+        store = DynamoDBKpiStore(client, TABLE)
+        wiring.override(store=store, publisher=RecordingPublisher(), clock=lambda: NOW)
+        yield store
+    wiring.reset()
+    get_settings.cache_clear()
+
+
+def _bus(source: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"version": "0", "id": "x", "detail-type": detail_type, "source": source, "account": "123456789012",
+            "time": "2026-06-01T12:00:00Z", "region": "eu-west-1", "resources": [], "detail": detail}  # fmt: skip
+
+
+def _http(
+    method: str,
+    path: str,
+    role: str | None,
+    sub: str = "agent-1",
+    query: dict[str, str] | None = None,
+    body: Any = None,
+) -> dict[str, Any]:
+    claims = {"sub": sub, **({"cognito:groups": f"[{role}]"} if role else {})}
+    event: dict[str, Any] = {
+        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": "",
+        "headers": {"content-type": "application/json"}, "queryStringParameters": query or {},
+        "requestContext": {"http": {"method": method, "path": path, "sourceIp": "127.0.0.1"}, "requestId": "r",
+                           "routeKey": f"{method} {path}", "stage": "$default",
+                           "authorizer": {"jwt": {"claims": claims, "scopes": None}}},
+        "isBase64Encoded": False,
+    }  # fmt: skip
+    if body is not None:
+        event["body"] = json.dumps(body)
+    return event
+
+
+def test_bus_events_twice_and_shuffled_equal_the_reference_and_the_api_reads_them(kpis):
+    # Given 15 generated journeys, each bus event delivered twice in shuffled order through the Lambda handler
+    journeys = generate(15, seed=23)
+    expected = reference(journeys)
+    deliveries = list(journeys.bus) * 2
+    random.Random(4).shuffle(deliveries)
+    names = {"ProfileCreated": "profile.created", "ProfileMerged": "profile.merged", "CartRecovered": "cart.recovered"}
+    sources = {"capture": "omnichannel.capture", "profile": "omnichannel.profiles", "cart": "omnichannel.carts"}
+    outcomes = []
+    for origin, model in deliveries:
+        if origin == "capture":
+            event = _bus(sources[origin], model.detail_type, model.to_bus_detail())
+        else:
+            event = _bus(sources[origin], names[type(model).__name__], model.model_dump(mode="json"))
+        outcomes.append(consumer.lambda_handler(event, FakeLambdaContext())["outcome"])
+    # And the spend history posted by an admin, twice
+    rows = [{**row, "amount": row["amount"]} for row in journeys.spend]
+    for _ in range(2):
+        answer = handler.lambda_handler(_http("POST", "/kpis/spend", "admin", body={"rows": rows}), FakeLambdaContext())
+        assert answer["statusCode"] == 200, answer["body"]
+
+    # Then every capture event counted once and its copy was a duplicate
+    assert outcomes.count("counted") == outcomes.count("duplicate") > 0
+
+    # When an agent asks for the whole period's KPIs in one total
+    answer = handler.lambda_handler(
+        _http("GET", "/kpis", "agent", query={"start": "2026-01-01", "end": "2026-12-31", "granularity": "total"}),
+        FakeLambdaContext(),
+    )
+    assert answer["statusCode"] == 200, answer["body"]
+    body = json.loads(answer["body"])
+
+    # Then every counter equals the reference's sum, to the cent, and the ratios are ratios of those sums
+    sums = {
+        name: sum((row.get(name, Decimal(0)) for row in expected["buckets"].values()), Decimal(0))
+        for name in COUNTERS
+        if name != "fx_missing"
+    }
+    got = {name: Decimal(str(body["totals"][name])) for name in sums}
+    assert got == sums
+    assert Decimal(str(body["totals"]["aov_gross"])) == (sums["gross"] / sums["orders"]).quantize(Decimal("0.01"))
+    assert Decimal(str(body["totals"]["conversion_rate"])) == (sums["orders"] / sums["sessions"]).quantize(
+        Decimal("0.0001")
+    )
+    nps = ((sums["nps_promoters"] - sums["nps_detractors"]) * 100 / sums["nps_responses"]).quantize(Decimal("0.01"))
+    assert Decimal(str(body["totals"]["nps"])) == nps
+    assert body["attribution"] == {"model": "position_based", "lookback_days": 30}
+    assert Decimal(str(body["customers"]["customers"])) == expected["totals"]["customers"]
+
+    # And a customer may not read the business's KPIs, nor another customer's value
+    assert (
+        handler.lambda_handler(_http("GET", "/kpis", None, sub="user-23-1"), FakeLambdaContext())["statusCode"] == 403
+    )
+    assert (
+        handler.lambda_handler(_http("GET", "/kpis/customers/user-23-2", None, sub="user-23-1"), FakeLambdaContext())[
+            "statusCode"
+        ]
+        == 403
+    )
+    # But reads their own value
+    own = handler.lambda_handler(_http("GET", "/kpis/customers/user-23-1", None, sub="user-23-1"), FakeLambdaContext())
+    assert own["statusCode"] == 200
+    assert json.loads(own["body"])["customer_id"].startswith("p-")
+
+
+def test_a_bad_query_names_its_field(kpis):
+    answer = handler.lambda_handler(_http("GET", "/kpis", "agent", query={"granularity": "hour"}), FakeLambdaContext())
+    assert answer["statusCode"] == 400
+    assert "granularity" in answer["body"]
+
+
+def test_the_historical_import_counts_each_order_once(kpis, tmp_path: Path):
+    # Given a CSV of past orders (one bad row) and a service on the table
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,occurred_at,channel,revenue,currency,user_id,refund\n"
+        "A1,2025-11-03T10:00:00Z,store,100.50,TRY,u1,\n"
+        "A2,2025-11-20T10:00:00+03:00,web,20,EUR,u1,\n"
+        "A3,2025-12-01T10:00:00Z,web,abc,TRY,u2,\n"
+        "A1,2025-11-05T10:00:00Z,store,30.00,TRY,u1,true\n",
+        encoding="utf-8",
+    )
+    service = wiring.get_service()
+
+    # When it is imported twice
+    first = importer.main(["orders", str(orders), "--no-progress"], service=service)
+    second = importer.main(["orders", str(orders), "--no-progress"], service=service)
+
+    # Then the bad row is refused by line, and the orders are counted once
+    assert first == second == 1
+    state = service.load(service.resolve({"user_id": "u1"}))
+    assert state.orders == 2
+    assert state.gross == Decimal("100.50") + (Decimal(20) * RATES["EUR"]).quantize(Decimal("0.01"))
+    assert state.refunded == Decimal("30.00")
