@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 from handoff.dal.context_reader import ContextReader
 from handoff.dal.conversation_store import ConversationStore, WriteConflict
-from handoff.dal.timeline_reader import TimelineReader
 from handoff.logic.conversation_service import ConversationService
 from handoff.settings import get_settings
 from omnichannel import aws_clients
 from omnichannel.event_bus import EventBridgePublisher, EventPublisher
 from omnichannel.profile_directory import ProfileDirectory
+from omnichannel.timeline_reader import TimelineReader
 
 
 def utc_now() -> datetime:
