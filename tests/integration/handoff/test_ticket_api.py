@@ -202,3 +202,25 @@ def test_the_context_by_calling_number(rt: LocalRuntime, clock: Clock) -> None:
     assert (missing.status, missing.json()["field"]) == (400, "phone")
     invalid = rt.request("GET", "/handoff/context", query={"phone": "not-a-number"}, headers=agent)
     assert (invalid.status, invalid.json()["field"]) == (400, "phone")
+
+
+def test_profile_erased_deletes_the_customers_tickets(rt: LocalRuntime, clock: Clock) -> None:
+    seed_profile(rt, "prof-api-8", whatsapp="905321110008")
+    seed_profile(rt, "prof-api-9", whatsapp="905321110009")
+    mine = [create(rt, "prof-api-8").json(), create(rt, "prof-api-8", to_channel="phone").json()]
+    theirs = create(rt, "prof-api-9").json()
+    erased = {
+        "event_id": "erase-prof-api-8",
+        "occurred_at": "2026-03-02T09:05:00Z",
+        "profile_id": "prof-api-8",
+        "profile_ids": ["prof-api-8", "prof-api-8-merged"],
+        "identifiers": {"whatsapp": ["905321110008"]},
+    }
+    # When profile.erased is delivered (twice: at least once)
+    rt.put_event("profile.erased", erased, source="omnichannel.profiles")
+    rt.put_event("profile.erased", erased, source="omnichannel.profiles")
+    rt.drain()
+    # Then the customer's tickets are gone and another customer's stay
+    agent = as_agent(rt, "agent-erasure")
+    assert [rt.request("GET", f"/handoff/tickets/{t['code']}", headers=agent).status for t in mine] == [404, 404]
+    assert rt.request("GET", f"/handoff/tickets/{theirs['code']}", headers=agent).status == 200
