@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from omnichannel import aws_clients
 from omnichannel.event_bus import EventBridgePublisher, EventPublisher
+from omnichannel.timeline_reader import TimelineReader
 from profiles.dal.profile_store import DynamoDBProfileStore
-from profiles.dal.timeline_reader import TimelineReader
 from profiles.logic.identity_rules import IdentityRules
 from profiles.logic.resolver_service import ProfileResolver
 from profiles.settings import get_settings

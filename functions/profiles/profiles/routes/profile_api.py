@@ -15,9 +15,9 @@ from omnichannel.auth import Forbidden, Principal, Role, principal_from_event
 from omnichannel.event_bus import BusEvent
 from omnichannel.identifiers import IdentifierType, InvalidIdentifier, parse_identifier_key
 from omnichannel.profile_events import PROFILES_SOURCE, ProfileErased, ProfileEventType, profile_event_id
+from omnichannel.timeline_reader import BadCursor
 from profiles import wiring
 from profiles.dal.profile_store import ConcurrentChange, Conflict, NotFound
-from profiles.dal.timeline_reader import BadCursor
 from profiles.models.api import (
     ConflictOut,
     ErasureOut,

@@ -1,4 +1,5 @@
-"""A profile's timeline, read from capture's events table through its identifier indexes (read-only).
+"""A profile's timeline, read from capture's events table through its identifier indexes (read-only; shared by the
+profiles API and the handoff context).
 
 A merge never rewrites stored events: the timeline of a profile is every event carrying any of its identifiers,
 newest first. Each identifier's index (``by_<type>``, range key ``occurred_at``) is read newest first, one page at

@@ -9,7 +9,7 @@ import pytest
 
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
 from omnichannel.identifiers import IdentifierType
-from profiles.dal.timeline_reader import BadCursor, TimelineReader
+from omnichannel.timeline_reader import BadCursor, TimelineReader
 from tests.support.profiles_harness import EVENTS_TABLE, T0, make_event, profiles_in_moto
 
 

@@ -1,0 +1,109 @@
+"""Read-only lookups the agent context needs in other functions' tables: the profile (ProfilesTable GetItem),
+its cart (CartsTable GetItem; keys as docs/carts.md gives them), with a bounded timeline page beside them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from omnichannel.identifiers import IdentifierType
+from omnichannel.profile_directory import PROFILE_SK, ProfileDirectory, profile_pk
+
+CART_SK = "CART"
+_deserializer = TypeDeserializer()
+
+
+@dataclass(frozen=True)
+class ProfileSnapshot:
+    profile_id: str
+    identifiers: dict[str, list[str]]
+    traits: dict[str, Any] = field(default_factory=dict)
+    channels: list[str] = field(default_factory=list)
+    created_at: str | None = None
+    last_seen_at: str | None = None
+
+    def pairs(self) -> list[tuple[IdentifierType, str]]:
+        return [(IdentifierType(kind), value) for kind, values in sorted(self.identifiers.items()) for value in values]
+
+
+class ContextReader:
+    def __init__(self, client: Any, *, profiles_table: str, carts_table: str) -> None:
+        self._client = client
+        self._profiles = profiles_table
+        self._carts = carts_table
+        self.directory = ProfileDirectory(profiles_table, client)
+
+    def profile(self, profile_id: str) -> ProfileSnapshot | None:
+        """The profile (followed to its survivor if merged), or None if unknown or erased."""
+        survivor = self.directory.survivor_of(profile_id)
+        if survivor is None:
+            return None
+        item = self._client.get_item(
+            TableName=self._profiles, Key={"pk": {"S": profile_pk(survivor)}, "sk": {"S": PROFILE_SK}}
+        ).get("Item")
+        if item is None:
+            return None
+        identifiers = {
+            kind: sorted(value["S"] for value in values["L"])
+            for kind, values in item.get("identifiers", {}).get("M", {}).items()
+        }
+        traits = {
+            name: json.loads(value["v"])
+            for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items()
+            if isinstance(value, dict) and "v" in value
+        }
+        return ProfileSnapshot(
+            profile_id=survivor,
+            identifiers=identifiers,
+            traits=traits,
+            channels=sorted(value["S"] for value in item.get("channels", {}).get("L", [])),
+            created_at=item.get("created_at", {}).get("S"),
+            last_seen_at=item.get("last_seen_at", {}).get("S"),
+        )
+
+    def cart(self, profile: ProfileSnapshot) -> dict[str, Any] | None:
+        """The profile's cart at its home (smallest user_id, else smallest anonymous_id), following a pointer."""
+        home = None
+        for kind in (IdentifierType.USER_ID, IdentifierType.ANONYMOUS_ID):
+            values = profile.identifiers.get(kind.value)
+            if values:
+                home = f"CART#{kind.value}#{min(values)}"
+                break
+        for _ in range(2):
+            if home is None:
+                return None
+            item = self._client.get_item(TableName=self._carts, Key={"pk": {"S": home}, "sk": {"S": CART_SK}}).get(
+                "Item"
+            )
+            if item is None:
+                return None
+            cart = {name: _deserializer.deserialize(value) for name, value in item.items()}
+            if not cart.get("moved_to"):
+                return _cart_view(cart)
+            home = str(cart["moved_to"])
+        return None
+
+
+def _cart_view(cart: dict[str, Any]) -> dict[str, Any]:
+    lines = [
+        {
+            "product_id": line["product_id"],
+            "name": line.get("name"),
+            "quantity": int(line["quantity"]),
+            "unit_price": str(Decimal(line["unit_price"])),
+        }
+        for line in cart.get("lines", [])
+    ]
+    total = sum((Decimal(line["unit_price"]) * line["quantity"] for line in lines), Decimal(0))
+    return {
+        "cart_id": cart.get("cart_id"),
+        "version": int(cart.get("version", 0)),
+        "currency": cart.get("currency"),
+        "lines": lines,
+        "total": str(total),
+        "last_activity_at": cart.get("last_activity_at"),
+    }
