@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from handoff.logic.customer_facts import CustomerFacts, conversation_consent
 from handoff.logic.geo import Point
+from handoff.logic.handoff_service import created_event
 from handoff.logic.offer_record import Cap, OfferRecord
 from handoff.logic.store_offer import (
     ConsentSignal,
@@ -246,7 +247,7 @@ class OfferService:
                 continue
             if not recorded:
                 return self._again(self.offers.get(event.cart_id, event.episode))
-            self._publish(message, event.cart_id, event.episode)
+            self._publish(message, event.cart_id, event.episode, ticket)
             return Handled(
                 decision.outcome.value,
                 decision.reason,
@@ -327,7 +328,8 @@ class OfferService:
             due_at=utc_iso(decision.send_at),
         )
 
-    def _publish(self, message: OutboundMessage, cart_id: str, episode: int) -> None:
+    def _publish(self, message: OutboundMessage, cart_id: str, episode: int, ticket: Ticket | None = None) -> None:
+        """``handoff.created`` for a new ticket (the first time only) and ``message.requested``."""
         request = OutboundMessageRequested(
             event_id=handoff_event_id(HandoffEventType.MESSAGE_REQUESTED.value, message.message_id),
             occurred_at=datetime.fromisoformat(message.requested_at),
@@ -340,16 +342,16 @@ class OfferService:
             ticket_code=message.ticket_code,
             reason=message.reason,
         )
-        result = self.publisher.publish(
-            [
-                BusEvent(
-                    event_id=request.event_id,
-                    source=HANDOFF_SOURCE,
-                    detail_type=HandoffEventType.MESSAGE_REQUESTED.value,
-                    detail=request.model_dump(mode="json"),
-                )
-            ]
+        events = [created_event(ticket)] if ticket is not None else []
+        events.append(
+            BusEvent(
+                event_id=request.event_id,
+                source=HANDOFF_SOURCE,
+                detail_type=HandoffEventType.MESSAGE_REQUESTED.value,
+                detail=request.model_dump(mode="json"),
+            )
         )
+        result = self.publisher.publish(events)
         if result.failed:
             raise RuntimeError(f"message.requested was not published: {result.failed}")
         self.offers.mark_published(cart_id, episode)
