@@ -275,3 +275,23 @@ def test_quiet_hours_defer_the_message_until_the_window_ends(journey: Journey) -
     assert len(journey.whatsapp.delivered) == 1
     assert journey.whatsapp.delivered[0].body["to"] == "905321110004"
     assert journey.outbox(decision["message_id"])["state"] == "sent"
+
+
+def test_the_message_requested_sample_is_sent_once_however_often_it_is_delivered(journey: Journey) -> None:
+    # Given the events/handoff sample of a message request (what sam local invoke -e would send)
+    import json
+    from pathlib import Path
+
+    sample = json.loads((Path(TEMPLATE).parent / "events/handoff/message_requested.json").read_text(encoding="utf-8"))
+
+    # When the delivery function gets it twice
+    first = journey.rt.invoke("HandoffDeliveryFunction", sample)
+    second = journey.rt.invoke("HandoffDeliveryFunction", sample)
+
+    # Then the Cloud API got it once, with the sample's code
+    assert [a["outcome"] for a in first["attempts"]] == ["sent"]
+    assert [a["outcome"] for a in second["attempts"]] == ["skipped"]
+    assert len(journey.whatsapp.delivered) == 1
+    sent = journey.whatsapp.delivered[0].body
+    assert sent["to"] == "905321234567"
+    assert "QW4R-T8YP" in [p["text"] for p in sent["template"]["components"][0]["parameters"]]

@@ -28,7 +28,7 @@ DEFAULT_ACCOUNT_ID = "123456789012"  # moto's
 T0 = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
 SENDER = "offers@shop.example"
 VARIABLES = {
-    "items": "Kaban",
+    "product": "Kaban",
     "store_name": "Moda",
     "distance_km": "3.0",
     "code": "7K4M-Q2ZD",
@@ -50,7 +50,7 @@ class Env:
             profile_id="p-1",
             channel=channel,
             to=to,
-            template="store_offer",
+            template="reserve_in_store",
             variables=VARIABLES,
             reason="test",
             ticket_code="7K4MQ2ZD",
@@ -169,7 +169,7 @@ def test_a_whatsapp_message_goes_to_the_cloud_api_once_as_a_template(env: Env) -
     assert request.authorization == "Bearer dev-whatsapp-token"
     assert request.body["to"] == "905321112299"
     assert request.body["type"] == "template"
-    assert request.body["template"]["name"] == "store_offer"
+    assert request.body["template"]["name"] == "reserve_in_store"
     parameters = [p["text"] for p in request.body["template"]["components"][0]["parameters"]]
     assert "7K4M-Q2ZD" in parameters
     stored = env.outbox.get("m-wa")

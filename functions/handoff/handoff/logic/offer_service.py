@@ -49,7 +49,7 @@ from omnichannel.handoff_events import (
 )
 from omnichannel.identifiers import IdentifierType
 
-OFFER_TEMPLATE = "store_offer"
+OFFER_TEMPLATE = "reserve_in_store"
 OFFER_REASON = "cart_abandoned_in_stock_nearby"
 MAX_ATTEMPTS = 5
 _CHANNELS = {
@@ -316,7 +316,7 @@ class OfferService:
             to=decision.to,
             template=OFFER_TEMPLATE,
             variables={
-                "items": ", ".join(names),
+                "product": ", ".join(names),
                 "store_name": decision.store.name,
                 "distance_km": f"{decision.distance_km:.1f}",
                 "code": display_code(ticket.code),

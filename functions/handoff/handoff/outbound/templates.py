@@ -19,14 +19,15 @@ class Template:
 
 
 TEMPLATES: dict[str, Template] = {
-    "store_offer": Template(
-        name="store_offer",
+    # The online-to-store offer (the name events/handoff/message_requested.json uses too).
+    "reserve_in_store": Template(
+        name="reserve_in_store",
         subject="Your cart is waiting at {store_name}",
         text=(
-            "Good news: {items} from your cart are in stock at {store_name} ({distance_km} km from you). "
+            "Good news: {product} from your cart are in stock at {store_name} ({distance_km} km from you). "
             "Show code {code} in store to reserve them; valid until {valid_until}."
         ),
-        parameters=("items", "store_name", "distance_km", "code", "valid_until"),
+        parameters=("product", "store_name", "distance_km", "code", "valid_until"),
     ),
 }
 
