@@ -49,3 +49,18 @@ def _store_moved(_: StoreMoved) -> Response[str]:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+def openapi_document() -> str:
+    """The OpenAPI document of the store directory (``make openapi``)."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return app.get_openapi_json_schema(
+        title="Omnichannel handoff stores API",
+        version="1.0.0",
+        description=(
+            "Stores and their inventory for online-to-store offers: admins write (JWT with the admin role), agents "
+            "read and find the stores within a radius of a point, nearest first."
+        ),
+        security_schemes={"jwt": HTTPBearer(bearerFormat="JWT", description="Cognito access token (make token)")},
+    )
