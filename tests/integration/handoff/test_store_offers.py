@@ -217,3 +217,32 @@ def test_erasure_deletes_decisions_caps_and_messages(env: Env) -> None:
     assert env.offers.get("cart-6", 1) is None
     assert env.outbox.get(handled.message_id) is None
     assert env.offers.cap("p-6").offered_at == ()
+
+
+class _CapRace:
+    """The offer store, except that the first sending write finds the cap moved (another cart's offer)."""
+
+    def __init__(self, real: OfferStore) -> None:
+        self.real = real
+        self.conflicts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def record(self, record, expires_at, **kwargs):
+        if kwargs.get("cap") is not None and self.conflicts == 0:
+            self.conflicts += 1
+            raise CapChanged("the cap moved")
+        return self.real.record(record, expires_at, **kwargs)
+
+
+def test_a_cap_race_decides_again_with_the_same_ticket(env: Env) -> None:
+    consenting(env, "p-7")
+    race = _CapRace(env.offers)
+    env.service.offers = race
+
+    handled = env.service.handle(abandoned("cart-7", "p-7", "COAT"))
+
+    assert race.conflicts == 1
+    assert handled.outcome == "sent"
+    assert [ticket.code for ticket in env.tickets.of_profile("p-7")] == [handled.ticket_code]

@@ -208,6 +208,7 @@ class OfferService:
         if existing is not None:
             return self._again(existing)
         profile_id = self.customers.profile_of(event.profile_id, event.anonymous_id)
+        ticket: Ticket | None = None  # kept across a cap conflict, so a retry issues no second ticket
         for attempt in range(MAX_ATTEMPTS):
             now = self.clock()
             facts = self.gather(event, profile_id)
@@ -231,7 +232,9 @@ class OfferService:
                     return self._again(self.offers.get(event.cart_id, event.episode))
                 return Handled(decision.outcome.value, decision.reason, decision=decision)
             assert facts.profile_id is not None
-            ticket = self.tickets.create(self._ticket(event, facts.profile_id, decision, now))
+            assert decision.store is not None
+            if ticket is None or ticket.store_id != decision.store.store_id:
+                ticket = self.tickets.create(self._ticket(event, facts.profile_id, decision, now))
             message = self._message(event, facts.profile_id, decision, ticket, now)
             record = replace(record, message_id=message.message_id, ticket_code=ticket.code)
             try:
