@@ -254,3 +254,41 @@ def test_a_sender_that_died_mid_send_is_replaced_after_its_lease(env: Env) -> No
     env.clock[0] = T0 + timedelta(minutes=2, seconds=1)
     assert [a.outcome for a in env.dispatcher.deliver_due()] == ["sent"]
     assert len(sms_sent()) == 1
+
+
+def test_text_mode_sends_the_rendered_text(env: Env) -> None:
+    # Given a sandbox configured for plain text messages
+    env.dispatcher.senders = {
+        OutboundChannel.WHATSAPP: WhatsAppSender(
+            env.whatsapp.url, lambda: (env.whatsapp.token, env.whatsapp.phone_number_id), mode="text"
+        )
+    }
+    env.request(OutboundChannel.WHATSAPP, "+905321112299", "m-text")
+
+    # Then the body is the text, with the code in it
+    assert env.dispatcher.deliver("m-text").outcome == "sent"
+    body = env.whatsapp.delivered[0].body
+    assert body["type"] == "text"
+    assert "7K4M-Q2ZD" in body["text"]["body"]
+
+
+def test_an_unreachable_api_is_retried(env: Env) -> None:
+    # Given a base URL nobody listens on
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    env.dispatcher.senders = {
+        OutboundChannel.WHATSAPP: WhatsAppSender(f"http://127.0.0.1:{closed_port}", lambda: ("t", "1"), timeout=1)
+    }
+    env.request(OutboundChannel.WHATSAPP, "+905321112299", "m-down")
+
+    # Then the attempt is transient: parked for a retry with the error recorded
+    attempt = env.dispatcher.deliver("m-down")
+    assert attempt.outcome == "retry"
+    stored = env.outbox.get("m-down")
+    assert stored is not None
+    assert stored.state is DeliveryState.REQUESTED
+    assert stored.next_at == utc_iso(T0 + timedelta(minutes=1))
+    assert stored.last_error == "whatsapp: URLError"
