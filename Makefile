@@ -63,6 +63,7 @@ openapi: $(VENV)/.installed ## regenerate docs/openapi*.json and docs/canonical-
 	$(PY) -m local_runtime openapi --function ProfilesApiFunction --out docs/openapi-profiles.json
 	$(PY) -m local_runtime openapi --function CartsApiFunction --out docs/openapi-carts.json
 	$(PY) -m local_runtime openapi --function HandoffApiFunction --out docs/openapi-handoff.json
+	$(PY) -m local_runtime openapi --function HandoffStoresApiFunction --out docs/openapi-handoff-stores.json
 	PYTHONPATH=shared:functions/kpis $(PY) -c 'import json; from kpis.handler import openapi_document; \
 	  print(json.dumps(json.loads(openapi_document()), indent=2, ensure_ascii=False))' > docs/openapi-kpis.json
 	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \

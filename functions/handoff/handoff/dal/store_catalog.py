@@ -1,0 +1,205 @@
+"""Stores and their inventory in the handoff table (all DynamoDB access for them; low-level client API).
+
+| item | pk | sk | holds |
+|---|---|---|---|
+| store | ``STORE#<store_id>`` | ``STORE`` | name, lat, lon, time zone, address, grid cell |
+| store in its grid cell | ``STOREGRID#<cell>`` | ``STORE#<store_id>`` | a copy of the store (the geo lookup) |
+| stock | ``STORE#<store_id>`` | ``INVENTORY#<sku>`` | quantity on hand |
+
+"Stores within r km" queries the few grid cells the circle touches (``handoff.logic.geo``) and keeps those
+within r by great-circle distance; a store that moves changes cell in the same transaction as its item.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from handoff.logic.geo import Point, cell_of, cells_within, haversine_km
+from handoff.logic.store_offer import Store
+from omnichannel.dynamodb import cancellation_codes
+
+STORE_SK = "STORE"
+INVENTORY_SK_PREFIX = "INVENTORY#"
+BATCH_GET_KEYS = 100
+BATCH_WRITE_ITEMS = 25
+MAX_BATCH_ROUNDS = 8
+
+
+class StoreMoved(RuntimeError):
+    """The store changed while it was being written: read it again."""
+
+
+def store_pk(store_id: str) -> str:
+    return f"STORE#{store_id}"
+
+
+def grid_pk(cell: str) -> str:
+    return f"STOREGRID#{cell}"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _store_attributes(store: Store) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "store_id": _s(store.store_id),
+        "name": _s(store.name),
+        "lat": {"N": repr(store.location.lat)},
+        "lon": {"N": repr(store.location.lon)},
+    }
+    if store.time_zone:
+        attributes["time_zone"] = _s(store.time_zone)
+    if store.address:
+        attributes["address"] = _s(store.address)
+    return attributes
+
+
+def store_from_item(item: dict[str, Any]) -> Store:
+    return Store(
+        store_id=item["store_id"]["S"],
+        name=item["name"]["S"],
+        location=Point(float(item["lat"]["N"]), float(item["lon"]["N"])),
+        time_zone=item.get("time_zone", {}).get("S"),
+        address=item.get("address", {}).get("S"),
+    )
+
+
+class StoreCatalog:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def get(self, store_id: str) -> Store | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": _s(store_pk(store_id)), "sk": _s(STORE_SK)}, ConsistentRead=True
+        ).get("Item")
+        return store_from_item(item) if item else None
+
+    def put(self, store: Store, updated_at: str) -> bool:
+        """Create or replace the store; True when it is new. Raises ``StoreMoved`` if it changed meanwhile."""
+        current = self._client.get_item(
+            TableName=self._table, Key={"pk": _s(store_pk(store.store_id)), "sk": _s(STORE_SK)}, ConsistentRead=True
+        ).get("Item")
+        cell = cell_of(store.location)
+        attributes = _store_attributes(store)
+        main: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {
+                "pk": _s(store_pk(store.store_id)),
+                "sk": _s(STORE_SK),
+                "kind": _s("store"),
+                "cell": _s(cell),
+                "updated_at": _s(updated_at),
+                **attributes,
+            },
+        }
+        if current is None:
+            main["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            main["ConditionExpression"] = "#cell = :cell"
+            main["ExpressionAttributeNames"] = {"#cell": "cell"}
+            main["ExpressionAttributeValues"] = {":cell": current["cell"]}
+        writes: list[dict[str, Any]] = [
+            {"Put": main},
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": _s(grid_pk(cell)),
+                        "sk": _s(store_pk(store.store_id)),
+                        "kind": _s("store_cell"),
+                        **attributes,
+                    },
+                }
+            },
+        ]
+        if current is not None and current["cell"]["S"] != cell:
+            old = {"pk": _s(grid_pk(current["cell"]["S"])), "sk": _s(store_pk(store.store_id))}
+            writes.append({"Delete": {"TableName": self._table, "Key": old}})
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+                raise StoreMoved(f"store {store.store_id} changed while it was written") from error
+            raise
+        return current is None
+
+    def near(self, centre: Point, radius_km: float) -> list[tuple[Store, float]]:
+        """Stores within ``radius_km`` of ``centre``, nearest first, with their distance in km."""
+        found: list[tuple[Store, float]] = []
+        for cell in cells_within(centre, radius_km):
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": _s(grid_pk(cell))},
+            }
+            while True:
+                response = self._client.query(**request)
+                for item in response.get("Items", []):
+                    store = store_from_item(item)
+                    distance = haversine_km(centre, store.location)
+                    if distance <= radius_km:
+                        found.append((store, distance))
+                if not response.get("LastEvaluatedKey"):
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sorted(found, key=lambda entry: (entry[1], entry[0].store_id))
+
+    def set_quantities(self, store_id: str, quantities: Sequence[tuple[str, int]], updated_at: str) -> None:
+        """Set the quantity on hand of each sku (the last write of a sku wins; BatchWriteItem, 25 a call)."""
+        latest = dict(quantities)  # one sku twice in a batch is refused by DynamoDB: keep the last
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": _s(store_pk(store_id)),
+                        "sk": _s(INVENTORY_SK_PREFIX + sku),
+                        "kind": _s("inventory"),
+                        "sku": _s(sku),
+                        "quantity": {"N": str(quantity)},
+                        "updated_at": _s(updated_at),
+                    }
+                }
+            }
+            for sku, quantity in latest.items()
+        ]
+        for start in range(0, len(requests), BATCH_WRITE_ITEMS):
+            pending: dict[str, Any] = {self._table: requests[start : start + BATCH_WRITE_ITEMS]}
+            for round_ in range(MAX_BATCH_ROUNDS):
+                response = self._client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**round_))
+            if pending:
+                raise RuntimeError(f"DynamoDB left {len(pending[self._table])} inventory writes unprocessed")
+
+    def stock(self, store_ids: Iterable[str], skus: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Quantity on hand per store and sku (absent: none), read with BatchGetItem."""
+        keys = [
+            {"pk": _s(store_pk(store_id)), "sk": _s(INVENTORY_SK_PREFIX + sku)}
+            for store_id in dict.fromkeys(store_ids)
+            for sku in dict.fromkeys(skus)
+        ]
+        stock: dict[str, dict[str, int]] = {}
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            pending: dict[str, Any] = {self._table: {"Keys": keys[start : start + BATCH_GET_KEYS]}}
+            for round_ in range(MAX_BATCH_ROUNDS):
+                response = self._client.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    store_id = item["pk"]["S"].removeprefix("STORE#")
+                    sku = item["sk"]["S"].removeprefix(INVENTORY_SK_PREFIX)
+                    stock.setdefault(store_id, {})[sku] = int(Decimal(item["quantity"]["N"]))
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**round_))
+            if pending:
+                raise RuntimeError("DynamoDB left inventory reads unprocessed")
+        return stock

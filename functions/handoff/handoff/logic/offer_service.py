@@ -1,0 +1,363 @@
+"""Online to store, end to end for one ``cart.abandoned``: gather the facts, decide (``store_offer.decide``),
+issue a reserve-in-store ticket, record the decision with the outbox message, and request the message.
+
+Where the customer is: the profile trait ``home_store_id`` (that store's position), else the last known
+position in the traits ``last_location`` / ``location`` (``{"lat", "lon"}`` or ``{"latitude", "longitude"}``)
+or ``latitude`` / ``longitude`` (an app's location event sets them through ``identify``). Consent: the trait
+``consent`` (``{"whatsapp": true, "email": "opted_out", ...}``, stamped with the time the profile recorded it)
+and each conversation's ``START`` / ``STOP``. Idempotent on the cart episode (``cart_id``, ``episode``): a
+redelivered event decides, tickets and sends nothing twice; if the first delivery stopped before it published
+the message request, the redelivery publishes it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from handoff.logic.customer_facts import CustomerFacts, conversation_consent
+from handoff.logic.geo import Point
+from handoff.logic.handoff_service import created_event
+from handoff.logic.offer_record import Cap, OfferRecord
+from handoff.logic.store_offer import (
+    ConsentSignal,
+    Decision,
+    Facts,
+    Line,
+    Outcome,
+    Policy,
+    Store,
+    decide,
+    zone_of,
+)
+from handoff.logic.tickets import Ticket, display_code, new_ticket
+from handoff.outbound.message import OutboundMessage
+from omnichannel.canonical_event import Channel, utc_iso
+from omnichannel.cart_events import CartAbandoned
+from omnichannel.event_bus import BusEvent, EventPublisher
+from omnichannel.handoff_events import (
+    HANDOFF_SOURCE,
+    HandoffEventType,
+    OutboundChannel,
+    OutboundMessageRequested,
+    TicketPurpose,
+    handoff_event_id,
+)
+from omnichannel.identifiers import IdentifierType
+
+OFFER_TEMPLATE = "reserve_in_store"
+OFFER_REASON = "cart_abandoned_in_stock_nearby"
+MAX_ATTEMPTS = 5
+_CHANNELS = {
+    Channel.WHATSAPP: OutboundChannel.WHATSAPP,
+    Channel.SMS: OutboundChannel.SMS,
+    Channel.EMAIL: OutboundChannel.EMAIL,
+}
+
+
+class Customers(Protocol):
+    def profile_of(self, profile_id: str | None, anonymous_id: str | None) -> str | None: ...
+    def facts(self, profile_id: str) -> CustomerFacts | None: ...
+
+
+class Catalog(Protocol):
+    def get(self, store_id: str) -> Store | None: ...
+    def near(self, centre: Point, radius_km: float) -> list[tuple[Store, float]]: ...
+    def stock(self, store_ids: Any, skus: Any) -> dict[str, dict[str, int]]: ...
+
+
+class Tickets(Protocol):
+    def create(self, ticket: Ticket) -> Ticket: ...
+
+
+class Offers(Protocol):
+    def get(self, cart_id: str, episode: int) -> OfferRecord | None: ...
+    def cap(self, profile_id: str) -> Cap: ...
+    def record(
+        self,
+        record: OfferRecord,
+        expires_at: int,
+        *,
+        cap: Cap | None = None,
+        keep_since: datetime | None = None,
+        message: OutboundMessage | None = None,
+    ) -> bool: ...
+    def mark_published(self, cart_id: str, episode: int) -> None: ...
+
+
+class Outbox(Protocol):
+    def get(self, message_id: str) -> OutboundMessage | None: ...
+
+
+@dataclass(frozen=True)
+class Handled:
+    outcome: str
+    reason: str
+    duplicate: bool = False
+    message_id: str | None = None
+    ticket_code: str | None = None
+    decision: Decision | None = None
+
+
+def origin_from_traits(traits: Mapping[str, Any]) -> Point | None:
+    """The customer's last known position from the profile traits (None when there is none or it is invalid)."""
+    candidates: list[Any] = [traits.get("last_location"), traits.get("location"), traits]
+    for candidate in candidates:
+        if not isinstance(candidate, Mapping):
+            continue
+        lat = candidate.get("lat", candidate.get("latitude"))
+        lon = candidate.get("lon", candidate.get("longitude"))
+        try:
+            return Point(float(lat), float(lon))
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def consent_signals(customer: CustomerFacts) -> list[ConsentSignal]:
+    signals: list[ConsentSignal] = []
+    stated = customer.traits.get("consent")
+    at = customer.trait_times.get("consent", "")
+    if isinstance(stated, Mapping):
+        for name, value in stated.items():
+            if str(name).lower() not in OutboundChannel.__members__.values():
+                continue
+            opted_in = value is True or str(value).lower() in ("opted_in", "true", "yes", "granted")
+            signals.append(ConsentSignal(OutboundChannel(str(name).lower()), opted_in, at, "trait"))
+    for conversation in customer.conversations:
+        found = conversation_consent(conversation)
+        if found is not None and found[0] in _CHANNELS:
+            signals.append(ConsentSignal(_CHANNELS[found[0]], found[1], found[2], "conversation"))
+    return signals
+
+
+def addresses(customer: CustomerFacts) -> dict[OutboundChannel, str]:
+    ids = customer.identifiers
+    found: dict[OutboundChannel, str] = {}
+    whatsapp = ids.get(IdentifierType.WHATSAPP.value) or []
+    phones = ids.get(IdentifierType.PHONE.value) or []
+    emails = ids.get(IdentifierType.EMAIL.value) or []
+    if whatsapp:
+        found[OutboundChannel.WHATSAPP] = "+" + whatsapp[0].lstrip("+")
+    elif phones:
+        found[OutboundChannel.WHATSAPP] = phones[0]
+    if phones:
+        found[OutboundChannel.SMS] = phones[0]
+    if emails:
+        found[OutboundChannel.EMAIL] = emails[0]
+    return found
+
+
+def lines_of(event: CartAbandoned) -> list[Line]:
+    return [Line(line.sku or line.product_id, line.quantity) for line in event.lines]
+
+
+@dataclass
+class OfferService:
+    offers: Offers
+    outbox: Outbox
+    customers: Customers
+    catalog: Catalog
+    tickets: Tickets
+    publisher: EventPublisher
+    clock: Callable[[], datetime]
+    policy: Policy
+    cap_changed: type[Exception]
+    ticket_ttl: timedelta = timedelta(hours=48)
+    keep: timedelta = timedelta(days=90)  # decisions, caps and messages expire (TTL) after this
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def gather(self, event: CartAbandoned, profile_id: str | None) -> Facts:
+        lines = lines_of(event)
+        customer = self.customers.facts(profile_id) if profile_id else None
+        if customer is None:
+            return Facts(profile_id=None, lines=lines)
+        traits = customer.traits
+        home_id = traits.get("home_store_id")
+        home = self.catalog.get(str(home_id)) if isinstance(home_id, str | int) and str(home_id) else None
+        origin = home.location if home is not None else origin_from_traits(traits)
+        cap = self.offers.cap(customer.profile_id)
+        recent = [datetime.fromisoformat(at) for at in cap.offered_at]
+        stores: list[Store] = []
+        stock: dict[str, dict[str, int]] = {}
+        if origin is not None:
+            stores = [store for store, _ in self.catalog.near(origin, self.policy.radius_km)]
+            if stores and lines:
+                stock = self.catalog.stock([store.store_id for store in stores], [line.sku for line in lines])
+        preferred = traits.get("preferred_channel")
+        zone = traits.get("time_zone") or traits.get("timezone")
+        return Facts(
+            profile_id=customer.profile_id,
+            lines=lines,
+            addresses=addresses(customer),
+            consent=consent_signals(customer),
+            preferred_channel=preferred if isinstance(preferred, str) else None,
+            time_zone=zone if isinstance(zone, str) else None,
+            recent_offers=recent,
+            origin=origin,
+            stores=stores,
+            stock=stock,
+        )
+
+    def handle(self, event: CartAbandoned) -> Handled:
+        existing = self.offers.get(event.cart_id, event.episode)
+        if existing is not None:
+            return self._again(existing)
+        profile_id = self.customers.profile_of(event.profile_id, event.anonymous_id)
+        ticket: Ticket | None = None  # kept across a cap conflict, so a retry issues no second ticket
+        for attempt in range(MAX_ATTEMPTS):
+            now = self.clock()
+            facts = self.gather(event, profile_id)
+            decision = decide(facts, self.policy, now)
+            record = OfferRecord(
+                cart_id=event.cart_id,
+                episode=event.episode,
+                event_id=event.event_id,
+                decided_at=utc_iso(now),
+                outcome=decision.outcome.value,
+                reason=decision.reason,
+                profile_id=facts.profile_id,
+                channel=decision.channel.value if decision.channel else None,
+                store_id=decision.store.store_id if decision.store else None,
+                distance_km=decision.distance_km,
+                send_at=utc_iso(decision.send_at) if decision.send_at else None,
+            )
+            expires_at = int((now + self.keep).timestamp())
+            if not decision.outcome.sends:
+                if not self.offers.record(record, expires_at):
+                    return self._again(self.offers.get(event.cart_id, event.episode))
+                return Handled(decision.outcome.value, decision.reason, decision=decision)
+            assert facts.profile_id is not None
+            assert decision.store is not None
+            if ticket is None or ticket.store_id != decision.store.store_id:
+                ticket = self.tickets.create(self._ticket(event, facts.profile_id, decision, now))
+            message = self._message(event, facts.profile_id, decision, ticket, now)
+            record = replace(record, message_id=message.message_id, ticket_code=ticket.code)
+            try:
+                recorded = self.offers.record(
+                    record,
+                    expires_at,
+                    cap=self.offers.cap(facts.profile_id),
+                    keep_since=now - self.policy.cap.window,
+                    message=message,
+                )
+            except self.cap_changed:
+                self.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not a secret
+                continue
+            if not recorded:
+                return self._again(self.offers.get(event.cart_id, event.episode))
+            self._publish(message, event.cart_id, event.episode, ticket)
+            return Handled(
+                decision.outcome.value,
+                decision.reason,
+                message_id=message.message_id,
+                ticket_code=ticket.code,
+                decision=decision,
+            )
+        raise RuntimeError(f"the offer cap kept changing for {MAX_ATTEMPTS} attempts")
+
+    def _again(self, existing: OfferRecord | None) -> Handled:
+        """A cart episode decided before: publish its request if that did not happen, send nothing new."""
+        if existing is None:
+            raise RuntimeError("the decision vanished")
+        if existing.message_id and not existing.published:
+            message = self.outbox.get(existing.message_id)
+            if message is not None:
+                self._publish(message, existing.cart_id, existing.episode)
+        return Handled(
+            existing.outcome,
+            existing.reason,
+            duplicate=True,
+            message_id=existing.message_id,
+            ticket_code=existing.ticket_code,
+        )
+
+    def _ticket(self, event: CartAbandoned, profile_id: str, decision: Decision, now: datetime) -> Ticket:
+        assert decision.store is not None
+        assert decision.send_at is not None
+        return new_ticket(
+            profile_id=profile_id,
+            from_channel=(event.last_channel.value if event.last_channel else "web"),
+            to_channel="store",
+            reason=OFFER_REASON,
+            now=now,
+            link_base_url="",
+            note=f"cart {event.cart_id}, episode {event.episode}",
+            created_by="online-to-store",
+            ttl=self.ticket_ttl + max(timedelta(0), decision.send_at - now),
+            purpose=TicketPurpose.RESERVE_IN_STORE,
+            store_id=decision.store.store_id,
+            cart_snapshot={
+                "cart_id": event.cart_id,
+                "episode": event.episode,
+                "currency": event.currency,
+                "value": str(event.value),
+                "lines": [
+                    {"sku": line.sku or line.product_id, "name": line.name, "quantity": line.quantity}
+                    for line in event.lines
+                ],
+            },
+        )
+
+    def _message(
+        self, event: CartAbandoned, profile_id: str, decision: Decision, ticket: Ticket, now: datetime
+    ) -> OutboundMessage:
+        assert decision.channel is not None
+        assert decision.to is not None
+        assert decision.store is not None
+        assert decision.send_at is not None
+        zone = zone_of(decision.time_zone, self.policy.business_zone)
+        names = [line.name or line.sku or line.product_id for line in event.lines]
+        return OutboundMessage(
+            message_id=handoff_event_id("store-offer", event.cart_id, str(event.episode)),
+            profile_id=profile_id,
+            channel=decision.channel,
+            to=decision.to,
+            template=OFFER_TEMPLATE,
+            variables={
+                "product": ", ".join(names),
+                "store_name": decision.store.name,
+                "distance_km": f"{decision.distance_km:.1f}",
+                "code": display_code(ticket.code),
+                "valid_until": ticket.expires_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+            },
+            reason=OFFER_REASON,
+            ticket_code=ticket.code,
+            requested_at=utc_iso(now),
+            due_at=utc_iso(decision.send_at),
+        )
+
+    def _publish(self, message: OutboundMessage, cart_id: str, episode: int, ticket: Ticket | None = None) -> None:
+        """``handoff.created`` for a new ticket (the first time only) and ``message.requested``."""
+        request = OutboundMessageRequested(
+            event_id=handoff_event_id(HandoffEventType.MESSAGE_REQUESTED.value, message.message_id),
+            occurred_at=datetime.fromisoformat(message.requested_at),
+            message_id=message.message_id,
+            profile_id=message.profile_id,
+            channel=message.channel,
+            to=message.to,
+            template=message.template,
+            variables=message.variables,
+            ticket_code=message.ticket_code,
+            reason=message.reason,
+        )
+        events = [created_event(ticket)] if ticket is not None else []
+        events.append(
+            BusEvent(
+                event_id=request.event_id,
+                source=HANDOFF_SOURCE,
+                detail_type=HandoffEventType.MESSAGE_REQUESTED.value,
+                detail=request.model_dump(mode="json"),
+            )
+        )
+        result = self.publisher.publish(events)
+        if result.failed:
+            raise RuntimeError(f"message.requested was not published: {result.failed}")
+        self.offers.mark_published(cart_id, episode)
+
+
+__all__ = ["Handled", "OfferService", "Outcome", "origin_from_traits"]

@@ -1,0 +1,267 @@
+"""Online to store: what to do about an abandoned cart (pure; no boto3, no clock of its own).
+
+Given the facts the offer service gathers (the customer's profile, consent signals, recent offers, where they
+are, the stores near them and those stores' stock), ``decide`` answers one ``Decision``:
+
+1. no profile behind the cart → ``no_profile`` (an anonymous device cannot be messaged);
+2. no channel that has both consent and an address (WhatsApp > SMS > e-mail, or the ``preferred_channel``
+   trait first) → ``no_consent``;
+3. the frequency cap (e.g. 1 offer per 7 days per profile) is reached → ``capped``;
+4. no home store and no last known location → ``no_location``;
+5. no store within the radius holds every line's quantity → ``no_stock``;
+6. otherwise the nearest such store is offered, now (``sent``) or, inside the quiet hours of the customer's
+   time zone, at the end of the quiet window (``deferred``).
+
+Consent is opt-in: a channel counts only when its newest consent signal (the ``consent`` trait, or an SMS or
+WhatsApp ``START``/``STOP`` on a conversation) says opted in; on a tie an opt-out wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from handoff.logic.geo import Point, haversine_km
+from omnichannel.handoff_events import OutboundChannel
+
+DEFAULT_CHANNEL_ORDER: tuple[OutboundChannel, ...] = (
+    OutboundChannel.WHATSAPP,
+    OutboundChannel.SMS,
+    OutboundChannel.EMAIL,
+)
+_CLOCK = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+_CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([dh])\s*$")
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    DEFERRED = "deferred"
+    NO_PROFILE = "no_profile"
+    NO_CONSENT = "no_consent"
+    CAPPED = "capped"
+    NO_LOCATION = "no_location"
+    NO_STOCK = "no_stock"
+
+    @property
+    def sends(self) -> bool:
+        return self in (Outcome.SENT, Outcome.DEFERRED)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window (local time) in which no offer goes out, e.g. 21:00-09:00 (it may cross midnight)."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours | None:
+        """``"21:00-09:00"``; ``""``, ``"off"`` or an empty window (start == end) mean none."""
+        if not text.strip() or text.strip().lower() in ("off", "none"):
+            return None
+        match = _CLOCK.match(text)
+        if match is None:
+            raise ValueError(f"quiet hours {text!r}: expected HH:MM-HH:MM")
+        h1, m1, h2, m2 = (int(part) for part in match.groups())
+        if (h1, m1) == (h2, m2):
+            return None
+        return cls(time(h1, m1), time(h2, m2))
+
+    def contains(self, moment: time) -> bool:
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def send_at(self, now: datetime, zone: ZoneInfo) -> datetime | None:
+        """When a message decided at ``now`` may go out: None if now is outside the window, else the window's
+        end in ``zone`` (as UTC), which DST moves as the wall clock does."""
+        local = now.astimezone(zone)
+        wall = local.time().replace(tzinfo=None)
+        if not self.contains(wall):
+            return None
+        day: date = local.date() if wall < self.end else local.date() + timedelta(days=1)
+        return datetime.combine(day, self.end, tzinfo=zone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    """At most ``count`` offers per ``window`` per profile, e.g. ``1/7d`` or ``2/24h``."""
+
+    count: int
+    window: timedelta
+
+    @classmethod
+    def parse(cls, text: str) -> FrequencyCap:
+        match = _CAP.match(text)
+        if match is None:
+            raise ValueError(f"frequency cap {text!r}: expected <count>/<n>d or <count>/<n>h, e.g. 1/7d")
+        count, amount, unit = int(match.group(1)), int(match.group(2)), match.group(3)
+        if amount < 1:
+            raise ValueError("the cap's window must be at least 1 hour")
+        return cls(count, timedelta(days=amount) if unit == "d" else timedelta(hours=amount))
+
+    def allows(self, offered_at: Iterable[datetime], now: datetime) -> bool:
+        since = now - self.window
+        return sum(since < moment <= now for moment in offered_at) < self.count
+
+
+@dataclass(frozen=True)
+class ConsentSignal:
+    """One statement of a channel's consent: ``at`` is an ISO 8601 UTC time (sortable)."""
+
+    channel: OutboundChannel
+    opted_in: bool
+    at: str
+    source: str  # "trait" | "conversation"
+
+
+def consented(signals: Iterable[ConsentSignal], channel: OutboundChannel) -> bool:
+    """Opt-in only: the newest signal for the channel decides; an opt-out wins a tie."""
+    newest = max(
+        ((signal.at, not signal.opted_in, signal) for signal in signals if signal.channel is channel),
+        default=None,
+        key=lambda entry: (entry[0], entry[1]),
+    )
+    return newest is not None and newest[2].opted_in
+
+
+@dataclass(frozen=True)
+class Store:
+    store_id: str
+    name: str
+    location: Point
+    time_zone: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    radius_km: float
+    cap: FrequencyCap
+    business_zone: str
+    quiet_hours: QuietHours | None = None
+    channel_order: tuple[OutboundChannel, ...] = DEFAULT_CHANNEL_ORDER
+
+
+@dataclass(frozen=True)
+class Facts:
+    profile_id: str | None
+    lines: Sequence[Line]
+    addresses: Mapping[OutboundChannel, str] = field(default_factory=dict)
+    consent: Sequence[ConsentSignal] = ()
+    preferred_channel: str | None = None
+    time_zone: str | None = None
+    recent_offers: Sequence[datetime] = ()
+    origin: Point | None = None
+    stores: Sequence[Store] = ()
+    stock: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # store_id -> sku -> quantity
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason: str
+    channel: OutboundChannel | None = None
+    to: str | None = None
+    store: Store | None = None
+    distance_km: float | None = None
+    send_at: datetime | None = None
+    time_zone: str | None = None
+
+
+def zone_of(name: str | None, default: str) -> ZoneInfo:
+    """The customer's zone if it is a known IANA name, else the business zone."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(default)
+
+
+def channel_order(preferred: str | None, default: Sequence[OutboundChannel]) -> list[OutboundChannel]:
+    order = list(default)
+    if preferred and preferred.lower() in OutboundChannel.__members__.values():
+        first = OutboundChannel(preferred.lower())
+        order = [first, *(channel for channel in order if channel is not first)]
+    return order
+
+
+def choose_channel(facts: Facts, policy: Policy) -> tuple[OutboundChannel, str] | None:
+    for channel in channel_order(facts.preferred_channel, policy.channel_order):
+        address = facts.addresses.get(channel)
+        if address and consented(facts.consent, channel):
+            return channel, address
+    return None
+
+
+def in_stock(stock: Mapping[str, int], lines: Sequence[Line]) -> bool:
+    needed: dict[str, int] = {}
+    for line in lines:
+        needed[line.sku] = needed.get(line.sku, 0) + line.quantity
+    return bool(needed) and all(stock.get(sku, 0) >= quantity for sku, quantity in needed.items())
+
+
+def nearest_in_stock(facts: Facts, radius_km: float) -> tuple[Store, float] | None:
+    """The nearest store within ``radius_km`` of the origin holding every line (ties: the smaller store id)."""
+    if facts.origin is None:
+        return None
+    origin = facts.origin
+    ranked = sorted(
+        ((haversine_km(origin, store.location), store.store_id, store) for store in facts.stores),
+        key=lambda entry: (entry[0], entry[1]),
+    )
+    for distance, store_id, store in ranked:
+        if distance <= radius_km and in_stock(facts.stock.get(store_id, {}), facts.lines):
+            return store, distance
+    return None
+
+
+def decide(facts: Facts, policy: Policy, now: datetime) -> Decision:
+    if facts.profile_id is None:
+        return Decision(Outcome.NO_PROFILE, "the cart belongs to no known profile")
+    chosen = choose_channel(facts, policy)
+    if chosen is None:
+        asked = ", ".join(channel.value for channel in channel_order(facts.preferred_channel, policy.channel_order))
+        return Decision(Outcome.NO_CONSENT, f"no opted-in channel with an address among {asked}")
+    channel, to = chosen
+    if not policy.cap.allows(facts.recent_offers, now):
+        return Decision(
+            Outcome.CAPPED,
+            f"{policy.cap.count} offer(s) per {policy.cap.window} already made",
+            channel=channel,
+        )
+    if facts.origin is None:
+        return Decision(Outcome.NO_LOCATION, "no home store and no last known location", channel=channel)
+    found = nearest_in_stock(facts, policy.radius_km)
+    if found is None:
+        return Decision(
+            Outcome.NO_STOCK,
+            f"no store within {policy.radius_km:g} km holds every item ({len(facts.stores)} store(s) looked at)",
+            channel=channel,
+        )
+    store, distance = found
+    zone = zone_of(facts.time_zone, policy.business_zone)
+    later = policy.quiet_hours.send_at(now, zone) if policy.quiet_hours else None
+    common: dict[str, Any] = {
+        "channel": channel,
+        "to": to,
+        "store": store,
+        "distance_km": round(distance, 2),
+        "time_zone": zone.key,
+    }
+    if later is not None:
+        reason = f"quiet hours in {zone.key}: sent at the window's end"
+        return Decision(Outcome.DEFERRED, reason, send_at=later, **common)
+    return Decision(Outcome.SENT, "in stock nearby", send_at=now, **common)

@@ -1,0 +1,46 @@
+"""Configuration of online to store and outbound delivery, read once from the environment (template.yaml,
+section "handoff outbound"). Kept beside ``handoff.settings`` so the two parts of the function evolve apart."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field, field_validator
+
+from handoff.logic.store_offer import FrequencyCap, QuietHours
+from handoff.settings import HandoffSettings
+from omnichannel.config import settings_from_env
+
+
+class OutboundSettings(HandoffSettings):
+    store_radius_km: float = Field(default=5.0, gt=0, le=100)
+    quiet_hours: str = "21:00-09:00"  # local time of the customer; "off" for none
+    offer_cap: str = "1/7d"  # offers per profile per window
+    business_time_zone: str = "Europe/Istanbul"  # when the customer's time_zone trait is missing
+    offer_ticket_ttl_hours: int = Field(default=48, ge=1, le=160)
+    whatsapp_api_base_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_message_mode: str = Field(default="template", pattern="^(template|text)$")
+    whatsapp_template_language: str = "tr"
+    outbound_secret_id: str = ""  # Secrets Manager: {"whatsapp_access_token", "whatsapp_phone_number_id"}
+    ses_from_address: str = ""
+    ses_configuration_set: str = ""
+    sms_sender_id: str = ""
+    delivery_max_attempts: int = Field(default=5, ge=1, le=20)
+    delivery_batch: int = Field(default=100, ge=1, le=1000)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
+
+    @field_validator("offer_cap")
+    @classmethod
+    def _offer_cap(cls, value: str) -> str:
+        FrequencyCap.parse(value)
+        return value
+
+
+@cache
+def get_outbound_settings() -> OutboundSettings:
+    return settings_from_env(OutboundSettings)
