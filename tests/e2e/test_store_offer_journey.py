@@ -216,6 +216,11 @@ def test_an_abandoned_cart_in_stock_3_km_away_gets_one_whatsapp_message_with_a_c
     again = journey.rt.request("POST", f"/handoff/tickets/{code}/redeem", headers=clerk, body={"channel": "store"})
     assert again.status == 410
 
+    # And the agent context reports the consent the offer relied on, and WhatsApp as the way to reach them
+    context = journey.rt.request("GET", f"/handoff/customers/{profile_id}/context", headers=clerk).json()
+    assert context["consent"] == {"whatsapp": "opted_in"}
+    assert context["reachable_channels"] == ["whatsapp"]
+
 
 def test_an_opted_out_customer_gets_nothing_and_the_reason_is_recorded(journey: Journey) -> None:
     # Given a customer who opted in, then wrote STOP on WhatsApp
@@ -233,6 +238,12 @@ def test_an_opted_out_customer_gets_nothing_and_the_reason_is_recorded(journey: 
     assert decision["outcome"] == "no_consent"
     assert "whatsapp" in decision["reason"]
     assert "message_id" not in decision
+    # And the agent context shows the newer STOP, not the older opt-in trait: nothing can be sent to them
+    context = journey.rt.request(
+        "GET", f"/handoff/customers/{profile_id}/context", headers=journey.headers("agent")
+    ).json()
+    assert context["consent"] == {"whatsapp": "opted_out"}
+    assert context["reachable_channels"] == []
 
 
 def test_out_of_stock_nearby_means_no_message(journey: Journey) -> None:

@@ -25,6 +25,7 @@ class ProfileSnapshot:
     channels: list[str] = field(default_factory=list)
     created_at: str | None = None
     last_seen_at: str | None = None
+    trait_times: dict[str, str] = field(default_factory=dict)  # trait -> when the profile recorded it
 
     def pairs(self) -> list[tuple[IdentifierType, str]]:
         return [(IdentifierType(kind), value) for kind, values in sorted(self.identifiers.items()) for value in values]
@@ -51,11 +52,12 @@ class ContextReader:
             kind: sorted(value["S"] for value in values["L"])
             for kind, values in item.get("identifiers", {}).get("M", {}).items()
         }
-        traits = {
-            name: json.loads(value["v"])
-            for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items()
-            if isinstance(value, dict) and "v" in value
-        }
+        traits: dict[str, Any] = {}
+        times: dict[str, str] = {}
+        for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items():
+            if isinstance(value, dict) and "v" in value:
+                traits[name] = json.loads(value["v"])
+                times[name] = str(value.get("at") or "")
         return ProfileSnapshot(
             profile_id=survivor,
             identifiers=identifiers,
@@ -63,6 +65,7 @@ class ContextReader:
             channels=sorted(value["S"] for value in item.get("channels", {}).get("L", [])),
             created_at=item.get("created_at", {}).get("S"),
             last_seen_at=item.get("last_seen_at", {}).get("S"),
+            trait_times=times,
         )
 
     def cart(self, profile: ProfileSnapshot) -> dict[str, Any] | None:

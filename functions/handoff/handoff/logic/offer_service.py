@@ -19,11 +19,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from handoff.logic.conversations import Consent
 from handoff.logic.customer_facts import CustomerFacts, conversation_consent
 from handoff.logic.geo import Point
 from handoff.logic.handoff_service import created_event
 from handoff.logic.offer_record import Cap, OfferRecord
 from handoff.logic.store_offer import (
+    DEFAULT_CHANNEL_ORDER,
     ConsentSignal,
     Decision,
     Facts,
@@ -31,6 +33,8 @@ from handoff.logic.store_offer import (
     Outcome,
     Policy,
     Store,
+    channel_order,
+    consented,
     decide,
     zone_of,
 )
@@ -150,6 +154,34 @@ def addresses(customer: CustomerFacts) -> dict[OutboundChannel, str]:
     if emails:
         found[OutboundChannel.EMAIL] = emails[0]
     return found
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """What the agent context shows about reaching the customer: per channel the consent that stands (a channel
+    with no signal is absent: opt-in only), the ``preferred_channel`` trait, and the outbound channels a message
+    could go out on now (consented, with an address), in the order an offer would try them."""
+
+    consent: dict[str, str]
+    preferred_channel: str | None
+    reachable_channels: list[str]
+
+
+def reachability(customer: CustomerFacts) -> Reachability:
+    signals = consent_signals(customer)
+    consent = {
+        channel.value: (Consent.OPTED_IN if consented(signals, channel) else Consent.OPTED_OUT).value
+        for channel in {signal.channel for signal in signals}
+    }
+    preferred = customer.traits.get("preferred_channel")
+    preferred_channel = str(preferred).lower() if isinstance(preferred, str) and preferred else None
+    known = addresses(customer)
+    reachable = [
+        channel.value
+        for channel in channel_order(preferred_channel, DEFAULT_CHANNEL_ORDER)
+        if known.get(channel) and consented(signals, channel)
+    ]
+    return Reachability(dict(sorted(consent.items())), preferred_channel, reachable)
 
 
 def lines_of(event: CartAbandoned) -> list[Line]:

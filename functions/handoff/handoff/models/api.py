@@ -124,7 +124,13 @@ class ContextOut(BaseModel):
     cart: dict[str, Any] | None = Field(description="cart_id, version, currency, lines, total, last_activity_at")
     conversations: list[ConversationOut] = Field(description="Open ones first, newest first")
     open_conversations: int
-    consent: dict[str, str] = Field(description="Per channel: opted_in or opted_out")
+    consent: dict[str, str] = Field(
+        description="Per channel with a consent signal: opted_in or opted_out (the newest signal wins; opt-in only)"
+    )
+    preferred_channel: str | None = Field(description="The profile's preferred_channel trait, if any")
+    reachable_channels: list[str] = Field(
+        description="Outbound channels (whatsapp, sms, email) with consent and an address, in the order tried"
+    )
     last_handoff: TicketOut | None
     tickets: list[TicketOut] = Field(description="Open handoff tickets")
     matched: MatchedOut | None = Field(default=None, description="Only on /handoff/context (by number)")

@@ -1,7 +1,9 @@
 """The agent context: everything an agent or clerk needs on a live call, in one read (agent role only).
 
 Profile summary, a bounded page of the cross-channel timeline, the current cart, the customer's conversations
-(open ones first), each channel's consent, the last handoff and the open handoff tickets.
+(open ones first), each channel's consent (the same rule the online-to-store offers follow: the newest signal
+wins, opt-in only), the preferred channel and the channels a message could go out on now, the last handoff and the
+open handoff tickets.
 
 Two ways in: by profile id (``/handoff/customers/{profile_id}/context``), or by the number calling or writing
 (``/handoff/context?phone=...`` / ``?whatsapp=...``): the implicit handoff, no code needed, with the open
@@ -18,7 +20,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from handoff import wiring
-from handoff.logic.conversations import CaseState, Consent, Conversation, summary
+from handoff.logic.conversations import CaseState, Conversation, summary
+from handoff.logic.customer_facts import CustomerFacts
+from handoff.logic.offer_service import reachability
 from handoff.logic.tickets import Ticket, TicketState, ticket_view
 from handoff.models.api import ContextOut, ErrorOut
 from handoff.observability import metrics
@@ -77,12 +81,9 @@ def _context(profile_id: str) -> tuple[dict[str, Any], list[Conversation]] | Non
     if profile is None:
         return None
     conversations = _conversations(profile.pairs(), profile.profile_id)
-    consent: dict[str, str] = {}
-    for conversation in conversations:
-        if conversation.consent is not None:
-            channel = conversation.contact.channel.value
-            if consent.get(channel) != Consent.OPTED_OUT.value:  # one opted-out contact silences the channel
-                consent[channel] = conversation.consent.value
+    reach = reachability(
+        CustomerFacts(profile.profile_id, profile.identifiers, profile.traits, profile.trait_times, conversations)
+    )
     page = wiring.get_timeline_reader().page(profile.pairs(), limit=wiring.timeline_limit())
     tickets = wiring.get_tickets().of_profile(profile.profile_id, limit=get_settings().context_tickets_limit)
     body = {
@@ -101,7 +102,9 @@ def _context(profile_id: str) -> tuple[dict[str, Any], list[Conversation]] | Non
         "cart": reader.cart(profile),
         "conversations": [summary(c) for c in conversations],
         "open_conversations": sum(c.state is CaseState.OPEN for c in conversations),
-        "consent": consent,
+        "consent": reach.consent,
+        "preferred_channel": reach.preferred_channel,
+        "reachable_channels": reach.reachable_channels,
         "last_handoff": ticket_summary(tickets[0]) if tickets else None,
         "tickets": [ticket_summary(t) for t in tickets if t.state is TicketState.OPEN],
     }
