@@ -56,6 +56,32 @@ def test_removed_viewed_and_late_events(carts: CartsHarness) -> None:
     assert carts.service.resolve(cart_key(OwnerKind.ANONYMOUS_ID, device)).lines == ()
 
 
+def test_a_late_order_takes_off_what_it_bought_and_keeps_what_was_added_after_it(carts: CartsHarness) -> None:
+    # Given a coat added at 9:00 and bought at 9:05, and a scarf added at 9:20
+    device = "anon-events-0002"
+    coat = commerce_event("Product Added", product("P-COAT"), anonymous_id=device, at=T0.replace(minute=0))
+    apply_event(carts.service, coat)
+    scarf = commerce_event(
+        "Product Added", product("P-SCARF", quantity=2), anonymous_id=device, at=T0.replace(minute=20)
+    )
+    apply_event(carts.service, scarf)
+    # When the order (9:05, listing the coat) arrives after the scarf
+    order = commerce_event(
+        "Order Completed",
+        {"order_id": "O-2", "revenue": "100", "products": [product("P-COAT")]},
+        anonymous_id=device,
+        at=T0.replace(minute=5),
+    )
+    apply_event(carts.service, order)
+    # Then only the coat came off: the scarf added after the order stays, and the cart stays open
+    cart = carts.service.resolve(cart_key(OwnerKind.ANONYMOUS_ID, device))
+    assert [(line.product_id, line.quantity) for line in cart.lines] == [("P-SCARF", 2)]
+    assert cart.closed_at is None
+    # And delivering the order again changes nothing
+    assert apply_event(carts.service, order).outcome == "duplicate"
+    assert carts.service.resolve(cart_key(OwnerKind.ANONYMOUS_ID, device)).lines == cart.lines
+
+
 def test_events_that_cannot_change_a_cart_are_refused(carts: CartsHarness) -> None:
     with pytest.raises(UnusableEvent):
         apply_event(carts.service, commerce_event("Product Added", product("P-1")))  # nobody

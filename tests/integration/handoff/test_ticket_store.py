@@ -21,7 +21,7 @@ from handoff.logic.tickets import (
     new_ticket,
 )
 from omnichannel.handoff_events import TicketPurpose
-from tests.support.moto_tables import create_table, table_properties
+from tests.support.moto_tables import atomic_moto_dynamodb, create_table, table_properties
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -136,10 +136,11 @@ def test_two_clerks_redeeming_at_once_one_wins(client) -> None:
             outcomes.append("used")
 
     threads = [threading.Thread(target=redeem, args=(f"clerk-{n}",)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with atomic_moto_dynamodb():  # each request atomic, as DynamoDB's are (moto's are not between threads)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert sorted(outcomes) == ["redeemed", "used", "used", "used"]
 
 

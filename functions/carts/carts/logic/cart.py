@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -237,11 +238,39 @@ class Recovery:
     abandoned_at: datetime
 
 
+def _without_ordered(lines: tuple[Line, ...], ordered: Sequence[tuple[str, str | None, int]]) -> tuple[Line, ...]:
+    """The lines left once the ordered quantities (product, variant, quantity) are taken off."""
+    taken: dict[tuple[str, str | None], int] = {}
+    for product_id, variant, quantity in ordered:
+        taken[(product_id, variant)] = taken.get((product_id, variant), 0) + quantity
+    left = []
+    for line in lines:
+        quantity = line.quantity - taken.get(line.identity, 0)
+        if quantity > 0:
+            left.append(replace(line, quantity=quantity))
+    return tuple(left)
+
+
 def close_for_order(
-    cart: Cart, now: datetime, order_id: str | None, channel: str | None, recovery_window: timedelta
+    cart: Cart,
+    now: datetime,
+    order_id: str | None,
+    channel: str | None,
+    recovery_window: timedelta,
+    ordered: Sequence[tuple[str, str | None, int]] | None = None,
 ) -> tuple[Cart, Recovery | None]:
     """``Order Completed``: the cart empties and closes; an order after an unrecovered abandonment (within the
-    window) recovers that episode."""
+    window) recovers that episode.
+
+    An order that arrives late, older than the cart's last activity (the customer went on shopping after it, and
+    the events crossed on their way), must not empty what was put in since: when it lists its ``products``, only
+    those quantities come off and the cart stays open; when it lists none, the cart empties as before (nothing
+    tells which lines were bought).
+    """
+    if ordered and cart.last_activity_at is not None and now < cart.last_activity_at:
+        lines = _without_ordered(cart.lines, ordered)
+        late = _content(cart, lines, cart.currency) if lines != cart.lines else cart
+        return replace(late, last_order_id=order_id, last_recovery=None), None
     recovery = None
     if (
         cart.abandoned_episodes > cart.recovered_episodes

@@ -124,6 +124,18 @@ def order_revenue(properties: dict[str, Any]) -> Decimal:
     return total
 
 
+def ordered_products(properties: dict[str, Any]) -> list[tuple[str, str | None, int]]:
+    """The Segment ``products`` of an order as (product, variant, quantity); entries naming no product are skipped."""
+    ordered = []
+    for product in properties.get("products") or []:
+        if not isinstance(product, dict):
+            continue
+        product_id = _text(product.get("product_id")) or _text(product.get("sku")) or _text(product.get("id"))
+        if product_id is not None:
+            ordered.append((product_id, _text(product.get("variant")), _quantity(product.get("quantity")) or 1))
+    return ordered
+
+
 def _recovered_event(cart: Cart) -> BusEvent | None:
     """The ``cart.recovered`` of the order this cart last closed on, if that order recovered an episode."""
     recovery = cart.last_recovery
@@ -177,8 +189,10 @@ def apply_event(service: CartService, event: CanonicalEvent) -> Applied:
         revenue = order_revenue(properties)
         order_currency = _currency(properties.get("currency"))
 
+        ordered = ordered_products(properties)
+
         def change(cart: Cart) -> Cart:
-            closed, recovery = close_for_order(cart, at, order_id, channel, rules.recovery_window)
+            closed, recovery = close_for_order(cart, at, order_id, channel, rules.recovery_window, ordered)
             if recovery is None:
                 return replace(closed, last_recovery=None)
             detail = CartRecovered(
