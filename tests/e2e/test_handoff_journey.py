@@ -1,45 +1,97 @@
-"""The handoff journey through the local runtime: an Instagram DM, then a phone call from the number on the
-profile; the agent context shows the DM, the cart and the open cases. Everything runs: capture -> bus ->
-profiles / carts / handoff."""
+"""The handoff journey through the local runtime, every touchpoint through capture's real front doors: a Segment
+SDK's track and identify calls, a signed Instagram webhook (Meta ``X-Hub-Signature-256``) and a signed Twilio
+voice webhook (``X-Twilio-Signature``). Everything runs: capture -> bus -> profiles / carts / handoff.
+
+1. Implicit handoff: an Instagram DM about an order, then a phone call from the number on the profile: the agent
+   answering looks the caller up by number and sees the DM, the cart and the open case, no code.
+2. Explicit handoff: a WhatsApp agent hands the customer to a store; the clerk redeems the code once and gets the
+   snapshot; a second redemption is 410; guessing codes is 429; ``handoff.accepted`` is on the bus once.
+"""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
 
 from local_runtime.runtime import LocalRuntime
-from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent, Channel, EventType, utc_iso
-from tests.e2e.test_cart_journey import TEMPLATE, identify, settle, track
+from tests import webhook_samples as samples
+from tests.e2e.test_cart_journey import TEMPLATE, WRITE_KEY_AUTH, identify, settle, track
 
 CUSTOMER = "cus_ayse_2002"
 DEVICE = "anon-phone-77aa01"
 IGSID = "17841400000000042"
 PHONE = "+905321112299"
+WA_ID = "905321112299"
+BUSINESS_IG = "17841400000000000"
+DM_TEXT = "Merhaba, 1042 numaralı siparişim nerede?"
 
 
-def captured(name: str, channel: Channel, identifiers: dict[str, str], **properties: object) -> dict[str, object]:
-    from datetime import UTC, datetime
+def instagram_dm(rt: LocalRuntime, text: str) -> None:
+    now_ms = int(time.time() * 1000)
+    payload = {
+        "object": "instagram",
+        "entry": [
+            {
+                "id": BUSINESS_IG,
+                "time": now_ms,
+                "messaging": [
+                    {
+                        "sender": {"id": IGSID},
+                        "recipient": {"id": BUSINESS_IG},
+                        "timestamp": now_ms,
+                        "message": {"mid": f"aWdf{uuid.uuid4().hex}", "text": text},
+                    }
+                ],
+            }
+        ],
+    }
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": samples.meta_signature(body)}
+    status, _, answer = rt.request("POST", "/webhooks/instagram", headers=headers, body=body)
+    assert status == 200, answer
 
-    now = datetime.now(UTC)
-    event = CanonicalEvent.model_validate(
-        {
-            "event_id": str(uuid.uuid4()),
-            "message_id": str(uuid.uuid4()),
-            "source": channel.value,
-            "type": EventType.TRACK,
-            "name": name,
-            "channel": channel,
-            "identifiers": identifiers,
-            "occurred_at": utc_iso(now),
-            "received_at": utc_iso(now),
-            "properties": properties,
-        }
-    )
-    return event.to_bus_detail()
+
+def twilio_call(rt: LocalRuntime, caller: str) -> None:
+    params = {**samples.twilio_voice_params(), "CallSid": f"CA{uuid.uuid4().hex}", "From": caller, "Caller": caller}
+    url = samples.twilio_url("/webhooks/twilio/voice")
+    signature = RequestValidator(samples.twilio_auth_token()).compute_signature(url, params)
+    headers = {
+        "Host": samples.HOST,
+        "X-Forwarded-Proto": "https",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
+    status, _, answer = rt.request("POST", "/webhooks/twilio/voice", headers=headers, body=urlencode(params))
+    assert status == 200, answer
 
 
-def test_instagram_dm_then_a_call_shows_dm_cart_and_open_cases_to_the_agent() -> None:
+def link_channels(rt: LocalRuntime) -> None:
+    """The customer gives their phone and WhatsApp in the app, which also knows their Instagram account."""
+    body = {
+        "type": "identify",
+        "userId": CUSTOMER,
+        "anonymousId": DEVICE,
+        "traits": {"phone": PHONE, "whatsapp": WA_ID, "first_name": "Ayşe"},
+        "context": {"externalIds": [{"type": "instagram", "id": IGSID, "collection": "users", "encoding": "none"}]},
+        "messageId": f"msg-{uuid.uuid4()}",
+    }
+    status, _, answer = rt.request("POST", "/v1/identify", headers=WRITE_KEY_AUTH, body=body)
+    assert status == 200, answer
+
+
+def handoff_events(rt: LocalRuntime, detail_type: str) -> list[dict[str, Any]]:
+    return [e for e in rt.bus_log() if e.get("source") == "omnichannel.handoff" and e["detail-type"] == detail_type]
+
+
+def test_instagram_dm_then_a_call_then_a_store_handoff() -> None:
     with LocalRuntime.start(TEMPLATE, mode="inprocess") as rt:
-        # Given a customer with a cart, whose profile knows their Instagram id and phone
+        agent = {"Authorization": "Bearer " + rt.token("agent", sub="agent-7")}
+        # Given a customer with a coat in the cart whose profile knows their Instagram account and phone
         track(
             rt,
             DEVICE,
@@ -49,35 +101,84 @@ def test_instagram_dm_then_a_call_shows_dm_cart_and_open_cases_to_the_agent() ->
         )
         identify(rt, CUSTOMER, DEVICE)
         settle(rt)
-        link = captured("Linked", Channel.WEB, {"user_id": CUSTOMER, "instagram": IGSID, "phone": PHONE})
-        link["type"] = "identify"
-        link.pop("name")
-        rt.put_event("identify", link, source=CAPTURE_SOURCE)
+        link_channels(rt)
         settle(rt)
-        # When they write on Instagram, then call from that phone
-        rt.put_event(
-            "Message Received",
-            captured("Message Received", Channel.INSTAGRAM, {"instagram": IGSID}, text="Kaban stokta mı?"),
-            source=CAPTURE_SOURCE,
-        )
+        # When they write on Instagram about their order, then call from that phone (both signed webhooks)
+        instagram_dm(rt, DM_TEXT)
         settle(rt)
-        rt.put_event("Call Started", captured("Call Started", Channel.PHONE, {"phone": PHONE}), source=CAPTURE_SOURCE)
+        twilio_call(rt, PHONE)
         settle(rt)
-        # Then the agent's one read shows the DM, the cart and both open cases
-        agent = {"Authorization": "Bearer " + rt.token("agent", sub="agent-7")}
-        profile = rt.request("GET", "/profiles", query={"identifier": f"user_id:{CUSTOMER}"}, headers=agent).json()
-        answer = rt.request("GET", f"/handoff/customers/{profile['profile_id']}/context", headers=agent)
+        # Then the phone agent, looking up the caller's number, sees the DM, the cart and the open case: no code
+        answer = rt.request("GET", "/handoff/context", query={"phone": PHONE}, headers=agent)
         assert answer.status == 200, answer.body
         context = answer.json()
         by_channel = {c["channel"]: c for c in context["conversations"]}
-        assert by_channel["instagram"]["last_message"]["text"] == "Kaban stokta mı?"
-        assert by_channel["phone"]["state"] == "open"
+        assert by_channel["instagram"]["last_message"]["text"] == DM_TEXT
+        assert by_channel["instagram"]["state"] == "open"
+        assert context["matched"]["conversation"]["conversation_id"] == by_channel["instagram"]["conversation_id"]
+        call = by_channel["phone"]
+        assert (call["state"], call["handed_off_from"]) == ("open", "instagram")
+        assert call["linked_conversation_id"] == by_channel["instagram"]["conversation_id"]
         assert context["open_conversations"] == 2
         assert [line["product_id"] for line in context["cart"]["lines"]] == ["P-COAT"]
-        # (the DM and the call were put on the bus directly, so capture's table, which the timeline reads, has only
-        # the events that went through capture's API)
-        assert [e.get("name") for e in context["timeline"]["events"] if e["type"] == "track"] == ["Product Added"]
-        # And a customer token may not read it
+        timeline = [(e["channel"], e.get("name")) for e in context["timeline"]["events"]]
+        assert ("instagram", "Message Received") in timeline
+        assert ("phone", "Call Started") in timeline
+        profile_id = context["profile"]["profile_id"]
+        # And the same context by profile id; a customer token may not read it
+        by_profile = rt.request("GET", f"/handoff/customers/{profile_id}/context", headers=agent).json()
+        assert by_profile["conversations"] == context["conversations"]
         customer = {"Authorization": "Bearer " + rt.token("customer", sub=CUSTOMER)}
-        refused = rt.request("GET", f"/handoff/customers/{profile['profile_id']}/context", headers=customer)
-        assert refused.status == 403
+        assert rt.request("GET", "/handoff/context", query={"phone": PHONE}, headers=customer).status == 403
+
+        # When a WhatsApp agent hands the customer to the store
+        created = rt.request(
+            "POST",
+            "/handoff/tickets",
+            headers={"Authorization": "Bearer " + rt.token("agent", sub="wa-agent-3")},
+            body={
+                "profile_id": profile_id,
+                "from_channel": "whatsapp",
+                "to_channel": "store",
+                "reason": "wants to try the coat on",
+                "note": "size 42, Kadıköy",
+            },
+        )
+        assert created.status == 201, created.body
+        code = created.json()["code"]
+        # Then the clerk typing the code (loosely) gets the snapshot: the customer, the cart, the cases
+        clerk = {"Authorization": "Bearer " + rt.token("agent", sub="clerk-kadikoy-1")}
+        redeemed = rt.request(
+            "POST",
+            f"/handoff/tickets/{code.lower().replace('-', ' ')}/redeem",
+            headers=clerk,
+            body={"channel": "store", "store_id": "ist-kadikoy-01"},
+        )
+        assert redeemed.status == 200, redeemed.body
+        snapshot = redeemed.json()
+        assert snapshot["ticket"]["state"] == "redeemed"
+        assert snapshot["ticket"]["note"] == "size 42, Kadıköy"
+        assert snapshot["context"]["profile"]["profile_id"] == profile_id
+        assert [line["product_id"] for line in snapshot["context"]["cart"]["lines"]] == ["P-COAT"]
+        assert snapshot["context"]["last_handoff"]["code"] == code
+        # And a second redemption is 410
+        again = rt.request("POST", f"/handoff/tickets/{code}/redeem", headers=clerk, body={"channel": "store"})
+        assert (again.status, again.json()["code"]) == (410, "ticket_used")
+        # And someone guessing codes is stopped
+        guesser = {"Authorization": "Bearer " + rt.token("agent", sub="guesser-9")}
+        tries = [
+            rt.request("POST", f"/handoff/tickets/{n:04d}-ZZZZ/redeem", headers=guesser, body={"channel": "phone"})
+            for n in range(11)
+        ]
+        assert [t.status for t in tries] == [404] * 10 + [429]
+        assert int(tries[-1].headers["retry-after"]) > 0
+        # And the bus carried handoff.created and handoff.accepted once each
+        settle(rt)
+        accepted = handoff_events(rt, "handoff.accepted")
+        assert len(accepted) == 1
+        assert accepted[0]["detail"]["code"] == code.replace("-", "")
+        assert (accepted[0]["detail"]["redeemed_by"], accepted[0]["detail"]["store_id"]) == (
+            "clerk-kadikoy-1",
+            "ist-kadikoy-01",
+        )
+        assert len(handoff_events(rt, "handoff.created")) == 1

@@ -1,4 +1,5 @@
-"""Bus entry point of the handoff function: captured conversation touchpoints and profile events.
+"""Bus entry point of the handoff function: captured conversation touchpoints and profile events (erasure deletes
+the customer's conversations and handoff tickets).
 
 One EventBridge event per invocation (rule → Lambda, asynchronous). An event that cannot be a conversation (no
 identifier, unreadable detail) is logged and dropped: retrying would not help. Anything else that fails raises,
@@ -46,9 +47,15 @@ def _profile(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
             restored = service.profile_unmerged(ProfileUnmerged.model_validate(detail))
             return {"outcome": "linked", "conversations": restored}
         case ProfileEventType.ERASED:
-            deleted = service.profile_erased(ProfileErased.model_validate(detail))
+            erased = ProfileErased.model_validate(detail)
+            deleted = service.profile_erased(erased)
+            tickets = wiring.get_tickets()
+            deleted_tickets = sum(
+                tickets.delete_of_profile(profile_id) for profile_id in sorted({erased.profile_id, *erased.profile_ids})
+            )
             metrics.add_metric(name="ConversationsErased", unit="Count", value=deleted)
-            return {"outcome": "erased", "conversations": deleted}
+            metrics.add_metric(name="TicketsErased", unit="Count", value=deleted_tickets)
+            return {"outcome": "erased", "conversations": deleted, "tickets": deleted_tickets}
     raise NotAConversationEvent(f"{detail_type!r} is not a profile event handoff follows")
 
 

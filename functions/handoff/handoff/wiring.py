@@ -11,7 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from handoff.dal.context_reader import ContextReader
 from handoff.dal.conversation_store import ConversationStore, WriteConflict
+from handoff.dal.redeem_guard import RedeemGuard
+from handoff.dal.ticket_store import TicketStore
 from handoff.logic.conversation_service import ConversationService
+from handoff.logic.handoff_service import HandoffService
 from handoff.settings import get_settings
 from omnichannel import aws_clients
 from omnichannel.event_bus import EventBridgePublisher, EventPublisher
@@ -79,3 +82,21 @@ def get_timeline_reader() -> TimelineReader:
 
 def timeline_limit() -> int:
     return get_settings().timeline_limit
+
+
+def get_tickets() -> TicketStore:
+    return TicketStore(get_settings().handoff_table_name, aws_clients.dynamodb(), clock=now)
+
+
+def get_handoff() -> HandoffService:
+    return HandoffService(tickets=get_tickets(), publisher=get_publisher(), clock=now)
+
+
+def get_redeem_guard() -> RedeemGuard:
+    settings = get_settings()
+    return RedeemGuard(
+        aws_clients.dynamodb(),
+        settings.handoff_table_name,
+        limit=settings.redeem_failure_limit,
+        window_seconds=settings.redeem_failure_window_seconds,
+    )

@@ -63,6 +63,7 @@ def conversation_item(conversation: Conversation) -> dict[str, Any]:
         "consent_at": conversation.consent_at,
         "consent_keyword": conversation.consent_keyword,
         "linked_conversation_id": conversation.linked_conversation_id,
+        "handed_off_from": conversation.handed_off_from.value if conversation.handed_off_from else None,
     }
     item.update({name: _s(value) for name, value in optional.items() if value})
     if conversation.profile_id:
@@ -94,6 +95,7 @@ def conversation_from_item(item: dict[str, Any]) -> Conversation:
             text=_get(item, "last_text"),
         )
     consent = _get(item, "consent")
+    handed_off_from = _get(item, "handed_off_from")
     return Conversation(
         contact=contact,
         exists=True,
@@ -109,6 +111,7 @@ def conversation_from_item(item: dict[str, Any]) -> Conversation:
         consent_at=_get(item, "consent_at"),
         consent_keyword=_get(item, "consent_keyword"),
         linked_conversation_id=_get(item, "linked_conversation_id"),
+        handed_off_from=Channel(handed_off_from) if handed_off_from else None,
     )
 
 

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from handoff.logic.conversations import Contact, Conversation, apply_event, contact_of
+from handoff.logic.conversations import (
+    LINKING_EVENTS,
+    Contact,
+    Conversation,
+    apply_event,
+    contact_of,
+    link_to_open_case,
+)
 from omnichannel.canonical_event import CanonicalEvent
 from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_events import ProfileCreated, ProfileErased, ProfileMerged, ProfileUnmerged, ProfileUpdated
@@ -70,9 +77,11 @@ class ConversationService:
         contact = contact_of(event)
         profile_id = self.profile_for(event, contact)
         expires_at = int((self.clock() + self.dedupe_window).timestamp())
+        # A call continues the customer's open case on another channel (implicit handoff): read their cases once.
+        others = self.store.of_profile(profile_id) if profile_id and event.name in LINKING_EVENTS else []
         for attempt in range(MAX_ATTEMPTS):
             before = self.store.load(contact)
-            after = apply_event(before, event, profile_id)
+            after = link_to_open_case(before, apply_event(before, event, profile_id), event, others)
             try:
                 if not self.store.save_applied(before, after, event.event_id, expires_at):
                     return Applied("duplicate", before)

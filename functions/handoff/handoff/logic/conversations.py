@@ -8,6 +8,10 @@ WhatsApp wa_id, the Instagram IGSID, the caller's phone ...). It carries a case 
   one goes back to open: the customer spoke); ``Call Completed`` only records the call.
 - Events apply in any order: the last message is the newest by ``occurred_at`` (ties: event id), consent the
   newest consent change. Applying the same event twice is refused one layer down (event ids are remembered).
+- Implicit handoff: a ``Call Started`` that opens (or reopens) the call's case, from a customer who has an open
+  case on another channel (an Instagram DM ...), continues that case: the call's conversation records
+  ``linked_conversation_id`` and ``handed_off_from`` (the other case's channel), so the agent answering sees
+  what the call is about without any code.
 - Consent: an SMS or WhatsApp ``STOP`` opts that contact out of that channel at once. Capture marks SMS (and
   Twilio WhatsApp) with ``properties.opt_out`` / ``opt_in``; the WhatsApp Cloud API webhook does not, so the
   message text is read for the same keywords here.
@@ -16,6 +20,7 @@ WhatsApp wa_id, the Instagram IGSID, the caller's phone ...). It carries a case 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -29,6 +34,7 @@ CALL_COMPLETED = "Call Completed"
 STORE_VISITED = "Store Visited"
 CONVERSATION_EVENTS = frozenset({MESSAGE_RECEIVED, CALL_STARTED, CALL_COMPLETED, STORE_VISITED})
 OPENING_EVENTS = frozenset({MESSAGE_RECEIVED, CALL_STARTED, STORE_VISITED})
+LINKING_EVENTS = frozenset({CALL_STARTED})  # touchpoints that continue the customer's open case elsewhere
 # The same keywords capture's Twilio mapping recognises (functions/capture/capture/logic/webhooks/twilio.py).
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
@@ -102,6 +108,7 @@ class Conversation:
     consent_at: str | None = None
     consent_keyword: str | None = None
     linked_conversation_id: str | None = None
+    handed_off_from: Channel | None = None
 
     @property
     def conversation_id(self) -> str:
@@ -183,6 +190,31 @@ def apply_event(conversation: Conversation, event: CanonicalEvent, profile_id: s
     return replace(changed, exists=True)
 
 
+def link_to_open_case(
+    before: Conversation, after: Conversation, event: CanonicalEvent, others: Iterable[Conversation]
+) -> Conversation:
+    """``after`` linked to the case it continues: the customer's newest open conversation on another channel.
+
+    Only for ``LINKING_EVENTS`` that open the case or find it unlinked; a case reopened after being closed forgets
+    its old link. Pure; ``others`` are the profile's stored conversations."""
+    if event.name not in LINKING_EVENTS:
+        return after
+    reopened = not before.exists or before.state is CaseState.CLOSED
+    if before.linked_conversation_id and not reopened:
+        return after
+    candidates = [
+        other
+        for other in others
+        if other.state is CaseState.OPEN
+        and other.contact.channel is not after.contact.channel
+        and other.conversation_id != after.conversation_id
+    ]
+    if not candidates:
+        return replace(after, linked_conversation_id=None, handed_off_from=None) if reopened else after
+    newest = max(candidates, key=lambda other: (other.last.at if other.last else "", other.conversation_id))
+    return replace(after, linked_conversation_id=newest.conversation_id, handed_off_from=newest.contact.channel)
+
+
 def summary(conversation: Conversation) -> dict[str, Any]:
     """What an agent sees of a conversation (the contact's identifier included: agents only)."""
     last = conversation.last
@@ -201,4 +233,5 @@ def summary(conversation: Conversation) -> dict[str, Any]:
         "assigned_store": conversation.assigned_store,
         "consent": conversation.consent.value if conversation.consent else None,
         "linked_conversation_id": conversation.linked_conversation_id,
+        "handed_off_from": conversation.handed_off_from.value if conversation.handed_off_from else None,
     }

@@ -1,0 +1,172 @@
+"""Handoff tickets: a short human-friendly code that carries a customer from one channel to the next.
+
+- Code: 8 characters of Crockford's base32 (no I, L, O, U: nothing to misread aloud or on a receipt), drawn
+  from ``secrets`` (40 bits), shown as ``XXXX-XXXX``. Input is forgiving: case, dashes and spaces do not
+  matter, ``I``/``L`` read as ``1`` and ``O`` as ``0``.
+- A ticket is valid until ``expires_at`` and redeemed at most once. ``state`` is ``open`` or ``redeemed`` as
+  stored; an open ticket past its expiry reads as ``expired`` (``Ticket.as_of``).
+- Digital receiving channels get a deep link ``<base>/h/<code>``; a phone agent or a store clerk is given the
+  code itself.
+
+Pure: no boto3 here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from omnichannel.handoff_events import TicketPurpose
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+CODE_LENGTH = 8
+DEFAULT_TTL = timedelta(minutes=60)
+MAX_TTL = timedelta(minutes=10080)  # one week
+# Channels where a person reads the code (phone agent, store clerk); every other channel gets a deep link.
+NON_DIGITAL_CHANNELS = frozenset({"store", "phone"})
+_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+_DROPPED = str.maketrans("", "", "- \t")
+
+
+class TicketState(StrEnum):
+    OPEN = "open"
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"
+
+
+class TicketError(Exception):
+    """Why a ticket cannot be redeemed."""
+
+    code = "ticket_error"
+
+
+class TicketNotFound(TicketError):
+    code = "not_found"
+
+
+class TicketExpired(TicketError):
+    code = "ticket_expired"
+
+
+class TicketAlreadyUsed(TicketError):
+    code = "ticket_used"
+
+
+def new_code() -> str:
+    """A fresh random code (8 characters, no dash)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(text: str) -> str | None:
+    """The code a person typed or scanned, as stored; ``None`` when it cannot be a code."""
+    code = text.upper().translate(_DROPPED).translate(_READ_AS)
+    if len(code) != CODE_LENGTH or any(character not in ALPHABET for character in code):
+        return None
+    return code
+
+
+def display_code(code: str) -> str:
+    """``ABCDEFGH`` -> ``ABCD-EFGH``."""
+    half = CODE_LENGTH // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def deep_link(base_url: str, code: str, to_channel: str) -> str | None:
+    """``<base>/h/<code>`` for a digital receiving channel, else None (or when no base URL is configured)."""
+    if to_channel in NON_DIGITAL_CHANNELS or not base_url:
+        return None
+    return f"{base_url.rstrip('/')}/h/{code}"
+
+
+class Ticket(BaseModel):
+    """One handoff ticket. Times are timezone-aware UTC datetimes."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ticket_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    code: str = Field(default_factory=new_code)
+    profile_id: str
+    from_channel: str
+    to_channel: str
+    reason: str
+    note: str | None = None
+    created_by: str | None = None
+    created_at: datetime
+    expires_at: datetime
+    state: TicketState = TicketState.OPEN
+    redeemed_by: str | None = None
+    redeemed_at: datetime | None = None
+    redeemed_channel: str | None = None
+    redeemed_store_id: str | None = None
+    deep_link: str | None = None
+    purpose: TicketPurpose = TicketPurpose.HANDOFF
+    store_id: str | None = None
+    cart_snapshot: dict[str, Any] | None = None
+
+    def with_code(self, code: str) -> Ticket:
+        """The same ticket under another code (a collision on create); its deep link follows the code."""
+        link = self.deep_link
+        if link is not None and link.endswith(f"/h/{self.code}"):
+            link = link.removesuffix(self.code) + code
+        return self.model_copy(update={"code": code, "deep_link": link})
+
+    def as_of(self, moment: datetime) -> Ticket:
+        """The ticket as a reader sees it at ``moment``: an open ticket past its expiry is ``expired``."""
+        if self.state is TicketState.OPEN and moment >= self.expires_at:
+            return self.model_copy(update={"state": TicketState.EXPIRED})
+        return self
+
+    def check_redeemable(self, moment: datetime) -> None:
+        """Raises ``TicketAlreadyUsed`` or ``TicketExpired`` when the ticket cannot be redeemed at ``moment``."""
+        if self.state is TicketState.REDEEMED:
+            raise TicketAlreadyUsed(f"ticket {display_code(self.code)} was redeemed already")
+        if self.as_of(moment).state is TicketState.EXPIRED:
+            raise TicketExpired(f"ticket {display_code(self.code)} has expired")
+
+
+def new_ticket(
+    *,
+    profile_id: str,
+    from_channel: str,
+    to_channel: str,
+    reason: str,
+    now: datetime,
+    link_base_url: str,
+    note: str | None = None,
+    created_by: str | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+    purpose: TicketPurpose = TicketPurpose.HANDOFF,
+    store_id: str | None = None,
+    cart_snapshot: dict[str, Any] | None = None,
+) -> Ticket:
+    """An open ticket with a fresh code, valid for ``ttl`` (at most a week) from ``now``."""
+    if ttl <= timedelta(0) or ttl > MAX_TTL:
+        raise ValueError(f"a ticket lives between 1 minute and {MAX_TTL}")
+    code = new_code()
+    return Ticket(
+        code=code,
+        profile_id=profile_id,
+        from_channel=from_channel,
+        to_channel=to_channel,
+        reason=reason,
+        note=note,
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + ttl,
+        deep_link=deep_link(link_base_url, code, to_channel),
+        purpose=purpose,
+        store_id=store_id,
+        cart_snapshot=cart_snapshot,
+    )
+
+
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
+    """The ticket as the API shows it (the code with its dash; times ISO 8601 UTC)."""
+    body = ticket.model_dump(mode="json")
+    body["code"] = display_code(ticket.code)
+    return body

@@ -1,0 +1,92 @@
+"""What the handoff function puts on the bus (source ``omnichannel.handoff``): ``handoff.created``,
+``handoff.accepted`` and ``message.requested``.
+
+- ``handoff.created``: an agent (or the online-to-store flow) issued a handoff ticket with a short code.
+- ``handoff.accepted``: the receiving side (phone agent, store clerk, chat agent) redeemed the code; once per
+  ticket (codes are single use).
+- ``message.requested``: an outbound message to a customer was decided (e.g. "the item is in stock at the
+  store near you" with a reserve-in-store code); delivery is the outbound sender's job.
+
+Every detail carries a stable ``event_id`` (consumers are idempotent on it). Parsing ignores fields a later
+version adds. Addresses (``to``) are personal data: they are on the bus only for the sender that needs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HANDOFF_SOURCE = "omnichannel.handoff"
+HANDOFF_EVENT_NAMESPACE = uuid.UUID("5e0f3c9a-7b21-4d6e-9a84-2c1d0b7f6e55")
+
+
+class HandoffEventType(StrEnum):
+    CREATED = "handoff.created"
+    ACCEPTED = "handoff.accepted"
+    MESSAGE_REQUESTED = "message.requested"
+    MESSAGE_SENT = "message.sent"
+
+
+class TicketPurpose(StrEnum):
+    HANDOFF = "handoff"
+    RESERVE_IN_STORE = "reserve_in_store"
+
+
+class OutboundChannel(StrEnum):
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+def handoff_event_id(*parts: str) -> str:
+    """A stable id for a handoff event, from what caused it (same cause, same id)."""
+    return str(uuid.uuid5(HANDOFF_EVENT_NAMESPACE, "\x1f".join(parts)))
+
+
+class _HandoffEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str = Field(description="Stable id of this event; consumers are idempotent on it")
+    occurred_at: datetime
+
+
+class _TicketEvent(_HandoffEvent):
+    ticket_id: str
+    code: str = Field(description="The ticket's code, 8 Crockford base32 characters without the dash")
+    profile_id: str
+    from_channel: str
+    to_channel: str
+    reason: str
+    purpose: TicketPurpose = TicketPurpose.HANDOFF
+
+
+class HandoffCreated(_TicketEvent):
+    """A ticket was issued; it is valid until ``expires_at``."""
+
+    expires_at: datetime
+    created_by: str | None = Field(default=None, description="The agent's subject, or the system flow")
+    store_id: str | None = None
+
+
+class HandoffAccepted(_TicketEvent):
+    """The ticket was redeemed (once) by ``redeemed_by`` on ``channel``."""
+
+    redeemed_by: str
+    channel: str = Field(description="Where it was redeemed: store, phone, chat ...")
+    store_id: str | None = None
+
+
+class OutboundMessageRequested(_HandoffEvent):
+    """Send ``template`` with ``variables`` to ``to`` on ``channel``; ``message_id`` makes the send idempotent."""
+
+    message_id: str
+    profile_id: str
+    channel: OutboundChannel
+    to: str = Field(description="E.164 phone (WhatsApp, SMS) or e-mail address")
+    template: str
+    variables: dict[str, str] = Field(default_factory=dict)
+    ticket_code: str | None = None
+    reason: str = Field(description="Why the message was requested, e.g. 'cart_abandoned_in_stock_nearby'")
