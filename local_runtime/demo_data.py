@@ -81,7 +81,12 @@ def _customers(run: str, count: int) -> list[dict[str, str]]:
                 "user_id": f"cust-{run}-{index:02d}",
                 "anonymous_id": f"web-{run}-{index:02d}",
                 "name": name,
-                "email": f"kehu{index}.{tag}+{run}@example.cn" if chinese else f"{tag}.{index}+{run}@example.com",
+                # Not example.com: the profiles function ignores e-mails of reserved example domains.
+                "email": f"kehu{index}.{tag}+{run}@example.cn"
+                if chinese
+                else f"{tag}.{index}+{run}@ornek.com.tr"
+                if lang == "tr"
+                else f"{first.lower()}.{index}+{run}@example.co.uk",
                 "phone": f"+86138{number:08d}" if chinese else f"+90532{number:07d}",
                 "lang": lang,
             }
@@ -235,11 +240,12 @@ def seed(
 ) -> Dataset:
     """Send the dataset through the API; returns what was sent (``problems`` lists refused requests)."""
     messages, data = build(run, now, customers=customers)
-    by_key: dict[str, list[dict[str, Any]]] = {}
+    by_key: dict[tuple[bool, str], list[dict[str, Any]]] = {}
     for item in messages:
         key = item.pop("_key")
-        by_key.setdefault(key, []).append(item)
-    for key, batch in by_key.items():
+        # Open carts last: an order arriving after a cart line (even an older order) would check the cart out.
+        by_key.setdefault((item.get("event") == "Product Added", key), []).append(item)
+    for (_, key), batch in sorted(by_key.items()):
         for start in range(0, len(batch), 100):
             body = _json({"batch": batch[start : start + 100], "sentAt": _iso(now)})
             status, text = send(

@@ -41,7 +41,7 @@ export function roleOf(found) {
   const groups = found["cognito:groups"] || [];
   const scopes = String(found.scope || "").split(" ");
   for (const role of ["admin", "agent"]) {
-    if (groups.includes(role) || scopes.includes(`omnichannel/${role}`) || found.role === role) return role;
+    if (groups.includes(role) || scopes.includes(`omnichannel/${role}`) || found["custom:role"] === role) return role;
   }
   return "customer";
 }

@@ -293,7 +293,8 @@ export function redeemView(root, navigate, prefill = "") {
           ["Reason", textOf(ticket.reason)],
           ticket.note ? ["Note", textOf(ticket.note)] : null,
           ["From", channelBadge(ticket.from_channel)],
-          ["Cart", context.cart ? money(context.cart.total, context.cart.currency) : "empty"],
+          ["Cart", context.cart && context.cart.lines.length
+            ? `${context.cart.lines.length} line(s), ${money(context.cart.total, context.cart.currency)}` : "empty"],
           ["Open conversations", String(context.open_conversations ?? 0)],
         ]),
         h("a.button#redeemed-open", { href: `#/customers/${encodeURIComponent(context.profile.profile_id)}` }, "Open Customer 360")));

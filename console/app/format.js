@@ -77,10 +77,13 @@ export function percent(rate, digits = 1) {
 /** The `lang` a piece of customer text is most likely in, so the browser picks the right glyphs (CJK, Turkish). */
 export function langOf(text) {
   const value = String(text || "");
+  const han = /[\u4e00-\u9fff\u3400-\u4dbf]/.test(value);
+  const turkish = /[ğĞıİşŞçÇöÖüÜ]/.test(value);
+  const latin = /[A-Za-z]/.test(value);
   if (/[\u3040-\u30ff]/.test(value)) return "ja";
-  if (/[\u4e00-\u9fff\u3400-\u4dbf]/.test(value)) return "zh";
-  if (/[ğĞıİşŞçÇöÖüÜ]/.test(value)) return "tr";
-  return null;
+  if (han && !latin) return "zh";
+  if (turkish && !han) return "tr";
+  return null; // mixed scripts: the font stack's fallback draws each character
 }
 
 export function textOf(text, spec = "span") {

@@ -36,6 +36,8 @@ SECURITY_HEADERS = {
 
 def resolve(proxy: str | None) -> Path | None:
     """The file a request path names, or None when it is not a servable static file."""
+    if proxy is not None and (proxy.endswith("/") or "//" in proxy):
+        return None
     relative = PurePosixPath(proxy or "index.html")
     parts = relative.parts
     if not parts or relative.is_absolute() or any(part in ("..", "") or part.startswith(".") for part in parts):
