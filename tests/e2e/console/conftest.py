@@ -60,12 +60,21 @@ def browser(request: pytest.FixtureRequest) -> Iterator[WebDriver]:
         "--disable-extensions",
     ):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=driver_path, log_output=os.devnull)
     driver = webdriver.Chrome(options=options, service=service)
     driver.implicitly_wait(0)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         yield driver
+        # Then the page logged no script error and no Content-Security-Policy violation (an API's 4xx answer
+        # the console explains, e.g. a used code's 410, is a network message, not an error of the page)
+        errors = [
+            entry["message"]
+            for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE" and "Failed to load resource" not in entry["message"]
+        ]
+        assert errors == []
     finally:
         if getattr(request.node, "failed", False):
             driver.save_screenshot(str(SCREENSHOTS / f"FAILED-{request.node.name}.png"))
