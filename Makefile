@@ -72,10 +72,11 @@ format: $(VENV)/.installed ## apply ruff's formatting and fixes
 token: $(VENV)/.installed ## print a development JWT: make token ROLE=agent [SUB=...]
 	@$(PY) -m local_runtime token --role $(or $(ROLE),customer) $(if $(SUB),--sub $(SUB))
 
-openapi: $(VENV)/.installed ## regenerate docs/openapi.json and docs/canonical-event.schema.json from the code
+openapi: $(VENV)/.installed ## regenerate docs/openapi*.json and docs/canonical-event.schema.json from the code
 	$(PY) -m local_runtime openapi --out docs/openapi.json
 	$(PY) -m local_runtime openapi --function ProfilesApiFunction --out docs/openapi-profiles.json
 	$(PY) -m local_runtime openapi --function CartsApiFunction --out docs/openapi-carts.json
+	$(PY) -m local_runtime openapi --function HandoffApiFunction --out docs/openapi-handoff.json
 	PYTHONPATH=shared:functions/kpis $(PY) -c 'import json; from kpis.handler import openapi_document; \
 	  print(json.dumps(json.loads(openapi_document()), indent=2, ensure_ascii=False))' > docs/openapi-kpis.json
 	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
+from handoff.models.api import ContextOut
 from local_runtime.runtime import LocalRuntime
 from tests import webhook_samples as samples
 from tests.e2e.test_cart_journey import TEMPLATE, WRITE_KEY_AUTH, identify, settle, track
@@ -112,6 +113,7 @@ def test_instagram_dm_then_a_call_then_a_store_handoff() -> None:
         answer = rt.request("GET", "/handoff/context", query={"phone": PHONE}, headers=agent)
         assert answer.status == 200, answer.body
         context = answer.json()
+        ContextOut.model_validate(context)  # as documented, conversations and all
         by_channel = {c["channel"]: c for c in context["conversations"]}
         assert by_channel["instagram"]["last_message"]["text"] == DM_TEXT
         assert by_channel["instagram"]["state"] == "open"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from handoff.models.api import ContextOut, ErrorOut, RedeemOut, TicketOut
 from local_runtime.http_gateway import HttpResponse
 from local_runtime.runtime import LocalRuntime
 
@@ -93,6 +94,7 @@ def test_a_store_ticket_is_issued_redeemed_once_and_announced(rt: LocalRuntime, 
     created = create(rt, "prof-api-1", note="size 42", ttl_minutes=120)
     assert created.status == 201, created.body
     ticket = created.json()
+    TicketOut.model_validate(ticket)  # the documented answer (extra fields forbidden)
     assert CODE.match(ticket["code"])
     assert (ticket["state"], ticket["deep_link"], ticket["note"]) == ("open", None, "size 42")
     assert ticket["expires_at"].startswith("2026-03-02T11:00:00")
@@ -107,6 +109,7 @@ def test_a_store_ticket_is_issued_redeemed_once_and_announced(rt: LocalRuntime, 
     # Then 200 with the redeemed ticket and the customer's context
     assert answer.status == 200, answer.body
     body = answer.json()
+    RedeemOut.model_validate(body)
     assert body["ticket"]["state"] == "redeemed"
     assert (body["ticket"]["redeemed_by"], body["ticket"]["redeemed_store_id"]) == ("clerk-1", "kadikoy")
     assert body["context"]["profile"]["profile_id"] == "prof-api-1"
@@ -116,6 +119,7 @@ def test_a_store_ticket_is_issued_redeemed_once_and_announced(rt: LocalRuntime, 
     # And a second redemption is 410 ticket_used; handoff.accepted went out once
     again = redeem(rt, ticket["code"], sub="clerk-2")
     assert (again.status, again.json()["code"]) == (410, "ticket_used")
+    ErrorOut.model_validate(again.json())
     accepted = on_bus(rt, "handoff.accepted", ticket["ticket_id"])
     assert len(accepted) == 1
     assert accepted[0]["source"] == "omnichannel.handoff"
@@ -194,6 +198,7 @@ def test_the_context_by_calling_number(rt: LocalRuntime, clock: Clock) -> None:
     assert by_phone.status == 200, by_phone.body
     assert by_phone.json()["profile"]["profile_id"] == "prof-api-7"
     assert by_phone.json()["matched"] == {"identifier": "phone", "conversation": None}
+    ContextOut.model_validate(by_phone.json())
     by_whatsapp = rt.request("GET", "/handoff/context", query={"whatsapp": "905321110007"}, headers=agent)
     assert by_whatsapp.json()["profile"]["profile_id"] == "prof-api-7"
     nobody = rt.request("GET", "/handoff/context", query={"phone": "+905329999999"}, headers=agent)

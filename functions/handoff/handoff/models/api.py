@@ -43,3 +43,95 @@ class RedeemRequest(BaseModel):
     @classmethod
     def _aliases(cls, value: Any) -> Any:
         return _channel(value)
+
+
+# ---------------------------------------------------------------------------------------------- answers
+# The routes build their JSON by hand (the context mixes several tables' shapes); these models document it.
+
+
+class ErrorOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="not_found, ticket_expired, ticket_used, too_many_attempts, invalid_request ...")
+    message: str
+    field: str | None = Field(default=None, description="The offending field of a 400")
+    errors: list[dict[str, str]] | None = None
+
+
+class TicketOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: str
+    code: str = Field(description="XXXX-XXXX (Crockford base32); type it with or without the dash, any case")
+    profile_id: str
+    from_channel: str
+    to_channel: str
+    reason: str
+    note: str | None = None
+    created_by: str | None = None
+    created_at: str
+    expires_at: str
+    state: str = Field(description="open, redeemed or expired")
+    redeemed_by: str | None = None
+    redeemed_at: str | None = None
+    redeemed_channel: str | None = None
+    redeemed_store_id: str | None = None
+    deep_link: str | None = Field(default=None, description="<HANDOFF_LINK_BASE_URL>/h/<code> for digital channels")
+    purpose: str = Field(description="handoff or reserve_in_store")
+    store_id: str | None = None
+    cart_snapshot: dict[str, Any] | None = Field(default=None, description="Not in the context's ticket summaries")
+
+
+class LastMessageOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str
+    name: str
+    at: str
+    text: str | None = None
+
+
+class ConversationOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str
+    channel: str
+    contact: str = Field(description="<identifier type>:<value> the customer reached us with")
+    state: str = Field(description="open, pending or closed")
+    profile_id: str | None = None
+    opened_at: str | None = None
+    message_count: int
+    last_message: LastMessageOut | None = None
+    assigned_agent: str | None = None
+    assigned_store: str | None = None
+    consent: str | None = Field(default=None, description="opted_in or opted_out (SMS, WhatsApp)")
+    linked_conversation_id: str | None = Field(default=None, description="The open case this one continues")
+    handed_off_from: str | None = Field(default=None, description="That case's channel (implicit handoff)")
+
+
+class MatchedOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifier: str = Field(description="phone or whatsapp: how the caller was found")
+    conversation: ConversationOut | None = Field(description="The open conversation the caller most likely continues")
+
+
+class ContextOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    profile: dict[str, Any] = Field(description="profile_id, identifiers, traits, channels, created_at, last_seen_at")
+    timeline: dict[str, Any] = Field(description="events (canonical events, newest first, a bounded page) and cursor")
+    cart: dict[str, Any] | None = Field(description="cart_id, version, currency, lines, total, last_activity_at")
+    conversations: list[ConversationOut] = Field(description="Open ones first, newest first")
+    open_conversations: int
+    consent: dict[str, str] = Field(description="Per channel: opted_in or opted_out")
+    last_handoff: TicketOut | None
+    tickets: list[TicketOut] = Field(description="Open handoff tickets")
+    matched: MatchedOut | None = Field(default=None, description="Only on /handoff/context (by number)")
+
+
+class RedeemOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket: TicketOut
+    context: ContextOut | None = Field(description="The customer's context (null if the profile was erased)")

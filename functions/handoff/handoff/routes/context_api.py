@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from handoff import wiring
 from handoff.logic.conversations import CaseState, Consent, Conversation, summary
 from handoff.logic.tickets import Ticket, TicketState, ticket_view
+from handoff.models.api import ContextOut, ErrorOut
 from handoff.observability import metrics
 from handoff.routes.errors import ApiError, error_response
 from handoff.settings import get_settings
@@ -31,11 +32,17 @@ __all__ = ["ApiError", "customer_context", "error_response", "router"]
 router = Router()
 
 _JWT: list[dict[str, list[str]]] = [{"jwt": []}]
+
+
+def _doc(description: str, model: Any = ErrorOut) -> Any:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
 _ANSWERS: dict[int, Any] = {
-    200: {"description": "The customer's context"},
-    401: {"description": "No token"},
-    403: {"description": "Not an agent"},
-    404: {"description": "No such profile, or nobody holds that number"},
+    200: _doc("The customer's context", ContextOut),
+    401: _doc("No token"),
+    403: _doc("Not an agent"),
+    404: _doc("No such profile, or nobody holds that number"),
 }
 
 
@@ -174,7 +181,10 @@ def _holder(phone: str | None, whatsapp: str | None) -> tuple[IdentifierType, st
 @router.get(
     "/handoff/context",
     summary="Implicit handoff: the context of whoever holds this phone or WhatsApp number",
-    responses={**_ANSWERS, 400: {"description": "Neither phone nor whatsapp, or not a number (field named)"}},
+    responses={
+        **_ANSWERS,
+        400: _doc("Neither phone nor whatsapp, or not a number (field named)"),
+    },
     tags=["context"],
     security=_JWT,
 )

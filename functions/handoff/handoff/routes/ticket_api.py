@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from handoff import wiring
 from handoff.logic.tickets import TicketError, TicketNotFound, ticket_view
-from handoff.models.api import CreateTicketRequest, RedeemRequest
+from handoff.models.api import CreateTicketRequest, ErrorOut, RedeemOut, RedeemRequest, TicketOut
 from handoff.observability import logger, metrics
 from handoff.routes.context_api import customer_context, require_agent
 from handoff.routes.errors import ApiError
@@ -27,8 +27,14 @@ from omnichannel.auth import Principal
 router = Router()
 
 _JWT: list[dict[str, list[str]]] = [{"jwt": []}]
-_COMMON: dict[int, Any] = {401: {"description": "No token"}, 403: {"description": "Not an agent"}}
-_GUESSING: dict[int, Any] = {429: {"description": "Too many failed attempts; see Retry-After"}}
+
+
+def _doc(description: str, model: Any = ErrorOut) -> Any:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+_COMMON: dict[int, Any] = {401: _doc("No token"), 403: _doc("Not an agent")}
+_GUESSING: dict[int, Any] = {429: _doc("Too many failed attempts; Retry-After says when to try again")}
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[str]:
@@ -71,9 +77,9 @@ def _failed(principal: Principal, error: TicketError) -> ApiError:
     "/handoff/tickets",
     summary="Issue a handoff ticket (short code, deep link for digital channels); emits handoff.created",
     responses={
-        201: {"description": "The ticket"},
-        400: {"description": "The body is malformed (field named)"},
-        404: {"description": "No such profile"},
+        201: _doc("The ticket", TicketOut),
+        400: _doc("The body is malformed (field named)"),
+        404: _doc("No such profile"),
         **_COMMON,
     },
     tags=["tickets"],
@@ -104,7 +110,7 @@ def create_ticket(body: Annotated[CreateTicketRequest, Body()]) -> Response[str]
 @router.get(
     "/handoff/tickets/<code>",
     summary="Read a ticket (no context)",
-    responses={200: {"description": "The ticket"}, 404: {"description": "Unknown code"}, **_COMMON, **_GUESSING},
+    responses={200: _doc("The ticket", TicketOut), 404: _doc("Unknown code"), **_COMMON, **_GUESSING},
     tags=["tickets"],
     security=_JWT,
 )
@@ -121,10 +127,10 @@ def get_ticket(code: str) -> Response[str]:
     "/handoff/tickets/<code>/redeem",
     summary="Redeem a ticket once and get the customer's context; emits handoff.accepted",
     responses={
-        200: {"description": "The redeemed ticket and the customer's context"},
-        400: {"description": "The body is malformed (field named)"},
-        404: {"description": "Unknown code"},
-        410: {"description": "Expired (ticket_expired) or already used (ticket_used)"},
+        200: _doc("The redeemed ticket and the customer's context", RedeemOut),
+        400: _doc("The body is malformed (field named)"),
+        404: _doc("Unknown code"),
+        410: _doc("Expired (ticket_expired) or already used (ticket_used)"),
         **_COMMON,
         **_GUESSING,
     },
