@@ -256,9 +256,14 @@ function handoffCard(profile, context) {
       status.textContent = problem(error);
     }
   });
-  const open = (context.tickets || []).map((ticket) => h("li", {}, h("code", {}, ticket.code), ` → ${ticket.to_channel}`));
-  return section("Hand off", "handoff-card", form, status, out,
-    open.length ? [h("h3", {}, "Open tickets"), h("ul", {}, open)] : null);
+  const open = (context.tickets || []).map((ticket) => h("li", {}, h("code", {}, ticket.code),
+    ` ${ticket.from_channel} → ${ticket.to_channel}, until ${dateTime(ticket.expires_at)}`));
+  const last = context.last_handoff;
+  return section("Hand off", "handoff-card",
+    last ? h("p.muted#last-handoff", { "data-state": last.state }, `Last handoff: ${last.code}, ${last.from_channel} → `
+      + `${last.to_channel} (${last.state}), ${dateTime(last.redeemed_at || last.created_at)}`) : null,
+    form, status, out,
+    open.length ? [h("h3", {}, "Open tickets"), h("ul#open-tickets", {}, open)] : null);
 }
 
 export function redeemView(root, navigate, prefill = "") {

@@ -123,9 +123,18 @@ def test_agent_finds_a_customer_sees_the_360_hands_off_and_the_clerk_redeems(sit
     assert site.api(f"/handoff/tickets/{code}")["state"] == "redeemed"
     shot(browser, "04-handoff-redeemed")
 
-    # And a second redemption is refused as used
+    # And the customer's 360 (one click away) shows that last handoff as redeemed
+    browser.find_element(By.ID, "redeemed-open").click()
+    last = wait(browser).until(lambda d: d.find_element(By.ID, "last-handoff"))
+    assert attr(last, "data-state") == "redeemed"
+    assert code in last.text
+
+    # And a second redemption of the code is refused as used
+    browser.get(f"{site.url}/console#/redeem/{code}")
+    wait(browser).until(lambda d: attr(d.find_element(By.ID, "redeem-code"), "value") == code)
     browser.find_element(By.ID, "redeem-submit").click()
     wait(browser).until(lambda d: "expired or was already used" in d.find_element(By.ID, "redeem-status").text)
+    assert browser.find_elements(By.ID, "redeemed") == []
 
 
 def test_chinese_customer_by_phone_renders_in_chinese(site: Site, browser: WebDriver) -> None:
