@@ -52,8 +52,10 @@ def link_base_url() -> str:
     configured = settings.handoff_link_base_url.strip() or settings.public_base_url.strip()
     if configured:
         return configured.rstrip("/")
-    host = (router.current_event.headers or {}).get("host", "")
-    return f"https://{host}" if host else ""
+    headers = router.current_event.headers or {}
+    host = headers.get("host", "")
+    scheme = (headers.get("x-forwarded-proto") or "https").split(",")[0].strip() or "https"
+    return f"{scheme}://{host}" if host else ""
 
 
 def _unless_guessing(principal: Principal) -> None:
