@@ -71,7 +71,7 @@ def browser(request: pytest.FixtureRequest) -> Iterator[WebDriver]:
         # the console explains, e.g. a used code's 410, is a network message, not an error of the page)
         errors = [
             entry["message"]
-            for entry in driver.get_log("browser")
+            for entry in driver.get_log("browser")  # type: ignore[no-untyped-call]
             if entry["level"] == "SEVERE" and "Failed to load resource" not in entry["message"]
         ]
         assert errors == []
