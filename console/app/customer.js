@@ -116,9 +116,10 @@ export async function customerView(root, profileId, navigate) {
     h("option", { value: "" }, "All channels"),
     [...new Set(context.timeline.events.map((event) => event.channel))].map((channel) =>
       h("option", { value: channel }, CHANNELS[channel]?.label || channel)));
-  filter.addEventListener("change", () => {
+  const applyFilter = () => {
     for (const item of timelineList.children) item.hidden = Boolean(filter.value) && item.dataset.channel !== filter.value;
-  });
+  };
+  filter.addEventListener("change", applyFilter);
   let cursor = context.timeline.cursor;
   const more = h("button#timeline-more", { type: "button", hidden: !cursor }, "Older events");
   more.addEventListener("click", async () => {
@@ -126,6 +127,7 @@ export async function customerView(root, profileId, navigate) {
     try {
       const page = await api(`/profiles/${encodeURIComponent(profile.profile_id)}/timeline`, { params: { cursor, limit: 50 } });
       timelineList.append(...page.events.map(eventLine));
+      applyFilter();
       cursor = page.next_cursor;
       more.hidden = !cursor;
     } finally {

@@ -79,6 +79,9 @@ def attr(element: WebElement, name: str) -> str:
 
 def sign_in(driver: WebDriver, site: Site, *, dev: bool = False) -> None:
     driver.get(f"{site.url}/console")
+    # Signed out: no navigation, only the sign-in form
+    wait(driver).until(lambda d: d.find_element(By.ID, "token"))
+    assert not driver.find_element(By.ID, "nav").is_displayed()
     if dev:
         wait(driver).until(lambda d: d.find_element(By.ID, "dev-signin").is_displayed())
         driver.find_element(By.ID, "dev-signin").click()

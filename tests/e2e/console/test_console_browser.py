@@ -68,6 +68,13 @@ def test_agent_finds_a_customer_sees_the_360_hands_off_and_the_clerk_redeems(sit
         event["channel"] for event in context["timeline"]["events"]
     }
     assert all(item.find_element(By.CSS_SELECTOR, ".badge").text for item in items)
+    # And the channel filter keeps only that channel's events in view
+    channel = attr(items[-1], "data-channel")
+    Select(browser.find_element(By.ID, "timeline-channel")).select_by_value(channel)
+    visible = [attr(item, "data-channel") for item in items if item.is_displayed()]
+    assert visible == [event["channel"] for event in context["timeline"]["events"] if event["channel"] == channel]
+    Select(browser.find_element(By.ID, "timeline-channel")).select_by_value("")
+    assert all(item.is_displayed() for item in items)
     # And the identities include the phone, the lifecycle stage is the KPI API's
     assert person["phone"] in browser.find_element(By.ID, "identities-card").text
     value = site.api(f"/kpis/profiles/{person['profile_id']}")
