@@ -83,6 +83,7 @@ def sign_in(driver: WebDriver, site: Site, *, dev: bool = False) -> None:
     wait(driver).until(lambda d: d.find_element(By.ID, "token"))
     assert not driver.find_element(By.ID, "nav").is_displayed()
     if dev:
+        shot(driver, "00-sign-in")
         wait(driver).until(lambda d: d.find_element(By.ID, "dev-signin").is_displayed())
         driver.find_element(By.ID, "dev-signin").click()
     else:
