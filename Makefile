@@ -25,7 +25,7 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
 	@touch $@
 
-.PHONY: help setup dev demo serve test unit lint format token openapi validate build bench deploy clean
+.PHONY: help setup dev demo serve test unit lint format token openapi validate build bench deploy clean browser
 help: ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
@@ -40,7 +40,21 @@ serve: $(VENV)/.installed ## run the local runtime without the demo
 demo: $(VENV)/.installed ## play the demo journey against a running local runtime
 	$(PY) -m local_runtime demo --url http://127.0.0.1:$(PORT)
 
-test: $(VENV)/.installed $(SAM_VENV)/.installed lint ## lint, type-check and run every test
+# The console's browser tests drive Debian's chromium through chromium-driver (never a downloaded browser).
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser: ## install Debian's chromium and chromium-driver for the console's tests when missing (needs root)
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and chromium-driver for the console's browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-cjk; \
+	else \
+	  echo "the console's browser tests need $(CHROMIUM) and $(CHROMEDRIVER): run as root on Debian, or" \
+	    "sudo apt-get install chromium chromium-driver fonts-noto-cjk (the tests fail without them)" >&2; exit 1; \
+	fi
+
+test: $(VENV)/.installed $(SAM_VENV)/.installed browser lint ## lint, type-check and run every test
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(PY) -m pytest $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed ## the fast tests only (no SAM CLI)
@@ -75,7 +89,7 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint
 build: $(SAM_VENV)/.installed $(VENV)/.installed ## sam build (needs python3.13 on PATH: the venv provides it)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
 
-bench: $(VENV)/.installed ## print the benchmark figures
+bench: $(VENV)/.installed browser ## print the benchmark figures
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 deploy: build ## sam deploy --guided (needs AWS credentials)

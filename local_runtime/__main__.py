@@ -91,6 +91,7 @@ def _banner(runtime: object) -> str:
         )
         lines.append(f"  {route.route_key:<{width}}  → {route.function}{auth}")
     lines.append(f"  {'GET /_local/bus':<{width}}  → the last bus events (local only)")
+    lines.append(f"  {'POST /_local/token':<{width}}  → a development token for the console's dev sign-in (local only)")
     deliveries = [
         f"  {sub.trigger}  ({sub.schedule.expression if sub.schedule else sub.kind})"
         + ("" if sub.enabled else " disabled")
@@ -109,6 +110,7 @@ def _banner(runtime: object) -> str:
     lines.append(
         "token:     make token ROLE=customer|agent|admin [SUB=...]  (python -m local_runtime token --role agent)"
     )
+    lines.append(f"console:   {url}/console  (dev sign-in, or paste a token)")
     lines.append(f"listening on {url} (Ctrl-C stops)")
     return "\n".join(lines)
 

@@ -323,6 +323,7 @@ def run_demo(base_url: str, moto_endpoint: str) -> int:
         failures += 1
         print(f"BAD expected {expected_events} events, each on the bus once; found {len(stored)} stored")
     failures += _show_profile(base_url, email, len(stored))
+    failures += _fill_console(base_url, run, email)
     print(
         "\nTry it yourself:\n"
         f"  curl -s -u dev-write-key: -H 'content-type: application/json' "
@@ -368,3 +369,54 @@ def _show_profile(base_url: str, email: str, expected_events: int, timeout: floa
         print(f"BAD expected the profile's timeline to hold all {expected_events} events; it holds {len(timeline)}")
         return 1
     return 0
+
+
+def _fill_console(base_url: str, run: str, demo_email: str, timeout: float = 240.0) -> int:
+    """Fill the console with a multi-channel dataset (local_runtime/demo_data.py) and say where to look; 0 when
+    every request was accepted and the KPIs counted every order."""
+    from local_runtime import demo_data
+    from local_runtime.auth import DevJwt
+
+    config = _config()
+    jwt = DevJwt.from_config(config)
+
+    def send(method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        response = requests.request(method, base_url + path, data=body, headers=headers, timeout=30)
+        return response.status_code, response.text
+
+    now = datetime.now(UTC)
+    print("\nFilling the console: 30 customers (Turkish, Chinese, English) across web, app, store and WhatsApp…")
+    data = demo_data.seed(
+        send,
+        run=run,
+        now=now,
+        admin_token=jwt.issue("admin", sub="demo-admin"),
+        meta_app_secret=config["secrets"]["CaptureSecrets"]["meta_app_secret"],
+    )
+    for problem in data.problems:
+        print(f"BAD {problem}")
+    headers = {"Authorization": "Bearer " + jwt.issue("agent", sub="demo-agent")}
+    start = (now - timedelta(days=130)).date().isoformat()
+    deadline = time.monotonic() + timeout
+    orders = 0
+    while time.monotonic() < deadline:
+        answer = requests.get(
+            f"{base_url}/kpis", params={"start": start, "granularity": "total"}, headers=headers, timeout=10
+        )
+        if answer.status_code == HTTPStatus.OK:
+            orders = int(answer.json()["totals"]["orders"])
+            if orders >= data.orders:
+                break
+        time.sleep(1.0)
+    ok = orders >= data.orders and not data.problems
+    print(
+        f"{'ok ' if ok else 'BAD'} {len(data.customers)} customers, {data.events} events, {data.orders} orders sent;"
+        f" the KPIs count {orders} orders since {start}"
+    )
+    chinese = next(person for person in data.customers if person["lang"] == "zh")
+    print(
+        f"\nConsole: {base_url}/console  (press “Dev sign-in”, or paste `make token ROLE=agent`)\n"
+        f"  search e-mail {demo_email} (the journey above), phone {chinese['phone']} ({chinese['name']},"
+        " wrote on WhatsApp), then create a handoff and redeem its code; KPIs: the dashboard"
+    )
+    return 0 if ok else 1

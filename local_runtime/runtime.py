@@ -196,7 +196,10 @@ class LocalRuntime:
             invoke=self.host.invoke,
             context=self.context,
             dev_jwt=self.dev_jwt,
-            local_routes={"GET /_local/bus": lambda _request: json_response(200, self.bus_log())},
+            local_routes={
+                "GET /_local/bus": lambda _request: json_response(200, self.bus_log()),
+                "POST /_local/token": self._dev_sign_in,
+            },
         )
         if self._http_port is not None:
             try:
@@ -355,6 +358,19 @@ class LocalRuntime:
     def bus_log(self) -> list[dict[str, Any]]:
         """The last events that passed on the bus (oldest first)."""
         return self.delivery.bus_log()
+
+    def _dev_sign_in(self, request: HttpRequest) -> HttpResponse:
+        """The console's "dev sign-in" (local only; never part of the template): a development token for a staff
+        role. Body ``{"role": "agent"|"admin", "sub"?: "..."}``."""
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return json_response(400, {"code": "invalid_json", "message": "the body is not JSON"})
+        role = body.get("role", "agent") if isinstance(body, dict) else None
+        if role not in ("agent", "admin"):
+            return json_response(400, {"code": "invalid_role", "message": "role: agent or admin", "field": "role"})
+        sub = body.get("sub") if isinstance(body.get("sub"), str) and body["sub"] else f"dev-{role}"
+        return json_response(200, {"token": self.dev_jwt.issue(role, sub=sub), "role": role, "sub": sub})
 
     def token(self, role: str, *, sub: str | None = None) -> str:
         """A development JWT that the JWT-protected routes accept."""

@@ -83,6 +83,8 @@ WEBHOOK_PATHS = (
 def owner_of(function: Resource) -> str:
     """The function's folder name: ``functions/capture/`` -> ``capture``."""
     code_uri = str(function.properties.get("CodeUri", ""))
+    if code_uri.strip("/") == "console":  # the web console's static files (ConsoleFunction): owns no table
+        return "console"
     parts = [part for part in code_uri.split("/") if part]
     if len(parts) != 2 or parts[0] != "functions":
         raise AssertionError(f"{function.logical_id}: CodeUri {code_uri!r} is not functions/<name>/")

@@ -1,0 +1,74 @@
+"""Serves the console's static files (index.html, ES modules, CSS, vendored code) from this function's package.
+
+No authorizer: the files hold no data; every API call the console makes carries the agent's bearer token. Only
+files below ``console/`` with a known static suffix are served (never this Python package, never dot files), with
+UTF-8 content types and a short cache; anything else is 404.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".md": "text/plain; charset=utf-8",
+}
+HIDDEN = ("console_site", "requirements.txt")
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    # Same origin only: the API is on this origin, nothing is fetched from elsewhere.
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+}
+
+
+def resolve(proxy: str | None) -> Path | None:
+    """The file a request path names, or None when it is not a servable static file."""
+    if proxy is not None and (proxy.endswith("/") or "//" in proxy):
+        return None
+    relative = PurePosixPath(proxy or "index.html")
+    parts = relative.parts
+    if not parts or relative.is_absolute() or any(part in ("..", "") or part.startswith(".") for part in parts):
+        return None
+    if parts[0] in HIDDEN or "__pycache__" in parts or relative.suffix not in CONTENT_TYPES:
+        return None
+    path = (ROOT / relative).resolve()
+    if not path.is_relative_to(ROOT) or not path.is_file():
+        return None
+    return path
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
+    if method not in ("GET", "HEAD"):
+        return _text(405, "method not allowed")
+    proxy = (event.get("pathParameters") or {}).get("proxy")
+    path = resolve(proxy)
+    if path is None:
+        return _text(404, "not found")
+    content_type = CONTENT_TYPES[path.suffix]
+    data = path.read_bytes()
+    headers = {
+        "content-type": content_type,
+        "cache-control": "no-cache" if path.suffix == ".html" else "public, max-age=300",
+        **SECURITY_HEADERS,
+    }
+    if content_type.endswith("charset=utf-8"):
+        return {"statusCode": 200, "headers": headers, "body": data.decode("utf-8")}
+    return {"statusCode": 200, "headers": headers, "body": base64.b64encode(data).decode(), "isBase64Encoded": True}
+
+
+def _text(status: int, message: str) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"content-type": "text/plain; charset=utf-8"}, "body": message}

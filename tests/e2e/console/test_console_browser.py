@@ -1,0 +1,257 @@
+"""The console driven in headless Chromium against the local runtime: sign in, search a customer, open the
+Customer 360, create a handoff and redeem its code, read the KPI charts and check every figure against the API
+for the same period. Screenshots go to build/screenshots/."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
+
+from tests.support.console_browser import Site, attr, shot, sign_in, wait
+
+CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
+
+
+def _customer(site: Site, lang: str) -> dict[str, Any]:
+    """A seeded customer in ``lang`` who has orders (so the 360 has a timeline worth looking at)."""
+    for person in site.dataset.customers:
+        if person["lang"] == lang:
+            profile = site.api("/profiles", email=person["email"])
+            value = site.api(f"/kpis/profiles/{profile['profile_id']}")
+            if value.get("known") and value.get("frequency"):
+                return {**person, "profile_id": profile["profile_id"]}
+    raise AssertionError(f"the dataset has no {lang} customer with orders")
+
+
+def _requests(driver: WebDriver) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = driver.execute_script("return window.consoleRequests.slice()")
+    return found
+
+
+def _open_customer(driver: WebDriver, kind: str, value: str) -> None:
+    driver.get(driver.current_url.split("#")[0] + "#/search")
+    query = wait(driver).until(lambda d: d.find_element(By.ID, "search-query"))
+    Select(driver.find_element(By.ID, "search-kind")).select_by_value(kind)
+    query.clear()
+    query.send_keys(value, Keys.ENTER)  # the keyboard submits the form
+    wait(driver).until(lambda d: d.find_elements(By.ID, "customer-name"))
+
+
+def test_agent_finds_a_customer_sees_the_360_hands_off_and_the_clerk_redeems(site: Site, browser: WebDriver) -> None:
+    # Given an agent signed in with the local dev sign-in
+    sign_in(browser, site, dev=True)
+    shot(browser, "01-search")
+    person = _customer(site, "tr")
+
+    # When they search the customer by e-mail (typed in capitals: the API normalises it)
+    _open_customer(browser, "email", person["email"].upper())
+
+    # Then the Customer 360 shows the customer with Turkish text marked as Turkish
+    name = browser.find_element(By.ID, "customer-name")
+    assert name.text == person["name"]
+    assert name.get_attribute("lang") == "tr"
+    assert browser.find_element(By.ID, "customer-id").text == person["profile_id"]
+    # And the timeline holds exactly the API's newest page, each event with its channel badge
+    context = site.api(f"/handoff/customers/{person['profile_id']}/context")
+    items = browser.find_elements(By.CSS_SELECTOR, "#timeline li.event")
+    assert [item.get_attribute("data-event-id") for item in items] == [
+        event["event_id"] for event in context["timeline"]["events"]
+    ]
+    assert {item.get_attribute("data-channel") for item in items} == {
+        event["channel"] for event in context["timeline"]["events"]
+    }
+    assert all(item.find_element(By.CSS_SELECTOR, ".badge").text for item in items)
+    # And the channel filter keeps only that channel's events in view
+    channel = attr(items[-1], "data-channel")
+    Select(browser.find_element(By.ID, "timeline-channel")).select_by_value(channel)
+    visible = [attr(item, "data-channel") for item in items if item.is_displayed()]
+    assert visible == [event["channel"] for event in context["timeline"]["events"] if event["channel"] == channel]
+    Select(browser.find_element(By.ID, "timeline-channel")).select_by_value("")
+    assert all(item.is_displayed() for item in items)
+    # And the identities include the phone, the lifecycle stage is the KPI API's
+    assert person["phone"] in browser.find_element(By.ID, "identities-card").text
+    value = site.api(f"/kpis/profiles/{person['profile_id']}")
+    assert browser.find_element(By.CSS_SELECTOR, "#value-card .stage").text == value["stage"]
+    # And the 360 cost one bounded page of requests: context, merges, customer value
+    assert sorted(
+        entry["path"].split("?")[0]
+        for entry in _requests(browser)
+        if "/customers/" in entry["path"] or "/merges" in entry["path"] or "/kpis/profiles/" in entry["path"]
+    ) == sorted(
+        [
+            f"/handoff/customers/{person['profile_id']}/context",
+            f"/profiles/{person['profile_id']}/merges",
+            f"/kpis/profiles/{person['profile_id']}",
+        ]
+    )
+    shot(browser, "02-customer-360")
+
+    # When the agent hands the customer off from WhatsApp to the store
+    Select(browser.find_element(By.ID, "handoff-from")).select_by_value("whatsapp")
+    Select(browser.find_element(By.ID, "handoff-to")).select_by_value("web")
+    note = browser.find_element(By.ID, "handoff-note")
+    note.send_keys("Kaban 38 beden ayırtıldı; 顾客想在店里取货")
+    browser.find_element(By.ID, "handoff-create").click()
+    code_element = wait(browser).until(lambda d: d.find_element(By.ID, "ticket-code"))
+
+    # Then the console shows the code and a QR of the deep link, and the API knows the open ticket
+    code = code_element.text
+    assert CODE.match(code), code
+    ticket = site.api(f"/handoff/tickets/{code}")
+    assert ticket["state"] == "open"
+    assert ticket["profile_id"] == person["profile_id"]
+    qr = browser.find_element(By.CSS_SELECTOR, "#ticket svg.qr")
+    assert ticket["deep_link"] in attr(qr, "aria-label")
+    assert int(attr(qr, "data-modules")) >= 21  # a real QR symbol (version 1 is 21 x 21)
+    assert browser.find_element(By.ID, "ticket-link").get_attribute("href") == ticket["deep_link"]
+    browser.execute_script("document.getElementById('ticket').scrollIntoView()")
+    shot(browser, "03-handoff-created")
+
+    # When the clerk redeems it, typing it in lower case without the dash
+    browser.find_element(By.CSS_SELECTOR, "nav a[data-section='redeem']").click()
+    field = wait(browser).until(lambda d: d.find_element(By.ID, "redeem-code"))
+    field.send_keys(code.replace("-", "").lower())
+    Select(browser.find_element(By.ID, "redeem-channel")).select_by_value("store")
+    browser.find_element(By.ID, "redeem-store").send_keys("istanbul-kadikoy")
+    browser.find_element(By.ID, "redeem-submit").click()
+    redeemed = wait(browser).until(lambda d: d.find_element(By.ID, "redeemed"))
+
+    # Then the clerk sees the customer, and the ticket is used up
+    assert redeemed.get_attribute("data-profile-id") == person["profile_id"]
+    assert person["name"] in redeemed.text
+    assert "Kaban 38 beden" in redeemed.text
+    assert site.api(f"/handoff/tickets/{code}")["state"] == "redeemed"
+    shot(browser, "04-handoff-redeemed")
+
+    # And the customer's 360 (one click away) shows that last handoff as redeemed
+    browser.find_element(By.ID, "redeemed-open").click()
+    last = wait(browser).until(lambda d: d.find_element(By.ID, "last-handoff"))
+    assert attr(last, "data-state") == "redeemed"
+    assert code in last.text
+
+    # And a second redemption of the code is refused as used
+    browser.get(f"{site.url}/console#/redeem/{code}")
+    wait(browser).until(lambda d: attr(d.find_element(By.ID, "redeem-code"), "value") == code)
+    browser.find_element(By.ID, "redeem-submit").click()
+    wait(browser).until(lambda d: "expired or was already used" in d.find_element(By.ID, "redeem-status").text)
+    assert browser.find_elements(By.ID, "redeemed") == []
+
+
+def test_chinese_customer_by_phone_renders_in_chinese(site: Site, browser: WebDriver) -> None:
+    # Given an agent signed in with a pasted token
+    sign_in(browser, site)
+    person = _customer(site, "zh")
+
+    # When they search by the phone number written nationally with spaces
+    national = person["phone"]
+    _open_customer(browser, "phone", f"{national[:3]} {national[3:6]} {national[6:10]} {national[10:]}")
+
+    # Then the name is marked Chinese (so the browser picks CJK glyphs; the screenshot shows them) and laid out
+    name = browser.find_element(By.ID, "customer-name")
+    assert name.text == person["name"]
+    assert name.get_attribute("lang") == "zh"
+    assert name.size["width"] > 20
+    if person is site.dataset.customers[1]:  # the one who wrote on WhatsApp
+        assert "你好" in browser.find_element(By.ID, "conversations-card").text
+    shot(browser, "05-customer-360-chinese")
+    # And on a tablet in portrait the 360 stacks into one column without horizontal scrolling
+    browser.set_window_size(820, 1180)
+    wait(browser).until(lambda d: d.execute_script("return window.innerWidth") <= 820)
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    shot(browser, "06-customer-360-tablet")
+
+
+def _chart(browser: WebDriver, name: str) -> Any:
+    return json.loads(attr(browser.find_element(By.CSS_SELECTOR, f"figure[data-chart='{name}']"), "data-values"))
+
+
+def _same(console: Any, api: Any) -> bool:
+    if console is None or api is None:
+        return console is None and api is None
+    return Decimal(str(console)) == Decimal(str(api))
+
+
+def _check_dashboard(browser: WebDriver, site: Site, channel: str | None) -> None:
+    start, end = attr(browser.find_element(By.ID, "main"), "data-period").split("/")
+    query = {"start": start, "end": end, **({"channel": channel} if channel else {})}
+    by_channel = site.api("/kpis", granularity="total", **query)
+    granularity = browser.find_element(By.ID, "main").get_attribute("data-granularity")
+    over_time = site.api("/kpis", granularity=granularity, **query)
+    cohorts = site.api("/kpis/cohorts", from_month=start[:7], to_month=end[:7])
+    rows = {row["channel"]: row for row in by_channel["rows"]}
+    assert rows, "the seeded dataset has KPI rows in the period"
+    # The headline tiles are the API's totals
+    for key in ("aov_gross", "gross", "orders", "conversion_rate", "cac", "nps", "csat", "recovered"):
+        shown = browser.find_element(By.CSS_SELECTOR, f".tile[data-kpi='{key}']").get_attribute("data-value")
+        assert _same(shown or None, by_channel["totals"][key]), key
+    # Each bar chart holds the API's figure per channel
+    for chart, key in (
+        ("aov", "aov_gross"),
+        ("conversion", "conversion_rate"),
+        ("cac", "cac"),
+        ("cpa", "cost_per_acquisition"),
+        ("recovered", "recovered"),
+    ):
+        values = _chart(browser, chart)
+        expected = {name: row[key] for name, row in rows.items() if row[key] is not None}
+        assert set(values) == set(expected), chart
+        assert all(_same(values[name], expected[name]) for name in expected), chart
+    # NPS and CSAT over time: the API's figure for each day
+    satisfaction = _chart(browser, "satisfaction")
+    for series in ("nps", "csat"):
+        expected = {row["period"]: row[series] for row in over_time["periods"]}
+        assert set(satisfaction[series]) == set(expected)
+        assert all(_same(satisfaction[series][day], expected[day]) for day in expected)
+    # The cohort heatmap: the API's rate for every cohort and month offset
+    heat = _chart(browser, "cohorts")
+    assert {row["cohort"] for row in cohorts["cohorts"]} == set(heat)
+    for row in cohorts["cohorts"]:
+        for month in row["months"]:
+            assert _same(heat[row["cohort"]][str(month["offset"])], month["rate"])
+    # The funnel arranges the API's counters
+    funnel = _chart(browser, "funnel")
+    totals = by_channel["totals"]
+    assert funnel["sessions"] == int(totals["sessions"])
+    assert funnel["prospects"] == int(totals["leads"]) + int(totals["signups"])
+    assert funnel["new_customers"] == int(totals["new_customers"])
+
+
+def test_kpi_dashboard_shows_the_apis_figures_for_the_period_and_channels(site: Site, browser: WebDriver) -> None:
+    # Given an agent on the KPI dashboard (default period: the last 30 days)
+    sign_in(browser, site)
+    browser.find_element(By.CSS_SELECTOR, "nav a[data-section='kpis']").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "main").get_attribute("data-loaded") == "true")
+    shot(browser, "07-kpis-30-days")
+
+    # Then every figure is the API's for the same period
+    _check_dashboard(browser, site, None)
+
+    # When they widen the period to 120 days and keep only web and the app
+    start = browser.find_element(By.ID, "kpi-start")
+    browser.execute_script(
+        "arguments[0].value = new Date(Date.now() - 119 * 86400000).toISOString().slice(0, 10)", start
+    )
+    for channel in ("web", "app"):
+        browser.find_element(By.CSS_SELECTOR, f"input[name='channel'][value='{channel}']").click()
+    browser.find_element(By.ID, "kpi-apply").click()
+    wait(browser).until(
+        lambda d: (
+            d.find_element(By.ID, "main").get_attribute("data-loaded") == "true"
+            and "web, app" in d.find_element(By.ID, "kpi-status").text
+        )
+    )
+    browser.execute_script("window.scrollTo(0, 0)")
+    shot(browser, "08-kpis-120-days-web-app")
+
+    # Then the charts show only those channels, each figure the API's for that period and those channels
+    assert set(_chart(browser, "aov")) <= {"web", "app"}
+    _check_dashboard(browser, site, "web,app")
+    browser.find_element(By.CSS_SELECTOR, "figure[data-chart='cohorts']").location_once_scrolled_into_view  # noqa: B018
+    shot(browser, "09-kpis-cohorts-funnel")

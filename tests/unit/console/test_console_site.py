@@ -1,0 +1,80 @@
+"""The console's static file function: what it serves, with which content type, and what it never serves."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from console_site.handler import ROOT, lambda_handler, resolve
+
+
+def _get(proxy: str | None, method: str = "GET") -> dict[str, Any]:
+    event: dict[str, Any] = {"requestContext": {"http": {"method": method}}}
+    if proxy is not None:
+        event["pathParameters"] = {"proxy": proxy}
+    return lambda_handler(event, None)
+
+
+def test_the_bare_console_path_is_the_page() -> None:
+    # When /console is asked for (no proxy path)
+    answer = _get(None)
+
+    # Then it is index.html as UTF-8 HTML, never cached stale, with a same-origin-only content security policy
+    assert answer["statusCode"] == 200
+    assert answer["headers"]["content-type"] == "text/html; charset=utf-8"
+    assert answer["headers"]["cache-control"] == "no-cache"
+    assert "default-src 'self'" in answer["headers"]["content-security-policy"]
+    assert answer["body"] == (ROOT / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("proxy", "content_type"),
+    [
+        ("app/main.js", "text/javascript; charset=utf-8"),
+        ("app.css", "text/css; charset=utf-8"),
+        ("vendor/qrcode-generator-1.4.4/qrcode.js", "text/javascript; charset=utf-8"),
+    ],
+)
+def test_static_files_are_served_with_their_type(proxy: str, content_type: str) -> None:
+    answer = _get(proxy)
+    assert answer["statusCode"] == 200
+    assert answer["headers"]["content-type"] == content_type
+    assert answer["body"] == (ROOT / proxy).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "console_site/handler.py",  # the function's own code
+        "requirements.txt",
+        "../template.yaml",  # out of the folder
+        "app/../../template.yaml",
+        "/etc/passwd",
+        ".hidden.js",
+        "app/missing.js",
+        "app",  # a folder
+        "app/main.js/",
+    ],
+)
+def test_nothing_else_is_served(proxy: str) -> None:
+    assert resolve(proxy) is None
+    assert _get(proxy)["statusCode"] == 404
+
+
+def test_only_reads_are_answered() -> None:
+    assert _get("app/main.js", method="POST")["statusCode"] == 405
+
+
+def test_a_binary_file_goes_base64(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a PNG among the static files
+    import console_site.handler as handler
+
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    monkeypatch.setattr(handler, "ROOT", tmp_path)
+
+    # Then it is answered base64-encoded, as API Gateway expects binary bodies
+    answer = _get("logo.png")
+    assert answer["isBase64Encoded"] is True
+    assert base64.b64decode(answer["body"]) == b"\x89PNG\r\n\x1a\n\x00\xff"
