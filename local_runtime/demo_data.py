@@ -117,7 +117,11 @@ def build(run: str, now: datetime, *, customers: int = 30, seed: int = 7) -> tup
         first_seen = now - timedelta(days=rng.randint(3, 120), hours=rng.randint(0, 10))
         home = ORDER_CHANNELS[index % len(ORDER_CHANNELS)]
         message(WEB_KEY, "page", person, first_seen, name="Home", properties={"url": "https://shop.example/"})
-        traits = {"name": person["name"], "email": person["email"], "phone": person["phone"]}
+        traits: dict[str, Any] = {"name": person["name"], "email": person["email"], "phone": person["phone"]}
+        # Marketing consent as a sign-up form records it: e-mail for all, SMS and WhatsApp for some.
+        traits["consent"] = {"email": True, "sms": index % 2 == 0, "whatsapp": index % 3 != 2}
+        if index % 4 == 1:
+            traits["preferred_channel"] = "email"
         message(
             APP_KEY if home == "app" else WEB_KEY, "identify", person, first_seen + timedelta(minutes=2), traits=traits
         )

@@ -166,6 +166,10 @@ export async function customerView(root, profileId, navigate) {
     ? h("ul.consent", {}, Object.entries(context.consent).map(([channel, state]) =>
       h("li", { "data-consent": channel }, channelBadge(channel), " ", h(`span.state.consent-${state}`, {}, state.replace("_", " ")))))
     : h("p.muted", {}, "No consent recorded on any channel.");
+  const reachable = context.reachable_channels || [];
+  const reach = h("p#reachable", { "data-reachable": reachable.join(" ") },
+    reachable.length ? ["Reach them on ", ...reachable.map(channelBadge)] : "No channel to message them on (no consent or no address).",
+    context.preferred_channel ? h("span.muted", {}, ` · prefers ${context.preferred_channel}`) : null);
 
   const valueRows = value && value.known
     ? definition([
@@ -182,7 +186,7 @@ export async function customerView(root, profileId, navigate) {
     h("header.customer", {},
       h("h1#customer-name", lang ? { lang } : {}, name),
       h("p.muted", {}, h("code#customer-id", {}, profile.profile_id), " · ",
-        `since ${dateTime(profile.created_at)} · last seen ${dateTime(profile.last_seen_at)}`),
+        `profile created ${dateTime(profile.created_at)} · last seen ${dateTime(profile.last_seen_at)}`),
       h("p.channels", {}, profile.channels.map(channelBadge))),
     h("div.grid",
       {},
@@ -194,7 +198,7 @@ export async function customerView(root, profileId, navigate) {
         section("Identities", "identities-card", identities, h("h3", {}, "Merges"), mergeList),
         section("Current cart", "cart-card", cartBody),
         section("Conversations and cases", "conversations-card", conversations),
-        section("Consent", "consent-card", consent),
+        section("Consent", "consent-card", consent, reach),
         section("Value", "value-card", valueRows))));
 }
 

@@ -79,6 +79,9 @@ def test_agent_finds_a_customer_sees_the_360_hands_off_and_the_clerk_redeems(sit
     assert person["phone"] in browser.find_element(By.ID, "identities-card").text
     value = site.api(f"/kpis/profiles/{person['profile_id']}")
     assert browser.find_element(By.CSS_SELECTOR, "#value-card .stage").text == value["stage"]
+    # And the consent card names the channels a message could go out on, as the API does
+    assert context["reachable_channels"]  # the demo's customers consented to e-mail at least
+    assert attr(browser.find_element(By.ID, "reachable"), "data-reachable").split() == context["reachable_channels"]
     # And the 360 cost one bounded page of requests: context, merges, customer value
     assert sorted(
         entry["path"].split("?")[0]
