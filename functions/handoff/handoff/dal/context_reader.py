@@ -31,6 +31,30 @@ class ProfileSnapshot:
         return [(IdentifierType(kind), value) for kind, values in sorted(self.identifiers.items()) for value in values]
 
 
+def profile_from_item(profile_id: str, item: dict[str, Any]) -> ProfileSnapshot:
+    """A profile item of ProfilesTable (low-level attribute values) as the handoff function reads it: identifiers,
+    traits with the time each was set, channels. The one place that knows the profiles function's item shape."""
+    identifiers = {
+        kind: sorted(value["S"] for value in values["L"])
+        for kind, values in item.get("identifiers", {}).get("M", {}).items()
+    }
+    traits: dict[str, Any] = {}
+    times: dict[str, str] = {}
+    for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items():
+        if isinstance(value, dict) and "v" in value:
+            traits[name] = json.loads(value["v"])
+            times[name] = str(value.get("at") or "")
+    return ProfileSnapshot(
+        profile_id=profile_id,
+        identifiers=identifiers,
+        traits=traits,
+        channels=sorted(value["S"] for value in item.get("channels", {}).get("L", [])),
+        created_at=item.get("created_at", {}).get("S"),
+        last_seen_at=item.get("last_seen_at", {}).get("S"),
+        trait_times=times,
+    )
+
+
 class ContextReader:
     def __init__(self, client: Any, *, profiles_table: str, carts_table: str) -> None:
         self._client = client
@@ -48,25 +72,7 @@ class ContextReader:
         ).get("Item")
         if item is None:
             return None
-        identifiers = {
-            kind: sorted(value["S"] for value in values["L"])
-            for kind, values in item.get("identifiers", {}).get("M", {}).items()
-        }
-        traits: dict[str, Any] = {}
-        times: dict[str, str] = {}
-        for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items():
-            if isinstance(value, dict) and "v" in value:
-                traits[name] = json.loads(value["v"])
-                times[name] = str(value.get("at") or "")
-        return ProfileSnapshot(
-            profile_id=survivor,
-            identifiers=identifiers,
-            traits=traits,
-            channels=sorted(value["S"] for value in item.get("channels", {}).get("L", [])),
-            created_at=item.get("created_at", {}).get("S"),
-            last_seen_at=item.get("last_seen_at", {}).get("S"),
-            trait_times=times,
-        )
+        return profile_from_item(survivor, item)
 
     def cart(self, profile: ProfileSnapshot) -> dict[str, Any] | None:
         """The profile's cart at its home (smallest user_id, else smallest anonymous_id), following a pointer."""

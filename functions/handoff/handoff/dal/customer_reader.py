@@ -4,9 +4,9 @@ each of their conversations recorded (HandoffTable, the conversation items)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from handoff.dal.context_reader import profile_from_item
 from handoff.dal.conversation_store import ConversationStore
 from handoff.logic.customer_facts import CustomerFacts
 from omnichannel.identifiers import IdentifierType
@@ -34,18 +34,8 @@ class CustomerReader:
         ).get("Item")
         if item is None:
             return None
-        identifiers = {
-            kind: sorted(value["S"] for value in values["L"])
-            for kind, values in item.get("identifiers", {}).get("M", {}).items()
-        }
-        traits: dict[str, Any] = {}
-        times: dict[str, str] = {}
-        for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items():
-            if isinstance(value, dict) and "v" in value:
-                traits[name] = json.loads(value["v"])
-                times[name] = str(value.get("at") or "")
+        profile = profile_from_item(profile_id, item)
         found = {conversation.contact: conversation for conversation in self._conversations.of_profile(profile_id)}
-        for kind, values in identifiers.items():
-            for value in values:
-                found.update((c.contact, c) for c in self._conversations.of_identifier(kind, value))
-        return CustomerFacts(profile_id, identifiers, traits, times, list(found.values()))
+        for kind, value in profile.pairs():
+            found.update((c.contact, c) for c in self._conversations.of_identifier(kind, value))
+        return CustomerFacts(profile_id, profile.identifiers, profile.traits, profile.trait_times, list(found.values()))
