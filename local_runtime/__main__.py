@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="API port (default $PORT or 3000; 0 picks a free one)")
     serve.add_argument("--moto-port", type=int, default=None, help="moto port (default $MOTO_PORT or 5000; 0: free)")
     serve.add_argument("--demo", action="store_true", help="play the demo journey once the runtime is up")
-    serve.add_argument("--verbose", action="store_true", help="log HTTP details too")
+    serve.add_argument("--verbose", action="store_true", help="log HTTP details and metric lines too")
 
     token = commands.add_parser("token", help="print a development JWT the local runtime accepts")
     token.add_argument("--role", choices=ROLES, default="customer")
@@ -128,6 +128,9 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     _configure_logging(args.verbose)
+    if not args.verbose:
+        # Embedded-metric lines are for CloudWatch; on a terminal they bury the journey (--verbose shows them).
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from local_runtime.runtime import LocalRuntime
 
     try:
