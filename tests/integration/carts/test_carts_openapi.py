@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from openapi_spec_validator import validate
-
 from carts.handler import openapi_document
-from tests.infrastructure.cfn_template import functions, load_template
-
-DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "openapi-carts.json"
+from tests.support.openapi_docs import assert_in_step, documented_routes, template_routes, valid_document
 
 
 def test_committed_document_is_what_the_code_generates() -> None:
-    assert json.loads(DOCUMENT.read_text(encoding="utf-8")) == json.loads(openapi_document()), (
-        "docs/openapi-carts.json is stale: run `make openapi`"
-    )
+    assert_in_step("openapi-carts.json", openapi_document)
 
 
 def test_document_is_valid_and_covers_every_route_of_the_template() -> None:
-    document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
-    validate(document)
-    routes = {
-        (str(event["Properties"]["Method"]).lower(), event["Properties"]["Path"])
-        for function in functions(load_template())
-        if function.logical_id == "CartsApiFunction"
-        for event in function.properties["Events"].values()
-    }
-    documented = {(method, path) for path, item in document["paths"].items() for method in item}
-    assert routes == documented
+    document = valid_document("openapi-carts.json")
+    assert template_routes("CartsApiFunction") == documented_routes(document)
     assert "412" in document["paths"]["/carts/me/lines"]["post"]["responses"]
     assert document["paths"]["/carts/anonymous"]["get"]["security"] == [{"anonymousId": []}]

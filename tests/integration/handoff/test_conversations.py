@@ -3,66 +3,25 @@ them, profiles resolved through the real read-only directory, a clock the test c
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from handoff.dal.conversation_store import ConversationStore, WriteConflict
 from handoff.logic.conversation_service import ConversationService
-from omnichannel.canonical_event import CanonicalEvent, Channel, EventType
+from omnichannel.canonical_event import Channel
 from omnichannel.identifiers import IdentifierType
-from omnichannel.profile_directory import ProfileDirectory
 from omnichannel.profile_events import ProfileCreated, ProfileErased, ProfileMerged, profile_event_id
-from tests.support.moto_tables import create_table, table_properties
+from tests.support.handoff_harness import T0, conversation_service, event, handoff_tables, own
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PHONE = "+905321112233"
 IGSID = "17841400000000001"
 
 
 @pytest.fixture
 def env() -> Iterator[tuple[ConversationService, Any]]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        create_table(client, "handoff", table_properties("HandoffTable"))
-        create_table(client, "profiles", table_properties("ProfilesTable"))
-        service = ConversationService(
-            store=ConversationStore(client, "handoff"),
-            directory=ProfileDirectory("profiles", client),
-            clock=lambda: T0,
-            conflict=WriteConflict,
-            sleep=lambda _seconds: None,
-        )
-        yield service, client
-
-
-def own(client: Any, profile_id: str, kind: IdentifierType, value: str) -> None:
-    """What the profiles function stores: the identifier's index item and the profile item."""
-    client.put_item(
-        TableName="profiles",
-        Item={"pk": {"S": f"ID#{kind.value}#{value}"}, "sk": {"S": "ID"}, "profile_id": {"S": profile_id}},
-    )
-    client.put_item(TableName="profiles", Item={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "PROFILE"}})
-
-
-def event(name: str, channel: Channel, identifiers: dict[IdentifierType, str], minutes: int = 0, **props: Any):
-    return CanonicalEvent(
-        event_id=str(uuid.uuid4()),
-        message_id=str(uuid.uuid4()),
-        source="test",
-        type=EventType.TRACK,
-        name=name,
-        channel=channel,
-        identifiers=identifiers,
-        occurred_at=T0 + timedelta(minutes=minutes),
-        received_at=T0 + timedelta(minutes=minutes),
-        properties=props,
-    )
+    with handoff_tables() as client:
+        yield conversation_service(client), client
 
 
 def test_a_message_opens_a_conversation_on_the_contacts_profile_once(env) -> None:

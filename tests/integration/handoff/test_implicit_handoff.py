@@ -3,24 +3,17 @@ another channel (the call's conversation records which one), with no code."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from handoff.dal.conversation_store import ConversationStore, WriteConflict
 from handoff.logic.conversation_service import ConversationService
 from handoff.logic.conversations import Contact, conversation_id_of
-from omnichannel.canonical_event import CanonicalEvent, Channel, EventType
+from omnichannel.canonical_event import Channel
 from omnichannel.identifiers import IdentifierType
-from omnichannel.profile_directory import ProfileDirectory
-from tests.support.moto_tables import create_table, table_properties
+from tests.support.handoff_harness import conversation_service, event, handoff_tables, own
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PHONE = "+905321114455"
 IGSID = "17841400000000055"
 WA_ID = "905321114455"
@@ -28,45 +21,13 @@ WA_ID = "905321114455"
 
 @pytest.fixture
 def client() -> Iterator[Any]:
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
-        create_table(dynamodb, "handoff", table_properties("HandoffTable"))
-        create_table(dynamodb, "profiles", table_properties("ProfilesTable"))
+    with handoff_tables() as dynamodb:
         yield dynamodb
 
 
 @pytest.fixture
 def service(client: Any) -> ConversationService:
-    return ConversationService(
-        store=ConversationStore(client, "handoff"),
-        directory=ProfileDirectory("profiles", client),
-        clock=lambda: T0,
-        conflict=WriteConflict,
-        sleep=lambda _seconds: None,
-    )
-
-
-def own(client: Any, profile_id: str, kind: IdentifierType, value: str) -> None:
-    client.put_item(
-        TableName="profiles",
-        Item={"pk": {"S": f"ID#{kind.value}#{value}"}, "sk": {"S": "ID"}, "profile_id": {"S": profile_id}},
-    )
-    client.put_item(TableName="profiles", Item={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "PROFILE"}})
-
-
-def event(name: str, channel: Channel, identifiers: dict[IdentifierType, str], minutes: int = 0, **props: Any):
-    return CanonicalEvent(
-        event_id=str(uuid.uuid4()),
-        message_id=str(uuid.uuid4()),
-        source="test",
-        type=EventType.TRACK,
-        name=name,
-        channel=channel,
-        identifiers=identifiers,
-        occurred_at=T0 + timedelta(minutes=minutes),
-        received_at=T0 + timedelta(minutes=minutes),
-        properties=props,
-    )
+    return conversation_service(client)
 
 
 DM_ID = conversation_id_of(Contact(Channel.INSTAGRAM, IdentifierType.INSTAGRAM, IGSID))
