@@ -16,6 +16,7 @@ from capture.observability import logger, metrics, tracer
 from capture.routes import tracking_api, webhooks
 from capture.routes.errors import CaptureError, FieldError, error_payload, error_response
 from capture.routes.request_body import with_plain_body
+from omnichannel.http_errors import field_errors
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(tracking_api.router)
@@ -31,10 +32,7 @@ def _capture_error(error: CaptureError) -> Response[str]:
 
 @app.exception_handler(RequestValidationError)
 def _validation_error(error: RequestValidationError) -> Response[str]:
-    errors = [
-        FieldError(field=".".join(str(part) for part in item.get("loc", ()) if part != "body"), message=item["msg"])
-        for item in error.errors()
-    ]
+    errors = [FieldError(**found) for found in field_errors(error, strip=("body",))]
     return error_response(CaptureError(400, "invalid_request", "the request does not match the API", errors))
 
 

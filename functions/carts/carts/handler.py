@@ -17,6 +17,7 @@ from carts.logic.cart_service import PreconditionFailed, TooMuchContention
 from carts.observability import logger, metrics, tracer
 from carts.routes import cart_api
 from carts.routes.errors import ApiError, error_response
+from omnichannel.http_errors import field_errors
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(cart_api.router)
@@ -55,10 +56,7 @@ def _contention(_: TooMuchContention) -> Response[str]:
 
 @app.exception_handler(RequestValidationError)
 def _validation_error(error: RequestValidationError) -> Response[str]:
-    errors = [
-        {"field": ".".join(str(part) for part in item.get("loc", ()) if part != "body"), "message": str(item["msg"])}
-        for item in error.errors()
-    ]
+    errors = field_errors(error, strip=("body",))
     response: Response[str] = _api_error(
         ApiError(400, "invalid_request", "the request does not match the API", errors=errors)
     )

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff.observability import logger, metrics, tracer
 from handoff.routes import context_api, ticket_api
 from handoff.routes.errors import ApiError, error_response
+from omnichannel.http_errors import field_errors
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(context_api.router)
@@ -31,13 +32,7 @@ def _refuse(error: ApiError) -> Response[str]:
 
 @app.exception_handler(RequestValidationError)
 def _validation_error(error: RequestValidationError) -> Response[str]:
-    errors = [
-        {
-            "field": ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")),
-            "message": str(item["msg"]),
-        }
-        for item in error.errors()
-    ]
+    errors = field_errors(error)
     first = errors[0]["field"] if errors else None
     return _refuse(ApiError(400, "invalid_request", "the request does not match the API", first, errors=errors))
 

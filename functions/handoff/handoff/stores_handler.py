@@ -13,6 +13,7 @@ from handoff.dal.store_catalog import StoreMoved
 from handoff.observability import logger, metrics, tracer
 from handoff.routes import stores_api
 from handoff.routes.context_api import ApiError, error_response
+from omnichannel.http_errors import field_errors
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(stores_api.router)
@@ -28,10 +29,7 @@ def _api_error(error: ApiError) -> Response[str]:
 def _validation_error(error: RequestValidationError) -> Response[str]:
     import json
 
-    errors = [
-        {"field": ".".join(str(part) for part in item.get("loc", ()) if part != "body"), "message": str(item["msg"])}
-        for item in error.errors()
-    ]
+    errors = field_errors(error, strip=("body",))
     first = errors[0] if errors else {"field": "", "message": "invalid"}
     body = {"code": "invalid_request", "message": first["message"], "field": first["field"], "errors": errors}
     return Response(status_code=400, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))

@@ -14,6 +14,7 @@ from kpis.observability import logger, metrics, tracer
 from kpis.routes import kpi_api
 from kpis.routes.kpi_api import BadRequest, Unauthorized
 from omnichannel.auth import Forbidden
+from omnichannel.http_errors import field_errors
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(kpi_api.router)
@@ -49,13 +50,7 @@ def _bad_money(error: MoneyError) -> Response[Any]:
 
 @app.exception_handler(RequestValidationError)
 def _validation_error(error: RequestValidationError) -> Response[Any]:
-    errors = [
-        {
-            "field": ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")),
-            "message": item["msg"],
-        }
-        for item in error.errors()
-    ]
+    errors = field_errors(error)
     return _error(400, "invalid_request", "the request does not match the API", errors)
 
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from omnichannel.http_errors import field_errors
 from profiles.observability import logger, metrics, tracer
 from profiles.routes import profile_api
 from profiles.routes.errors import ApiError, FieldError, error_response
@@ -25,13 +26,7 @@ def _api_error(error: ApiError) -> Response[str]:
 
 @app.exception_handler(RequestValidationError)
 def _validation_error(error: RequestValidationError) -> Response[str]:
-    errors = [
-        FieldError(
-            field=".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")),
-            message=item["msg"],
-        )
-        for item in error.errors()
-    ]
+    errors = [FieldError(**found) for found in field_errors(error)]
     return error_response(ApiError(400, "invalid_request", "the request does not match the API", errors))
 
 
