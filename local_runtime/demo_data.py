@@ -175,7 +175,10 @@ def build(run: str, now: datetime, *, customers: int = 30, seed: int = 7) -> tup
                 survey: dict[str, Any] = {"nps": rng.choice([3, 6, 7, 8, 9, 9, 10, 10])}
                 if rng.random() < 0.7:
                     survey["csat"] = rng.choice([2, 3, 4, 4, 5, 5])
-                message(session_key, "track", person, moment + timedelta(days=1), event="Survey Answered",
+                # The survey follows the order by a day, but never lands in the future (an answer not yet
+                # given would fall outside every period the dashboard shows).
+                answered = min(moment + timedelta(days=1), now - timedelta(minutes=10))
+                message(session_key, "track", person, answered, event="Survey Answered",
                         properties=survey, context={"channel": channel} if session_key == DEV_KEY else {})  # fmt: skip
         for extra in range(rng.randint(1, 4)):  # browsing between orders: sessions without orders
             at = first_seen + timedelta(days=rng.randint(0, 100), hours=extra)

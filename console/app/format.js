@@ -95,7 +95,3 @@ export function clear(element, ...children) {
   element.replaceChildren(...children.flat(Infinity).filter((child) => child !== null && child !== undefined));
   return element;
 }
-
-export function isoDay(date) {
-  return date.toISOString().slice(0, 10);
-}

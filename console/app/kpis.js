@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { barChart, funnel, heatmap, lineChart } from "./charts.js";
-import { CHANNELS, clear, h, isoDay, money, number, percent } from "./format.js";
+import { CHANNELS, clear, h, money, number, percent } from "./format.js";
 
 function granularityFor(start, end) {
   const days = (new Date(end) - new Date(start)) / 86400000 + 1;
@@ -18,8 +18,9 @@ function tile(key, label, value, text) {
 }
 
 export function kpiView(root, state) {
-  const today = new Date();
-  const defaults = { start: isoDay(new Date(today.getTime() - 29 * 86400000)), end: isoDay(today), channels: [] };
+  // No dates until the API resolves its default period: the last 30 business days in the KPI time zone. The
+  // browser's own date (UTC, or the viewer's zone) is a different day around midnight in the business's zone.
+  const defaults = { start: "", end: "", channels: [] };
   const filters = { ...defaults, ...state };
   const start = h("input#kpi-start", { type: "date", value: filters.start, required: true });
   const end = h("input#kpi-end", { type: "date", value: filters.end, required: true });
@@ -43,10 +44,17 @@ export function kpiView(root, state) {
     status.textContent = "Loading…";
     root.dataset.loaded = "false";
     const channel = current.channels.join(",") || undefined;
-    const granularity = granularityFor(current.start, current.end);
     try {
+      const total = (period) => api("/kpis", { params: { ...period, channel, granularity: "total" } });
+      const resolved = current.start && current.end ? null : await total({});
+      if (resolved) {
+        current = { ...current, start: resolved.start, end: resolved.end };
+        start.value = resolved.start;
+        end.value = resolved.end;
+      }
+      const granularity = granularityFor(current.start, current.end);
       const [byChannel, overTime, cohorts] = await Promise.all([
-        api("/kpis", { params: { start: current.start, end: current.end, channel, granularity: "total" } }),
+        resolved || total({ start: current.start, end: current.end }),
         api("/kpis", { params: { start: current.start, end: current.end, channel, granularity } }),
         api("/kpis/cohorts", { params: { from_month: current.start.slice(0, 7), to_month: current.end.slice(0, 7) } }),
       ]);

@@ -208,6 +208,7 @@ def _check_dashboard(browser: WebDriver, site: Site, channel: str | None) -> Non
         assert all(_same(values[name], expected[name]) for name in expected), chart
     # NPS and CSAT over time: the API's figure for each day
     satisfaction = _chart(browser, "satisfaction")
+    assert any(row["nps"] is not None for row in over_time["periods"]), "the seeded dataset has surveys in the period"
     for series in ("nps", "csat"):
         expected = {row["period"]: row[series] for row in over_time["periods"]}
         assert set(satisfaction[series]) == set(expected)
@@ -233,7 +234,12 @@ def test_kpi_dashboard_shows_the_apis_figures_for_the_period_and_channels(site: 
     wait(browser).until(lambda d: d.find_element(By.ID, "main").get_attribute("data-loaded") == "true")
     shot(browser, "07-kpis-30-days")
 
-    # Then every figure is the API's for the same period
+    # Then the period is the API's default, the last 30 business days in the KPI time zone (not the browser's
+    # UTC date, a day behind Istanbul's from 21:00 UTC)
+    default = site.api("/kpis", granularity="total")
+    assert attr(browser.find_element(By.ID, "main"), "data-period") == f"{default['start']}/{default['end']}"
+    assert browser.find_element(By.ID, "kpi-end").get_attribute("value") == default["end"]
+    # And every figure is the API's for the same period
     _check_dashboard(browser, site, None)
 
     # When they widen the period to 120 days and keep only web and the app
