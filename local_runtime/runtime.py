@@ -21,7 +21,7 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, Literal
@@ -45,6 +45,7 @@ from local_runtime.http_gateway import (
     http_apis,
     json_response,
 )
+from local_runtime.moto_patches import patched_moto, stop_tracking_instances
 from local_runtime.resources import Stack, StackContext
 from local_runtime.template import load_template
 
@@ -115,6 +116,7 @@ class LocalRuntime:
         self.delivery: BusDelivery
         self.gateway: Gateway
         self._started = False
+        self._moto_patches = ExitStack()
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -170,6 +172,7 @@ class LocalRuntime:
             self._mock.start()
         else:
             self._start_moto_server()
+        self._moto_patches.enter_context(patched_moto())
         self.stack = Stack(
             self.template,
             self.client,
@@ -178,6 +181,7 @@ class LocalRuntime:
             secret_values=self.config.get("secrets") or {},
         )
         self.stack.build()
+        stop_tracking_instances()  # the model classes moto imported while building the stack too
         self.functions = function_specs(
             self.stack.resources,
             base_dir=self.template.base_dir,
@@ -245,6 +249,7 @@ class LocalRuntime:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        self._moto_patches.close()
         self._clients.clear()
         _forget_powertools_clients()
 

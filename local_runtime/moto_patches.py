@@ -1,0 +1,214 @@
+"""Two changes to moto for a long-running local runtime, applied while a runtime runs and undone when it stops.
+
+moto is written for short tests; the local runtime keeps one moto alive for hours and writes to it thousands of
+times a minute. Two of moto's habits then cost gigabytes and minutes:
+
+1. **Every model instance is kept forever.** moto's ``BaseModel.__new__`` appends each instance (every DynamoDB
+   item ever written, every stream record, every SQS message) to its class's ``instances_tracked`` list, for the
+   moto server's dashboard. Nothing is ever freed: after the demo the process held 1.5 million dead items.
+   While a runtime runs, the lists of every model class except S3's (whose reset walks them) keep nothing.
+2. **A transaction deep-copies every table it touches.** ``transact_write_items`` copies each table whole before
+   writing, to restore it if one action fails: O(table size) per transaction, and every KPI event is one. Here
+   the items the transaction touches are copied instead, and a failure puts those items back and drops the
+   stream records the partial writes left, as restoring the whole tables did. Conditions, errors and
+   ``CancellationReasons`` are moto's own (the loop below is moto 5.2's, only the backup differs).
+
+``bench/local_runtime_memory.py`` measures both: resident memory and time to fill the demo with and without.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.core.model_instances import model_data
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import StreamShard, Table
+
+TRACKING_KEPT = frozenset({"s3"})  # moto's S3 reset walks its tracked keys and multipart uploads
+
+
+class _KeepNothing(list[Any]):
+    """An ``instances_tracked`` that forgets what is appended to it."""
+
+    def append(self, _instance: Any) -> None:
+        return None
+
+
+def stop_tracking_instances() -> None:
+    """Make every known moto model class forget its instances (call again after moto resets its model data)."""
+    for service, models in model_data.items():
+        if service in TRACKING_KEPT:
+            continue
+        for model in models.values():
+            if not isinstance(getattr(model, "instances_tracked", None), _KeepNothing):
+                model.instances_tracked = _KeepNothing()  # type: ignore[attr-defined]
+
+
+@dataclass
+class _Backup:
+    """The items a transaction touches as they were before it, and each table's stream length then."""
+
+    backend: DynamoDBBackend
+    items: list[tuple[Table, DynamoType, DynamoType | None, Item | None]] = field(default_factory=list)
+    streams: dict[str, tuple[Table, StreamShard | None, int]] = field(default_factory=dict)
+
+    def remember(self, table_name: str, key: dict[str, Any]) -> None:
+        table = self.backend.get_table(table_name)
+        if table_name not in self.streams:
+            shard = table.stream_shard
+            self.streams[table_name] = (table, shard, len(shard.items) if shard is not None else 0)
+        hash_value, range_value = self.backend.get_keys_value(table, key)
+        current = table.get_item(hash_value, range_value)
+        # update_item changes the item in place: keep a copy, not the object
+        self.items.append((table, hash_value, range_value, copy.deepcopy(current) if current else None))
+
+    def restore(self) -> None:
+        for table, hash_value, range_value, before in reversed(self.items):
+            if range_value is not None:
+                rows = table.items[hash_value]
+                if before is None:
+                    rows.pop(range_value, None)
+                else:
+                    rows[range_value] = before
+                if not rows:
+                    table.items.pop(hash_value, None)
+            elif before is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = before  # type: ignore[assignment]
+        for table, shard, length in self.streams.values():
+            # A shard replaced or emptied meanwhile (moto's own Lambda mappings do that) is left as it is
+            if shard is None or table.stream_shard is not shard or len(shard.items) < length:
+                continue
+            del shard.items[length:]
+
+
+def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """moto 5.2's ``transact_write_items`` with a backup of the touched items instead of whole tables."""
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    backup = _Backup(self)
+    target_items: set[tuple[str, str]] = set()
+
+    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
+        item = (str(table_name), str(dict(sorted(key.items()))))
+        if item in target_items:
+            raise MultipleTransactionsException()
+        target_items.add(item)
+
+    errors: list[tuple[str, str, dict[str, Any]] | tuple[None, None, None]] = []
+    for item in transact_items:
+        original_item: dict[str, Any] | None = None
+        if len(list(item.keys())) > 1:
+            raise TransactWriteSingleOpException
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            condition_expression = op.get("ConditionExpression")
+            expression_attribute_names = op.get("ExpressionAttributeNames")
+            expression_attribute_values = op.get("ExpressionAttributeValues")
+            return_values_on_condition_check_failure = op.get("ReturnValuesOnConditionCheckFailure")
+            if op_type == "Put":
+                attrs = op["Item"]
+                table = self.get_table(table_name)
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            check_unicity(table_name, key)
+            current = self.get_item(table_name, key)
+            if condition_expression is not None:
+                condition_op = get_filter_expression(
+                    condition_expression, expression_attribute_names, expression_attribute_values
+                )
+                if not condition_op.expr(current):
+                    if return_values_on_condition_check_failure == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+            if op_type != "ConditionCheck":
+                backup.remember(table_name, key)
+            if op_type == "Put":
+                self.put_item(
+                    table_name,
+                    op["Item"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            elif op_type == "Delete":
+                self.delete_item(
+                    table_name,
+                    key,
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            elif op_type == "Update":
+                self.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=expression_attribute_names,
+                    expression_attribute_values=expression_attribute_values,
+                )
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            backup.restore()
+            raise
+        except ConditionalCheckFailed as error:
+            errors.append(("ConditionalCheckFailed", str(error.message), original_item))  # type: ignore[arg-type]
+        except Exception as error:  # moto reports any other failure as the action's reason
+            errors.append((type(error).__name__, str(error), original_item))  # type: ignore[arg-type]
+    if any(code is not None for code, _, _ in errors):
+        backup.restore()
+        raise TransactionCanceledException(errors)
+
+
+# The services a template's functions call: their model classes exist (and can forget) before the first call.
+SERVICE_MODELS = (
+    "moto.dynamodb.models",
+    "moto.dynamodbstreams.models",
+    "moto.events.models",
+    "moto.sqs.models",
+    "moto.sns.models",
+    "moto.ses.models",
+    "moto.secretsmanager.models",
+    "moto.cognitoidp.models",
+)
+
+
+@contextmanager
+def patched_moto() -> Iterator[None]:
+    """Both changes for the duration of the block (the runtime's life)."""
+    for module in SERVICE_MODELS:
+        importlib.import_module(module)
+    original = DynamoDBBackend.transact_write_items
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    stop_tracking_instances()
+    try:
+        yield
+    finally:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+        for models in model_data.values():
+            for model in models.values():
+                if isinstance(getattr(model, "instances_tracked", None), _KeepNothing):
+                    model.instances_tracked = []  # type: ignore[attr-defined]

@@ -1,0 +1,125 @@
+"""The runtime's moto changes behave as stock moto does, without its cost: a cancelled transaction leaves the
+tables and their streams exactly as stock moto's whole-table restore does, a committed one writes what it does,
+and no model instance is kept once written over."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.dynamodb.models.dynamo_type import Item
+
+from local_runtime.moto_patches import patched_moto
+
+TABLE = "patch-check"
+
+
+@contextlib.contextmanager
+def stock() -> Iterator[None]:
+    yield
+
+
+def _table(client: Any) -> None:
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    for pk, count in (("counter", "5"), ("gone", "1")):
+        client.put_item(TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": "A"}, "n": {"N": count}})
+
+
+def _state(client: Any, streams: Any) -> dict[str, Any]:
+    items = sorted(client.scan(TableName=TABLE)["Items"], key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+    arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    return {
+        "items": items,
+        "stream": [(record["eventName"], record["dynamodb"]["Keys"]["pk"]["S"]) for record in records],
+    }
+
+
+def _run(changes: Any, actions: list[dict[str, Any]]) -> dict[str, Any]:
+    with mock_aws(), changes():
+        client: Any = boto3.client("dynamodb", region_name="eu-west-1")
+        streams = boto3.client("dynamodbstreams", region_name="eu-west-1")
+        _table(client)
+        outcome: dict[str, Any] = {}
+        try:
+            client.transact_write_items(TransactItems=actions)
+            outcome["error"] = None
+        except ClientError as error:
+            outcome["error"] = error.response["Error"]["Code"]
+            outcome["reasons"] = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+        return {**outcome, **_state(client, streams)}
+
+
+def _update(pk: str, condition: str | None = None) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": pk}, "sk": {"S": "A"}},
+        "UpdateExpression": "ADD n :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":ten": {"N": "10"}},
+    }
+    if condition:
+        update["ConditionExpression"] = condition
+    return {"Update": update}
+
+
+PUT_NEW = {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "new"}, "sk": {"S": "A"}}}}
+DEDUPE = {
+    "Put": {
+        "TableName": TABLE,
+        "Item": {"pk": {"S": "counter"}, "sk": {"S": "A"}},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+}
+DELETE = {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "gone"}, "sk": {"S": "A"}}}}
+CASES = {
+    # A counter ADD in place, a new item and a delete, then a failing condition: all of it undone
+    "cancelled by the last action": [_update("counter2"), PUT_NEW, DELETE, _update("counter", "n > :ten")],
+    "cancelled by the first action": [DEDUPE, _update("counter2"), PUT_NEW],
+    "committed": [_update("counter", "n < :ten"), PUT_NEW, DELETE],
+    "two actions on one item": [_update("counter"), _update("counter")],
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_transaction_ends_as_it_does_on_stock_moto(case: str) -> None:
+    on_stock = _run(stock, CASES[case])
+    on_runtime = _run(patched_moto, CASES[case])
+    assert on_runtime == on_stock
+    if case.startswith("cancelled"):
+        # the fixture's two puts only: the cancelled writes left no item and no stream record
+        assert on_runtime["stream"] == [("INSERT", "counter"), ("INSERT", "gone")]
+        assert on_runtime["reasons"][-1 if "last" in case else 0] == "ConditionalCheckFailed"
+    if case == "committed":
+        assert [item["n"]["N"] for item in on_runtime["items"] if item["pk"]["S"] == "counter"] == ["6"]
+        assert len(on_runtime["stream"]) == 5
+
+
+def test_items_written_over_are_not_kept_while_the_runtime_runs_and_tracking_returns_after() -> None:
+    with mock_aws():
+        client: Any = boto3.client("dynamodb", region_name="eu-west-1")
+        with patched_moto():
+            _table(client)
+            for number in range(50):
+                client.transact_write_items(TransactItems=[_update("counter"), _update(f"other-{number}")])
+            assert len(Item.instances_tracked) == 0  # type: ignore[attr-defined]
+            assert client.get_item(TableName=TABLE, Key={"pk": {"S": "counter"}, "sk": {"S": "A"}})["Item"]["n"] == {
+                "N": "55"
+            }
+        client.put_item(TableName=TABLE, Item={"pk": {"S": "after"}, "sk": {"S": "A"}})
+        assert len(Item.instances_tracked) >= 1  # type: ignore[attr-defined]
