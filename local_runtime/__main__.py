@@ -21,9 +21,11 @@ from types import FrameType
 
 from local_runtime.auth import ROLES, DevJwt
 from local_runtime.template import TemplateError
+from local_runtime.terminal_log import ActivitySummary
 
 DEFAULT_PORT = 3000
 DEFAULT_MOTO_PORT = 5000
+SUMMARY_SECONDS = 5.0  # how often serve sums up the deliveries (without --verbose)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,13 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbose: bool) -> None:
+def _configure_logging(verbose: bool) -> ActivitySummary | None:
+    """The runtime's lines on stdout; unless ``verbose``, deliveries summed up (the summary to report)."""
     logger = logging.getLogger("local_runtime")
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    summary = None if verbose else ActivitySummary()
+    if summary is not None:
+        handler.addFilter(summary)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
+    return summary
 
 
 def _banner(runtime: object) -> str:
@@ -127,7 +134,7 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    _configure_logging(args.verbose)
+    summary = _configure_logging(args.verbose)
     if not args.verbose:
         # Embedded-metric lines are for CloudWatch; on a terminal they bury the journey (--verbose shows them).
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -149,6 +156,8 @@ def serve(args: argparse.Namespace) -> int:
     except (TemplateError, ValueError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
+    if summary is not None:
+        summary.report_every(SUMMARY_SECONDS, logging.getLogger("local_runtime"), stop)
     try:
         print(_banner(runtime), flush=True)
         if args.demo:

@@ -338,7 +338,12 @@ class BusDelivery:
             if subscription.schedule is None or subscription.next_fire is None or not subscription.enabled:
                 continue
             if now >= subscription.next_fire:
-                log.info("schedule %s (%s) fires", subscription.trigger, subscription.schedule.expression)
+                log.info(
+                    "schedule %s (%s) fires",
+                    subscription.trigger,
+                    subscription.schedule.expression,
+                    extra={"activity": "schedule"},
+                )
                 self._enqueue_scheduled_event(subscription)
                 subscription.next_fire = subscription.schedule.next_after(now)
 
@@ -391,6 +396,7 @@ class BusDelivery:
                 event.get("detail-type"),
                 event.get("source"),
                 detail.get("event_id", "-"),
+                extra={"activity": "bus"},
             )
             sqs.delete_message(QueueUrl=subscription.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
@@ -437,7 +443,9 @@ class BusDelivery:
             )
             sqs.delete_message(QueueUrl=subscription.queue_url, ReceiptHandle=message["ReceiptHandle"])
             return record(outcome, error)
-        log.info("→ %s delivered (%s)", subscription.trigger, event.get("detail-type", "event"))
+        kind = event.get("detail-type", "event")
+        activity = "schedule" if kind == "Scheduled Event" else subscription.trigger
+        log.info("→ %s delivered (%s)", subscription.trigger, kind, extra={"activity": activity})
         sqs.delete_message(QueueUrl=subscription.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return record("delivered")
 
@@ -487,7 +495,12 @@ class BusDelivery:
         if failed:
             log.error("✗ %s: %d of %d messages failed", subscription.trigger, len(failed), len(messages))
             return Delivery(subscription.function, subscription.trigger, "SQS", event, attempt, "partial")
-        log.info("→ %s delivered a batch of %d", subscription.trigger, len(messages))
+        log.info(
+            "→ %s delivered a batch of %d",
+            subscription.trigger,
+            len(messages),
+            extra={"activity": subscription.trigger},
+        )
         return Delivery(subscription.function, subscription.trigger, "SQS", event, attempt, "delivered")
 
     def _record(self, subscription: Subscription, message: dict[str, Any]) -> dict[str, Any]:

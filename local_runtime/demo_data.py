@@ -1,11 +1,14 @@
 """A believable multi-channel dataset for the console: a few dozen customers (Turkish, Chinese and English
-names) with visits, sign-ups, orders across web, app, store and WhatsApp over the last four months, surveys
-(NPS and CSAT), a cart left open, a WhatsApp conversation, and marketing spend per channel.
+names) with visits (most without an order), sign-ups, orders across web, app, store and WhatsApp over the last
+four months, surveys (NPS and CSAT), carts left open, carts abandoned and then bought (recovered revenue), a
+WhatsApp conversation, and marketing spend per channel.
 
 Everything goes through the product's own APIs the way real clients send it (Segment batches with a write key,
 a signed WhatsApp webhook, ``POST /kpis/spend`` as an admin), so every function's rollups fill as in production.
+One local-only call: ``POST /_local/schedules`` runs the cart abandonment sweep before the recovering orders.
 ``send`` is any ``(method, path, body, headers) -> (status, text)``: the demo passes ``requests``, the tests the
-runtime's in-process gateway. Deterministic for a given ``seed`` and ``now``.
+runtime's in-process gateway. Deterministic for a given ``seed`` and ``now``, except that the recovering orders
+are stamped when they are sent.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Dataset:
     customers: list[dict[str, str]] = field(default_factory=list)
     events: int = 0
     orders: int = 0
+    recovered: int = 0  # orders of carts abandoned before (the abandonment sweep runs between)
     problems: list[str] = field(default_factory=list)
 
 
@@ -138,10 +142,12 @@ def build(run: str, now: datetime, *, customers: int = 30, seed: int = 7) -> tup
                 properties={},
                 context=ctx,
             )
-        orders = rng.choice([0, 1, 1, 2, 3, 4]) if index % 7 else 0
+        orders = rng.choice([0, 1, 2, 2, 3, 4, 5]) if index % 7 else 0
         moment = first_seen
         for number in range(orders):
-            moment = min(now - timedelta(hours=1), moment + timedelta(days=rng.randint(0, 35), hours=rng.randint(1, 6)))
+            moment += timedelta(days=rng.randint(0, 25), hours=rng.randint(1, 6))
+            if moment > now - timedelta(hours=1):  # the next order would be in the future: none yet
+                break
             channel = home if number == 0 or rng.random() < 0.6 else rng.choice(ORDER_CHANNELS)
             lines = rng.sample(PRODUCTS, rng.randint(1, 2))
             total = sum((price for _, _, price in lines), Decimal(0))
@@ -180,11 +186,34 @@ def build(run: str, now: datetime, *, customers: int = 30, seed: int = 7) -> tup
                 answered = min(moment + timedelta(days=1), now - timedelta(minutes=10))
                 message(session_key, "track", person, answered, event="Survey Answered",
                         properties=survey, context={"channel": channel} if session_key == DEV_KEY else {})  # fmt: skip
-        for extra in range(rng.randint(1, 4)):  # browsing between orders: sessions without orders
-            at = first_seen + timedelta(days=rng.randint(0, 100), hours=extra)
-            if at < now:
-                key = rng.choice([WEB_KEY, APP_KEY])
+        # Visits that end without an order, as most do: a few per cent convert on the web, more in the app and
+        # the store. Hours apart, so each opens a session of its own.
+        for extra in range(rng.randint(3, 9)):
+            at = first_seen + (now - first_seen) * rng.random() + timedelta(hours=extra)
+            if at < now - timedelta(minutes=10):
+                key = APP_KEY if rng.random() < (0.8 if home == "app" else 0.45) else WEB_KEY
                 message(key, "page" if key == WEB_KEY else "screen", person, at, name="Category", properties={})
+        if home == "store":
+            for walk_in in range(rng.randint(2, 6)):  # walked in, looked, left
+                at = first_seen + timedelta(days=rng.randint(1, 110), hours=walk_in)
+                if at < now - timedelta(minutes=10):
+                    message(DEV_KEY, "track", person, at, event="Store Visited",
+                            properties={"store_id": "istanbul-kadikoy"}, context={"channel": "store"})  # fmt: skip
+        # A cart left in the app (after the last order: an older cart line would be stale), bought today after
+        # a reminder: recovered revenue. The abandonment sweep runs between the two (see seed).
+        left = max(moment + timedelta(minutes=10), now - timedelta(hours=26))
+        if (index % 6 == 4 or index % 7 == 0) and left < now - timedelta(hours=2):
+            sku, title, price = PRODUCTS[(index + 3) % len(PRODUCTS)]
+            line = {"product_id": sku, "name": title, "price": str(price), "quantity": 1}
+            message(APP_KEY, "track", person, left, event="Product Added", properties={**line, "currency": "TRY"})
+            message(APP_KEY, "track", person, now, event="Order Completed",
+                    properties={"order_id": f"O-{person['user_id']}-back", "total": str(price), "revenue": str(price),
+                                "currency": "TRY", "products": [line]}, _after_sweep=True)  # fmt: skip
+            # The post-purchase survey, answered at once (so even a small dataset has this month's NPS and CSAT)
+            answer = {"nps": rng.choice([6, 8, 9, 10]), "csat": rng.choice([3, 4, 5])}
+            message(APP_KEY, "track", person, now, event="Survey Answered", properties=answer, _after_sweep=True)
+            data.orders += 1
+            data.recovered += 1
         if index % 6 == 2:  # a cart left open in the app
             sku, title, price = PRODUCTS[index % len(PRODUCTS)]
             added = {"product_id": sku, "name": title, "price": float(price), "quantity": 1, "currency": "TRY"}
@@ -242,19 +271,41 @@ def whatsapp_message(wa_id: str, name: str, text: str, message_id: str, at: date
     }
 
 
+def _sweep(send: Send, data: Dataset) -> None:
+    """Run the cart abandonment sweep now (the local runtime's ``POST /_local/schedules``), once everything sent
+    so far is delivered, instead of waiting for its five-minute tick."""
+    body = _json({"function": "CartsAbandonmentFunction", "settle": True})
+    status, text = send("POST", "/_local/schedules", body, {"Content-Type": "application/json"})
+    if status != 200:
+        data.problems.append(f"POST /_local/schedules -> {status} {text[:200]}")
+
+
 def seed(
     send: Send, *, run: str, now: datetime, admin_token: str, meta_app_secret: str, customers: int = 30
 ) -> Dataset:
     """Send the dataset through the API; returns what was sent (``problems`` lists refused requests)."""
     messages, data = build(run, now, customers=customers)
-    by_key: dict[tuple[bool, str], list[dict[str, Any]]] = {}
+    # Three rounds: the history; then the cart lines (an order arriving after a cart line, even an older order,
+    # would check the cart out); then, once the abandonment sweep has seen the carts idle since yesterday, the
+    # orders that recover them.
+    rounds: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for item in messages:
         key = item.pop("_key")
-        # Open carts last: an order arriving after a cart line (even an older order) would check the cart out.
-        by_key.setdefault((item.get("event") == "Product Added", key), []).append(item)
-    for (_, key), batch in sorted(by_key.items()):
+        later = 2 if item.pop("_after_sweep", False) else 1 if item.get("event") == "Product Added" else 0
+        rounds.setdefault((later, key), []).append(item)
+    swept = False
+    for (later, key), batch in sorted(rounds.items()):
+        sent_at = now
+        if later == 2:
+            if not swept:
+                _sweep(send, data)
+                swept = True
+            # Bought after the sweep saw the cart abandoned: stamped when sent, so the timeline reads in order
+            sent_at = max(now, datetime.now(UTC))
+            for position, item in enumerate(batch):
+                item["timestamp"] = _iso(sent_at - timedelta(seconds=len(batch) - position))
         for start in range(0, len(batch), 100):
-            body = _json({"batch": batch[start : start + 100], "sentAt": _iso(now)})
+            body = _json({"batch": batch[start : start + 100], "sentAt": _iso(sent_at)})
             status, text = send(
                 "POST", "/v1/batch", body, {"Authorization": _basic(key), "Content-Type": "application/json"}
             )

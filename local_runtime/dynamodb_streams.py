@@ -134,7 +134,12 @@ class StreamSource:
             failed_from = _first_failure(answer, batch) if self.report_batch_failures else None
         if failed_from is None:
             self._pending = self._pending[len(batch) :]
-            log.info("→ %s delivered a batch of %d stream records", self.trigger, len(batch))
+            log.info(
+                "→ %s delivered a batch of %d stream records",
+                self.trigger,
+                len(batch),
+                extra={"activity": self.trigger},
+            )
             return Delivery(self.function, self.trigger, self.kind, event, self._attempt, "delivered")
         # Checkpoint before the first failure: what came before it is done.
         self._pending = self._pending[failed_from:]

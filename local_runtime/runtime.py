@@ -203,6 +203,7 @@ class LocalRuntime:
             local_routes={
                 "GET /_local/bus": lambda _request: json_response(200, self.bus_log()),
                 "POST /_local/token": self._dev_sign_in,
+                "POST /_local/schedules": self._fire_schedule_now,
             },
         )
         if self._http_port is not None:
@@ -376,6 +377,36 @@ class LocalRuntime:
             return json_response(400, {"code": "invalid_role", "message": "role: agent or admin", "field": "role"})
         sub = body.get("sub") if isinstance(body.get("sub"), str) and body["sub"] else f"dev-{role}"
         return json_response(200, {"token": self.dev_jwt.issue(role, sub=sub), "role": role, "sub": sub})
+
+    def _fire_schedule_now(self, request: HttpRequest) -> HttpResponse:
+        """Fire a function's schedule now instead of at its next tick (local only; the demo fires the cart
+        abandonment sweep with it). Body ``{"function": "CartsAbandonmentFunction", "event"?: "EveryFiveMinutes",
+        "settle"?: true}``; ``settle`` delivers everything pending first, so the function sees what was sent."""
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return json_response(400, {"code": "invalid_json", "message": "the body is not JSON"})
+        function = body.get("function") if isinstance(body, dict) else None
+        event = body.get("event") if isinstance(body, dict) else None
+        if not isinstance(function, str):
+            return json_response(
+                400, {"code": "invalid_field", "message": "function: a function's logical id", "field": "function"}
+            )
+        if not isinstance(event, str | None):
+            return json_response(
+                400, {"code": "invalid_field", "message": "event: a Schedule event's name", "field": "event"}
+            )
+        settled = self.drain(timeout=300) if isinstance(body, dict) and body.get("settle") is True else []
+        try:
+            deliveries = settled + self.fire_schedule(function, event)
+        except KeyError:
+            return json_response(
+                404,
+                {"code": "no_schedule", "message": f"{function} has no such Schedule event", "field": "function"},
+            )
+        return json_response(
+            200, {"deliveries": [{"trigger": item.trigger, "outcome": item.outcome} for item in deliveries]}
+        )
 
     def token(self, role: str, *, sub: str | None = None) -> str:
         """A development JWT that the JWT-protected routes accept."""
