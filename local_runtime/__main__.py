@@ -39,7 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="API port (default $PORT or 3000; 0 picks a free one)")
     serve.add_argument("--moto-port", type=int, default=None, help="moto port (default $MOTO_PORT or 5000; 0: free)")
     serve.add_argument("--demo", action="store_true", help="play the demo journey once the runtime is up")
-    serve.add_argument("--verbose", action="store_true", help="log HTTP details and metric lines too")
+    serve.add_argument(
+        "--verbose",
+        action="store_true",
+        help="every delivery as it happens, the functions' INFO logs, HTTP details and metric lines",
+    )
 
     token = commands.add_parser("token", help="print a development JWT the local runtime accepts")
     token.add_argument("--role", choices=ROLES, default="customer")
@@ -148,6 +152,9 @@ def serve(args: argparse.Namespace) -> int:
             moto_port=_port(args.moto_port, "MOTO_PORT", DEFAULT_MOTO_PORT),
             host=args.host,
             config=args.config,
+            # Without --verbose the functions log warnings and errors only: an INFO line per event buried the
+            # demo (the template's LogLevel, INFO in dev-config.json, with --verbose)
+            parameters=None if args.verbose else {"LogLevel": "WARNING"},
             background=True,
         )
     except OSError as exc:

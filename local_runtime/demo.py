@@ -381,7 +381,9 @@ def _fill_console(base_url: str, run: str, demo_email: str, timeout: float = 240
     jwt = DevJwt.from_config(config)
 
     def send(method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        response = requests.request(method, base_url + path, data=body, headers=headers, timeout=30)
+        # The abandonment sweep's call delivers everything sent before it: minutes on a slow machine
+        timeout = 900 if path.startswith("/_local/") else 30
+        response = requests.request(method, base_url + path, data=body, headers=headers, timeout=timeout)
         return response.status_code, response.text
 
     now = datetime.now(UTC)

@@ -1,7 +1,7 @@
 """A believable multi-channel dataset for the console: a few dozen customers (Turkish, Chinese and English
-names) with visits (most without an order), sign-ups, orders across web, app, store and WhatsApp over the last
-four months, surveys (NPS and CSAT), carts left open, carts abandoned and then bought (recovered revenue), a
-WhatsApp conversation, and marketing spend per channel.
+names) and twice as many visitors who never sign in, with visits (most without an order), sign-ups, orders
+across web, app, store and WhatsApp over the last four months, surveys (NPS and CSAT), carts left open, carts
+abandoned and then bought (recovered revenue), a WhatsApp conversation, and marketing spend per channel.
 
 Everything goes through the product's own APIs the way real clients send it (Segment batches with a write key,
 a signed WhatsApp webhook, ``POST /kpis/spend`` as an admin), so every function's rollups fill as in production.
@@ -206,6 +206,8 @@ def build(run: str, now: datetime, *, customers: int = 30, seed: int = 7) -> tup
             sku, title, price = PRODUCTS[(index + 3) % len(PRODUCTS)]
             line = {"product_id": sku, "name": title, "price": str(price), "quantity": 1}
             message(APP_KEY, "track", person, left, event="Product Added", properties={**line, "currency": "TRY"})
+            # Back in the app from the reminder: a visit, then the order
+            message(APP_KEY, "screen", person, now, name="Cart", properties={}, _after_sweep=True)
             message(APP_KEY, "track", person, now, event="Order Completed",
                     properties={"order_id": f"O-{person['user_id']}-back", "total": str(price), "revenue": str(price),
                                 "currency": "TRY", "products": [line]}, _after_sweep=True)  # fmt: skip
@@ -218,6 +220,25 @@ def build(run: str, now: datetime, *, customers: int = 30, seed: int = 7) -> tup
             sku, title, price = PRODUCTS[index % len(PRODUCTS)]
             added = {"product_id": sku, "name": title, "price": float(price), "quantity": 1, "currency": "TRY"}
             message(APP_KEY, "track", person, now - timedelta(minutes=30), event="Product Added", properties=added)
+    # Visitors who never sign in or buy: most of a shop's traffic, and the denominator of its conversion rate
+    for visitor in range(2 * len(data.customers)):
+        anonymous_id = f"visitor-{run}-{visitor:03d}"
+        key = APP_KEY if rng.random() < 0.4 else WEB_KEY
+        first_visit = now - timedelta(days=rng.randint(0, 119), hours=rng.randint(0, 23))
+        for number in range(rng.randint(1, 2)):
+            at = first_visit + timedelta(days=3 * number)
+            if at < now - timedelta(minutes=10):
+                messages.append(
+                    {
+                        "_key": key,
+                        "type": "page" if key == WEB_KEY else "screen",
+                        "anonymousId": anonymous_id,
+                        "messageId": f"{anonymous_id}-{number}",
+                        "timestamp": _iso(at),
+                        "name": "Home" if number == 0 else "Category",
+                        "properties": {},
+                    }
+                )
     for item in messages:
         item["context"] = {**item.get("context", {}), "library": {"name": "demo-seed", "version": "1"}}
     data.events = len(messages)

@@ -43,14 +43,16 @@ class ActivitySummary(logging.Filter):
             self._deliveries, self._bus = Counter(), 0
         if not deliveries and not bus:
             return None
-        busiest = [f"{name} {count}" for name, count in deliveries.most_common(SHOWN)]
-        if len(deliveries) > SHOWN:
-            busiest.append(f"+{len(deliveries) - SHOWN} more")
-        delivered = sum(deliveries.values())
-        text = f"delivered {delivered} to {len(deliveries)} function{'s' * (len(deliveries) != 1)}"
-        if busiest:
-            text += f" ({', '.join(busiest)})"
-        return f"{text}; {bus} event{'s' * (bus != 1)} on the bus"
+        parts = []
+        if deliveries:
+            busiest = [f"{name} {count}" for name, count in deliveries.most_common(SHOWN)]
+            if len(deliveries) > SHOWN:
+                busiest.append(f"+{len(deliveries) - SHOWN} more")
+            functions = f"{len(deliveries)} function{'s' * (len(deliveries) != 1)}"
+            parts.append(f"delivered {sum(deliveries.values())} to {functions} ({', '.join(busiest)})")
+        if bus:
+            parts.append(f"{bus} event{'s' * (bus != 1)} on the bus")
+        return "; ".join(parts)
 
     def report_every(self, seconds: float, logger: logging.Logger, stop: threading.Event) -> threading.Thread:
         """A daemon thread logging :meth:`line` every ``seconds`` until ``stop`` (and once more then)."""

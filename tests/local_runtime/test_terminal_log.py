@@ -62,4 +62,11 @@ def test_the_reporter_logs_the_summary_and_a_last_one_when_stopped() -> None:
     logger.info("→ A.B delivered (x)", extra={"activity": "A.B"})
     stop.set()
     thread.join(timeout=5)
-    assert out.getvalue() == "delivered 1 to 1 function (A 1); 0 events on the bus\n"
+    assert out.getvalue() == "delivered 1 to 1 function (A 1)\n"
+
+
+def test_bus_events_without_deliveries_say_only_that() -> None:
+    summary = ActivitySummary()
+    logger, _ = _logger(summary)
+    logger.info("bus: x", extra={"activity": "bus"})
+    assert summary.line() == "1 event on the bus"
