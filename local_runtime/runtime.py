@@ -396,14 +396,16 @@ class LocalRuntime:
             return json_response(
                 400, {"code": "invalid_field", "message": "event: a Schedule event's name", "field": "event"}
             )
-        settled = self.drain(timeout=300) if isinstance(body, dict) and body.get("settle") is True else []
-        try:
-            deliveries = settled + self.fire_schedule(function, event)
-        except KeyError:
+        if not any(
+            sub.kind == "Schedule" and sub.function == function and event in (None, sub.event)
+            for sub in self.delivery.subscriptions
+        ):
             return json_response(
                 404,
                 {"code": "no_schedule", "message": f"{function} has no such Schedule event", "field": "function"},
             )
+        settled = self.drain(timeout=300) if isinstance(body, dict) and body.get("settle") is True else []
+        deliveries = settled + self.fire_schedule(function, event)
         return json_response(
             200, {"deliveries": [{"trigger": item.trigger, "outcome": item.outcome} for item in deliveries]}
         )

@@ -40,8 +40,10 @@ def test_settle_delivers_what_is_pending_before_the_schedule_fires(runtime: Loca
 def test_unknown_functions_and_broken_bodies_are_refused_naming_the_field(
     runtime: LocalRuntime, body: bytes, status: int, code: str, field: str | None
 ) -> None:
-    answer = runtime.request("POST", "/_local/schedules", body=body)
+    runtime.put_event("Order Completed", {"event_id": "o-2"}, source="fixture.shop")
+    answer = runtime.request("POST", "/_local/schedules", body=body.replace(b"}", b', "settle": true}'))
     assert answer.status == status
     assert answer.json()["code"] == code
     assert answer.json().get("field") == field
     assert recorded(runtime, "ticks") == []
+    assert recorded(runtime, "orders") == []  # refused before settling: nothing was delivered
