@@ -265,27 +265,44 @@ def test_quiet_hours_defer_the_message_until_the_window_ends(journey: Journey) -
     )
     journey.clock[0] = next_local(22)
 
-    # When the cart is abandoned
-    journey.abandon(profile_id, "cart-4", [("SCARF", 1)])
+    # And a second customer of Moda who wants a coat
+    second = journey.customer(
+        "cus_offer_5", "905321110005", consent={"whatsapp": True}, home_store_id="IST-MODA", time_zone="Europe/Istanbul"
+    )
 
-    # Then the offer is deferred to 09:00 local, nothing is sent, and the minute schedule leaves it alone
+    # When their carts are abandoned
+    journey.abandon(profile_id, "cart-4", [("SCARF", 1)])
+    journey.abandon(second, "cart-5", [("COAT", 1)])
+
+    # Then the offers are deferred to 09:00 local, nothing is sent, and the minute schedule leaves them alone
     decision = journey.decision("cart-4")
     assert decision["outcome"] == "deferred"
+    assert journey.decision("cart-5")["outcome"] == "deferred"
     morning = (journey.clock[0].astimezone(ISTANBUL) + timedelta(days=1)).replace(hour=9, minute=0)
     assert decision["send_at"] == utc_iso(morning)
     assert float(decision["distance_km"]) == 0  # the home store itself
     journey.rt.fire_schedule("HandoffDeliveryFunction")
     assert journey.whatsapp.requests == []
 
-    # When the clock passes 09:00 and the schedule fires
+    # When Moda sells its coats during the night
+    journey.clock[0] += timedelta(hours=4)
+    sold = journey.rt.request(
+        "PUT", "/handoff/stores/IST-MODA/inventory/COAT", headers=journey.headers("admin"), body={"quantity": 0}
+    )
+    assert sold.status == 200, sold.body
+
+    # And the clock passes 09:00 and the schedule fires
     journey.clock[0] = morning.astimezone(UTC) + timedelta(seconds=30)
     journey.rt.fire_schedule("HandoffDeliveryFunction")
 
-    # Then the message goes out once
+    # Then the scarf offer goes out once, and the coat offer not at all: the store no longer has the coat
     journey.rt.fire_schedule("HandoffDeliveryFunction")
     assert len(journey.whatsapp.delivered) == 1
     assert journey.whatsapp.delivered[0].body["to"] == "905321110004"
     assert journey.outbox(decision["message_id"])["state"] == "sent"
+    coat = journey.decision("cart-5")
+    assert (coat["outcome"], coat["reason"]) == ("cancelled", "no_stock")
+    assert journey.outbox(coat["message_id"])["state"] == "cancelled"
 
 
 def test_the_message_requested_sample_is_sent_once_however_often_it_is_delivered(journey: Journey) -> None:

@@ -10,13 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 from handoff import wiring
+from handoff.dal.context_reader import CartEpisodeReader, ContextReader
 from handoff.dal.conversation_store import ConversationStore
 from handoff.dal.customer_reader import CustomerReader
 from handoff.dal.offer_store import CapChanged, OfferStore
 from handoff.dal.outbox_store import OutboxStore
 from handoff.dal.store_catalog import StoreCatalog
 from handoff.dal.ticket_store import TicketStore
-from handoff.logic.offer_service import OfferService
+from handoff.logic.offer_recheck import OfferRecheck
+from handoff.logic.offer_service import OFFER_REASON, OfferService
 from handoff.logic.store_offer import FrequencyCap, Policy, QuietHours
 from handoff.outbound.aws_senders import SesSender, SnsSmsSender
 from handoff.outbound.dispatcher import Dispatcher, Sender
@@ -131,11 +133,30 @@ def senders() -> Mapping[OutboundChannel, Sender]:
     }
 
 
+def get_offer_recheck() -> OfferRecheck:
+    """The last look before a store offer goes out: cart (read-only), ticket, store stock, decision."""
+    settings = get_outbound_settings()
+    client = aws_clients.dynamodb()
+    table = settings.handoff_table_name
+    reader = ContextReader(client, profiles_table=settings.profiles_table_name, carts_table=settings.carts_table_name)
+    return OfferRecheck(
+        tickets=TicketStore(table, client, clock=wiring.now),
+        carts=CartEpisodeReader(reader),
+        stock=StoreCatalog(client, table),
+        offers=OfferStore(client, table),
+        clock=wiring.now,
+        offer_reason=OFFER_REASON,
+    )
+
+
 def get_dispatcher() -> Dispatcher:
     settings = get_outbound_settings()
+    recheck = get_offer_recheck()
     return Dispatcher(
         outbox=get_outbox(),
         senders=senders(),
         clock=wiring.now,
         retry=RetryPolicy(max_attempts=settings.delivery_max_attempts),
+        precondition=recheck,
+        on_cancel=recheck.cancelled,
     )

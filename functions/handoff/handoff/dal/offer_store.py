@@ -20,10 +20,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from handoff.dal.outbox_store import outbox_item
-from handoff.logic.offer_record import Cap, OfferRecord
+from handoff.logic.offer_record import CANCELLED, Cap, OfferRecord
 from handoff.outbound.message import OutboundMessage
 from omnichannel.canonical_event import utc_iso
-from omnichannel.dynamodb import cancellation_codes
+from omnichannel.dynamodb import cancellation_codes, condition_failed
 
 OFFER_SK = "OFFER"
 CAP_SK = "CAP"
@@ -96,6 +96,7 @@ def offer_from_item(item: dict[str, Any]) -> OfferRecord:
         message_id=text("message_id"),
         ticket_code=text("ticket_code"),
         published=bool(item.get("published", {}).get("BOOL", False)),
+        cancelled_at=text("cancelled_at"),
     )
 
 
@@ -195,6 +196,28 @@ class OfferStore:
             UpdateExpression="SET published = :yes",
             ExpressionAttributeValues={":yes": {"BOOL": True}},
         )
+
+    def mark_cancelled(self, cart_id: str, episode: int, message_id: str, reason: str, at: str) -> bool:
+        """The decision's message was cancelled at send time: ``outcome = cancelled`` with the reason. Only the
+        decision that queued that message; the first cancellation stands (a repeat changes nothing)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": _s(offer_pk(cart_id, episode)), "sk": _s(OFFER_SK)},
+                UpdateExpression="SET outcome = :cancelled, reason = :reason, cancelled_at = :at",
+                ConditionExpression="message_id = :message AND outcome <> :cancelled",
+                ExpressionAttributeValues={
+                    ":cancelled": _s(CANCELLED),
+                    ":reason": _s(reason),
+                    ":at": _s(at),
+                    ":message": _s(message_id),
+                },
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
 
     def erase_profile(self, profile_id: str) -> int:
         """Delete the profile's decisions, offer cap and outbox messages (found on ``by_profile``)."""

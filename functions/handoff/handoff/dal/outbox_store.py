@@ -7,8 +7,9 @@
 
 While a message waits (``requested``) or is being sent (``sending``), it carries ``due_pk = "DUE"`` and
 ``due_sk = <next_at>#<message_id>``: the sparse GSI ``by_due`` answers "what is due now" in one Query, and a
-message leaves the index once it is ``sent`` or ``failed``. ``profile_id`` / ``profile_sk = OUTBOX#...`` put
-it on ``by_profile`` so an erasure finds it. Every state change is a conditional write: one sender at a time.
+message leaves the index once it is ``sent``, ``failed`` or ``cancelled``. ``profile_id`` /
+``profile_sk = OUTBOX#...`` put it on ``by_profile`` so an erasure finds it. Every state change is a conditional
+write: one sender at a time.
 """
 
 from __future__ import annotations
@@ -198,6 +199,14 @@ class OutboxStore:
             claimed,
             "SET #state = :failed, last_error = :error, failed_at = :at REMOVE due_pk, due_sk, next_at",
             {":failed": _s(DeliveryState.FAILED.value), ":error": _s(error[:500]), ":at": _s(at)},
+        )
+
+    def mark_cancelled(self, claimed: OutboundMessage, reason: str, at: str) -> bool:
+        return self._finish(
+            claimed,
+            "SET #state = :cancelled, last_error = :reason, cancel_reason = :reason, cancelled_at = :at "
+            "REMOVE due_pk, due_sk, next_at",
+            {":cancelled": _s(DeliveryState.CANCELLED.value), ":reason": _s(reason[:500]), ":at": _s(at)},
         )
 
     def of_profile(self, profile_id: str) -> list[OutboundMessage]:

@@ -9,7 +9,7 @@ sparse ``by_profile`` GSI (beside its conversations, ``CONV#...``). ``expires_at
 seconds): DynamoDB removes a ticket ``KEEP_AFTER_EXPIRY`` after it stopped being valid.
 
 Redemption is one conditional UpdateItem (open and not expired), so two clerks typing the same code at once
-cannot both redeem it.
+cannot both redeem it. Voiding (an offer cancelled before it was sent) is one conditional UpdateItem too (open).
 """
 
 from __future__ import annotations
@@ -220,6 +220,31 @@ class TicketStore:
             current.check_redeemable(at)
             raise TicketAlreadyUsed("the ticket changed while it was redeemed") from error
         return ticket_from_item(response["Attributes"])
+
+    def void(self, code: str, at: datetime) -> bool:
+        """Void an open ticket (it can no longer be redeemed); False when it is unknown or not open (already voided,
+        redeemed): safe to repeat."""
+        normalised = normalise_code(code)
+        if normalised is None:
+            return False
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": _s(ticket_pk(normalised)), "sk": _s(TICKET_SK)},
+                UpdateExpression="SET #state = :voided, voided_at = :at",
+                ConditionExpression="attribute_exists(pk) AND #state = :open",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":voided": _s(TicketState.VOIDED.value),
+                    ":open": _s(TicketState.OPEN.value),
+                    ":at": _s(utc_iso(at)),
+                },
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
 
     def of_profile(self, profile_id: str, limit: int | None = None) -> list[Ticket]:
         """The profile's tickets, newest first (at most ``limit``), each as it reads now."""

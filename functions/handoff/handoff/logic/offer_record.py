@@ -1,9 +1,15 @@
-"""The recorded outcome of one online-to-store decision, and the per-profile offer history the cap reads."""
+"""The recorded outcome of one online-to-store decision, and the per-profile offer history the cap reads.
+
+An offer cancelled at send time (``handoff.logic.offer_recheck``) keeps its decision (store, channel, ``send_at``,
+message, ticket) and reads ``outcome = "cancelled"`` with the cancel reason (``cart_bought``, ``cart_changed``,
+``no_stock``) and ``cancelled_at``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+CANCELLED = "cancelled"  # the outcome of a decision whose message was cancelled at send time
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,7 @@ class OfferRecord:
     message_id: str | None = None
     ticket_code: str | None = None
     published: bool = False
+    cancelled_at: str | None = None
 
     def view(self) -> dict[str, Any]:
         return {
@@ -38,6 +45,7 @@ class OfferRecord:
             "send_at": self.send_at,
             "message_id": self.message_id,
             "ticket_code": self.ticket_code,
+            "cancelled_at": self.cancelled_at,
         }
 
 

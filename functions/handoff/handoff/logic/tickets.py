@@ -3,8 +3,9 @@
 - Code: 8 characters of Crockford's base32 (no I, L, O, U: nothing to misread aloud or on a receipt), drawn
   from ``secrets`` (40 bits), shown as ``XXXX-XXXX``. Input is forgiving: case, dashes and spaces do not
   matter, ``I``/``L`` read as ``1`` and ``O`` as ``0``.
-- A ticket is valid until ``expires_at`` and redeemed at most once. ``state`` is ``open`` or ``redeemed`` as
-  stored; an open ticket past its expiry reads as ``expired`` (``Ticket.as_of``).
+- A ticket is valid until ``expires_at`` and redeemed at most once. ``state`` is ``open``, ``redeemed`` or
+  ``voided`` (a reserve-in-store offer cancelled before it was sent) as stored; an open ticket past its expiry
+  reads as ``expired`` (``Ticket.as_of``). A voided ticket never redeems (410 ``ticket_voided``, like a used one).
 - Digital receiving channels get a deep link ``<base>/h/<code>``; a phone agent or a store clerk is given the
   code itself.
 
@@ -37,6 +38,7 @@ class TicketState(StrEnum):
     OPEN = "open"
     REDEEMED = "redeemed"
     EXPIRED = "expired"
+    VOIDED = "voided"
 
 
 class TicketError(Exception):
@@ -55,6 +57,10 @@ class TicketExpired(TicketError):
 
 class TicketAlreadyUsed(TicketError):
     code = "ticket_used"
+
+
+class TicketVoided(TicketError):
+    code = "ticket_voided"
 
 
 def new_code() -> str:
@@ -122,7 +128,10 @@ class Ticket(BaseModel):
         return self
 
     def check_redeemable(self, moment: datetime) -> None:
-        """Raises ``TicketAlreadyUsed`` or ``TicketExpired`` when the ticket cannot be redeemed at ``moment``."""
+        """Raises ``TicketAlreadyUsed``, ``TicketVoided`` or ``TicketExpired`` when the ticket cannot be redeemed at
+        ``moment``."""
+        if self.state is TicketState.VOIDED:
+            raise TicketVoided(f"ticket {display_code(self.code)} was voided")
         if self.state is TicketState.REDEEMED:
             raise TicketAlreadyUsed(f"ticket {display_code(self.code)} was redeemed already")
         if self.as_of(moment).state is TicketState.EXPIRED:

@@ -71,7 +71,7 @@ class TicketOut(BaseModel):
     created_by: str | None = None
     created_at: str
     expires_at: str
-    state: str = Field(description="open, redeemed or expired")
+    state: str = Field(description="open, redeemed, expired or voided")
     redeemed_by: str | None = None
     redeemed_at: str | None = None
     redeemed_channel: str | None = None

@@ -4,6 +4,11 @@ Idempotent: a message is claimed with a conditional write before it is sent, so 
 due-message sweep and a second worker never send it twice while its state is ``sending`` or ``sent``. Only a
 worker that dies between the provider's answer and recording it leaves a send unrecorded; its lease then runs
 out and the message is tried again (providers offer no idempotency key for these APIs).
+
+``precondition`` (optional) is asked about each claimed message just before the send: a reason (text) cancels it
+instead. ``on_cancel`` then runs (it must be idempotent: a worker that dies before the message is marked
+``cancelled`` leaves its lease to run out, and the next one checks and cancels again), and the message ends
+``cancelled`` with the reason in ``last_error``, with the same conditional write as ``sent``.
 """
 
 from __future__ import annotations
@@ -30,12 +35,13 @@ class Outbox(Protocol):
     def mark_sent(self, claimed: OutboundMessage, provider_id: str, at: str) -> bool: ...
     def retry_later(self, claimed: OutboundMessage, error: str, next_at: str) -> bool: ...
     def mark_failed(self, claimed: OutboundMessage, error: str, at: str) -> bool: ...
+    def mark_cancelled(self, claimed: OutboundMessage, reason: str, at: str) -> bool: ...
 
 
 @dataclass(frozen=True)
 class Attempt:
     message_id: str
-    outcome: str  # "sent" | "retry" | "failed" | "skipped"
+    outcome: str  # "sent" | "retry" | "failed" | "cancelled" | "skipped"
     message: OutboundMessage | None = None
     provider_id: str | None = None
     error: str | None = None
@@ -47,12 +53,20 @@ class Dispatcher:
     senders: Mapping[OutboundChannel, Sender]
     clock: Callable[[], datetime]
     retry: RetryPolicy = RetryPolicy()  # noqa: RUF009 - frozen, shared safely
+    precondition: Callable[[OutboundMessage], str | None] | None = None
+    on_cancel: Callable[[OutboundMessage, str], None] | None = None
 
     def deliver(self, message_id: str) -> Attempt:
         now = self.clock()
         claimed = self.outbox.claim(message_id, utc_iso(now), utc_iso(now + self.retry.lease))
         if claimed is None:
-            return Attempt(message_id, "skipped")  # not due yet, sent, failed, or another worker holds it
+            return Attempt(message_id, "skipped")  # not due yet, ended, or another worker holds it
+        reason = self.precondition(claimed) if self.precondition is not None else None
+        if reason is not None:
+            if self.on_cancel is not None:
+                self.on_cancel(claimed, reason)
+            self.outbox.mark_cancelled(claimed, reason, utc_iso(self.clock()))
+            return Attempt(message_id, DeliveryState.CANCELLED.value, claimed, error=reason)
         try:
             rendered = render(claimed.template, claimed.variables)
             sender = self.senders.get(claimed.channel)

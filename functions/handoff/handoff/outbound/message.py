@@ -1,7 +1,8 @@
 """An outbound message and its delivery state (pure).
 
 State: ``requested`` (waiting for ``next_at``: its due time, or the next retry) → ``sending`` (claimed by one
-sender until ``next_at``, its lease) → ``sent`` | ``failed``. A transient failure puts it back to
+sender until ``next_at``, its lease) → ``sent`` | ``failed`` | ``cancelled`` (a precondition checked just before
+the send said no; ``last_error`` holds its reason). A transient failure puts it back to
 ``requested`` with an exponential backoff; after ``max_attempts`` it is ``failed``. A sender that dies while
 ``sending`` leaves the lease to run out, and the message is claimed again.
 """
@@ -20,6 +21,7 @@ class DeliveryState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class SendError(Exception):

@@ -132,7 +132,7 @@ def get_ticket(code: str) -> Response[str]:
         200: _doc("The redeemed ticket and the customer's context", RedeemOut),
         400: _doc("The body is malformed (field named)"),
         404: _doc("Unknown code"),
-        410: _doc("Expired (ticket_expired) or already used (ticket_used)"),
+        410: _doc("Expired (ticket_expired), already used (ticket_used) or voided (ticket_voided)"),
         **_COMMON,
         **_GUESSING,
     },
