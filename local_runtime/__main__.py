@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -131,10 +132,13 @@ def _port(value: int | None, variable: str, default: int) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    stop = threading.Event()
+    stop = threading.Event()  # set by the main thread once a signal came: the demo and the summary end
+    signals: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # Only a plain append here: a handler runs inside whatever the main thread was doing, and Event.set()
+        # there deadlocked when the main thread was itself inside the Event's lock (seen after a cron tick).
+        signals.append(signum)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -170,10 +174,11 @@ def serve(args: argparse.Namespace) -> int:
         if args.demo:
             moto = runtime.moto_endpoint or ""
             threading.Thread(target=_play_demo, args=(runtime.base_url, moto, stop), name="demo", daemon=True).start()
-        while not stop.wait(0.5):
-            pass
+        while not signals:
+            time.sleep(0.2)
         print("stopping…", flush=True)
     finally:
+        stop.set()
         runtime.stop()
     print("stopped", flush=True)
     return 0

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,6 +93,23 @@ def test_serve_prints_where_it_listens_serves_and_stops_cleanly(stop_signal: sig
     assert process.returncode == 0, rest
     assert "Traceback" not in text + rest
     assert "stopped" in rest
+
+
+def test_serve_stops_on_a_burst_of_ctrl_c_while_it_sums_up_deliveries() -> None:
+    # Given serve with its summary thread waiting on the same stop as the main loop (the default, not --verbose)
+    with _serve("--port", "0", "--moto-port", "0") as (process, lines):
+        _until(lines, LISTENING)
+        # When Ctrl-C is pressed again and again (each press runs the handler inside whatever the main thread
+        # is doing; the handler only records it, see serve())
+        for _ in range(20):
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.01)
+        process.wait(timeout=30)
+        rest = _rest(lines)
+    # Then it stopped once, cleanly
+    assert process.returncode == 0, rest
+    assert rest.count("stopping…") == 1
+    assert "Traceback" not in rest
 
 
 def test_serve_on_a_busy_port_says_so_and_exits_1() -> None:
