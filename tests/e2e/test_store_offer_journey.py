@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,48 +19,24 @@ from local_runtime.runtime import LocalRuntime
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent, Channel, EventType, utc_iso
 from omnichannel.cart_events import CARTS_SOURCE
 from tests.e2e.test_cart_journey import TEMPLATE, settle
-from tests.support.fake_whatsapp import FakeWhatsApp, fake_whatsapp
+from tests.support.fake_whatsapp import fake_whatsapp
+from tests.support.store_offer_runtime import HOME, ISTANBUL, MODA, StoreOfferRuntime, next_local
 
-ISTANBUL = ZoneInfo("Europe/Istanbul")
-HOME = {"lat": 40.9900, "lon": 29.0300}  # Kadıköy
 STORES = {
-    "IST-MODA": {"name": "Moda", "lat": 41.0135, "lon": 29.0500, "time_zone": "Europe/Istanbul"},  # ~3 km
+    "IST-MODA": MODA,  # ~3 km
     "IST-ATASEHIR": {"name": "Ataşehir", "lat": 40.9900, "lon": 29.1250},  # ~8 km
 }
 HANDOFF_FUNCTIONS = ("HandoffOfferFunction", "HandoffDeliveryFunction", "HandoffApiFunction", "HandoffEventsFunction")
 
 
-def next_local(hour: int, minute: int = 0) -> datetime:
-    """The next moment it is ``hour:minute`` in Istanbul (as UTC): a clock close to the real one."""
-    now = datetime.now(ISTANBUL)
-    moment = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if moment <= now:
-        moment += timedelta(days=1)
-    return moment.astimezone(UTC)
-
-
-@dataclass
-class Journey:
-    rt: LocalRuntime
-    whatsapp: FakeWhatsApp
-    clock: list[datetime]
-
-    def headers(self, role: str) -> dict[str, str]:
-        return {"Authorization": "Bearer " + self.rt.token(role, sub=f"{role}-1")}
-
+class Journey(StoreOfferRuntime):
     def customer(self, user_id: str, wa_id: str, **traits: Any) -> str:
         """A profile with a WhatsApp number and these traits (an identify event through profiles)."""
         detail = captured(
             Channel.APP, {"user_id": user_id, "whatsapp": wa_id, "phone": f"+{wa_id}"}, type_=EventType.IDENTIFY
         )
         detail["traits"] = traits
-        self.rt.put_event("identify", detail, source=CAPTURE_SOURCE)
-        settle(self.rt)
-        answer = self.rt.request(
-            "GET", "/profiles", query={"identifier": f"user_id:{user_id}"}, headers=self.headers("agent")
-        )
-        assert answer.status == 200, answer.body
-        return str(answer.json()["profile_id"])
+        return self.identified(user_id, detail)
 
     def abandon(self, profile_id: str, cart_id: str, lines: list[tuple[str, int]], *, times: int = 1) -> str:
         """Put the same ``cart.abandoned`` on the bus ``times`` times (at-least-once delivery)."""
@@ -93,19 +67,6 @@ class Journey:
             self.rt.put_event("cart.abandoned", detail, source=CARTS_SOURCE)
             settle(self.rt)
         return event_id
-
-    def decision(self, cart_id: str) -> dict[str, Any]:
-        item = self.rt.client("dynamodb").get_item(
-            TableName=self.rt.table_name("HandoffTable"), Key={"pk": {"S": f"OFFER#{cart_id}#1"}, "sk": {"S": "OFFER"}}
-        )["Item"]
-        return {name: next(iter(value.values())) for name, value in item.items()}
-
-    def outbox(self, message_id: str) -> dict[str, Any]:
-        item = self.rt.client("dynamodb").get_item(
-            TableName=self.rt.table_name("HandoffTable"),
-            Key={"pk": {"S": f"OUTBOX#{message_id}"}, "sk": {"S": "OUTBOX"}},
-        )["Item"]
-        return {name: next(iter(value.values())) for name, value in item.items()}
 
 
 def captured(channel: Channel, identifiers: dict[str, str], type_: EventType = EventType.TRACK, **props: Any):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +19,8 @@ import pytest
 from local_runtime.runtime import LocalRuntime
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent, Channel, EventType, utc_iso
 from tests.e2e.test_cart_journey import TEMPLATE, settle
-from tests.e2e.test_store_offer_journey import HOME, ISTANBUL, next_local
-from tests.support.fake_whatsapp import FakeWhatsApp, fake_whatsapp
+from tests.support.fake_whatsapp import fake_whatsapp
+from tests.support.store_offer_runtime import HOME, ISTANBUL, MODA, StoreOfferRuntime, next_local
 
 CLOCKED = {
     "HandoffOfferFunction": "handoff.wiring",
@@ -36,15 +35,7 @@ CLOCKED = {
 SCHEDULE = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 
 
-@dataclass
-class World:
-    rt: LocalRuntime
-    whatsapp: FakeWhatsApp
-    clock: list[datetime]
-
-    def headers(self, role: str) -> dict[str, str]:
-        return {"Authorization": "Bearer " + self.rt.token(role, sub=f"{role}-1")}
-
+class World(StoreOfferRuntime):
     def capture(self, user_id: str, type_: EventType, event: str | None = None, **properties: Any) -> dict[str, Any]:
         canonical = CanonicalEvent.model_validate(
             {
@@ -66,13 +57,7 @@ class World:
         detail = self.capture(user_id, EventType.IDENTIFY)
         detail["identifiers"] = {"user_id": user_id, "whatsapp": wa_id, "phone": f"+{wa_id}"}
         detail["traits"] = {"consent": {"whatsapp": True}, "last_location": HOME, "time_zone": "Europe/Istanbul"}
-        self.rt.put_event("identify", detail, source=CAPTURE_SOURCE)
-        settle(self.rt)
-        answer = self.rt.request(
-            "GET", "/profiles", query={"identifier": f"user_id:{user_id}"}, headers=self.headers("agent")
-        )
-        assert answer.status == 200, answer.body
-        return str(answer.json()["profile_id"])
+        return self.identified(user_id, detail)
 
     def track(self, user_id: str, event: str, **properties: Any) -> None:
         self.rt.put_event(event, self.capture(user_id, EventType.TRACK, event, **properties), source=CAPTURE_SOURCE)
@@ -106,18 +91,6 @@ class World:
         assert decision["outcome"] == "deferred", decision
         return decision
 
-    def item(self, pk: str, sk: str) -> dict[str, Any]:
-        item = self.rt.client("dynamodb").get_item(
-            TableName=self.rt.table_name("HandoffTable"), Key={"pk": {"S": pk}, "sk": {"S": sk}}
-        )["Item"]
-        return {name: next(iter(value.values())) for name, value in item.items()}
-
-    def decision(self, cart_id: str) -> dict[str, Any]:
-        return self.item(f"OFFER#{cart_id}#1", "OFFER")
-
-    def outbox(self, message_id: str) -> dict[str, Any]:
-        return self.item(f"OUTBOX#{message_id}", "OUTBOX")
-
     def morning_sweep(self, decision: dict[str, Any]) -> list[list[str]]:
         """09:00:30 local: the minute schedule runs twice; what each run did."""
         self.clock[0] = datetime.fromisoformat(decision["send_at"]) + timedelta(seconds=30)
@@ -143,8 +116,7 @@ def world() -> Iterator[World]:
             rt.function_module(function_id, module).override(clock=lambda: clock[0])
         world = World(rt, whatsapp, clock)
         admin = world.headers("admin")
-        store = {"name": "Moda", "lat": 41.0135, "lon": 29.0500, "time_zone": "Europe/Istanbul"}
-        assert rt.request("PUT", "/handoff/stores/IST-MODA", headers=admin, body=store).status == 201
+        assert rt.request("PUT", "/handoff/stores/IST-MODA", headers=admin, body=MODA).status == 201
         put = rt.request("PUT", "/handoff/stores/IST-MODA/inventory/COAT", headers=admin, body={"quantity": 2})
         assert put.status == 200, put.body
         yield world
@@ -174,7 +146,7 @@ def test_an_order_before_nine_cancels_the_offer_and_voids_its_code(world: World)
     after = world.decision(decision["cart_id"])
     assert (after["outcome"], after["reason"], after["send_at"]) == ("cancelled", "cart_bought", decision["send_at"])
     code = decision["ticket_code"]
-    ticket = world.item(f"TICKET#{code}", "TICKET")
+    ticket = world.handoff_item(f"TICKET#{code}", "TICKET")
     assert ticket["state"] == "voided"
     redeemed = world.rt.request(
         "POST", f"/handoff/tickets/{code}/redeem", headers=world.headers("agent"), body={"channel": "store"}
@@ -200,7 +172,7 @@ def test_a_store_that_sold_out_before_nine_gets_no_customer(world: World) -> Non
     assert world.sent_events() == 0
     assert world.outbox(decision["message_id"])["last_error"] == "no_stock"
     assert world.decision(decision["cart_id"])["reason"] == "no_stock"
-    assert world.item(f"TICKET#{decision['ticket_code']}", "TICKET")["state"] == "voided"
+    assert world.handoff_item(f"TICKET#{decision['ticket_code']}", "TICKET")["state"] == "voided"
 
 
 def test_nothing_changed_means_exactly_one_message_as_before(world: World) -> None:
@@ -217,4 +189,4 @@ def test_nothing_changed_means_exactly_one_message_as_before(world: World) -> No
     assert world.sent_events() == 1
     assert world.outbox(decision["message_id"])["state"] == "sent"
     assert world.decision(decision["cart_id"])["outcome"] == "deferred"
-    assert world.item(f"TICKET#{decision['ticket_code']}", "TICKET")["state"] == "open"
+    assert world.handoff_item(f"TICKET#{decision['ticket_code']}", "TICKET")["state"] == "open"
