@@ -280,13 +280,17 @@ class BusDelivery:
                     log.warning("drain stopped at its %.0f s timeout with deliveries still pending", timeout)
                     return deliveries
 
-    def fire_schedule(self, function_id: str, event_name: str | None = None) -> list[Delivery]:
-        """Fire the function's schedule now and deliver it (retries included); returns the deliveries."""
-        matches = [
+    def schedules_of(self, function_id: str, event_name: str | None = None) -> list[Subscription]:
+        """The function's Schedule events (the one named ``event_name``, or all)."""
+        return [
             sub
             for sub in self.subscriptions
             if sub.kind == "Schedule" and sub.function == function_id and event_name in (None, sub.event)
         ]
+
+    def fire_schedule(self, function_id: str, event_name: str | None = None) -> list[Delivery]:
+        """Fire the function's schedule now and deliver it (retries included); returns the deliveries."""
+        matches = self.schedules_of(function_id, event_name)
         if not matches:
             raise KeyError(f"{function_id} has no Schedule event" + (f" named {event_name}" if event_name else ""))
         deliveries: list[Delivery] = []

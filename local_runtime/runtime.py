@@ -396,10 +396,7 @@ class LocalRuntime:
             return json_response(
                 400, {"code": "invalid_field", "message": "event: a Schedule event's name", "field": "event"}
             )
-        if not any(
-            sub.kind == "Schedule" and sub.function == function and event in (None, sub.event)
-            for sub in self.delivery.subscriptions
-        ):
+        if not self.delivery.schedules_of(function, event):
             return json_response(
                 404,
                 {"code": "no_schedule", "message": f"{function} has no such Schedule event", "field": "function"},
