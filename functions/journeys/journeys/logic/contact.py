@@ -155,7 +155,7 @@ def reach(profile: Profile | None, marks: Mapping[str, ConsentMark]) -> Reach:
     return Reach(
         addresses(profile),
         consent(profile, marks),
-        MessageChannel(choice) if choice in MessageChannel.__members__.values() else None,
+        MessageChannel(choice) if choice is not None and choice in MessageChannel.__members__.values() else None,
     )
 
 

@@ -142,7 +142,7 @@ class Engine:
         self.policy = policy or Policy()
         self.cap = contact.FrequencyCap.parse(self.policy.frequency_cap)
         self._seen = [
-            (seen_key(condition), condition)
+            (seen_key(condition.event_seen), condition)
             for definition in (d for versions in registry.versions.values() for d in versions.values())
             for step in definition.steps
             if isinstance(step, BranchStep)
