@@ -258,7 +258,8 @@ class Engine:
     def _record_answer(
         self, tx: _Transition, run: Run, survey: OpenSurvey, score: int, *, via: str, at: str | None = None
     ) -> None:
-        answered_at = at or tx.at
+        # When it was answered: the event's time, unless it is not between the question and now (a clock off)
+        answered_at = at if at is not None and survey.asked_at <= at <= tx.at else tx.at
         answer = SurveyAnswer(survey.step_id, survey.kind, score, answered_at, via, survey.asked_on, survey.touchpoint)
         low = surveys.is_low(survey.kind, score)
         run = tx.put(
