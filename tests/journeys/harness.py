@@ -91,7 +91,9 @@ class JourneyHarness:
 
     @classmethod
     @contextmanager
-    def start(cls, at: datetime = DEFAULT_START, *, parameters: dict[str, str] | None = None) -> Iterator[JourneyHarness]:
+    def start(
+        cls, at: datetime = DEFAULT_START, *, parameters: dict[str, str] | None = None
+    ) -> Iterator[JourneyHarness]:
         with LocalRuntime.start(TEMPLATE, mode="inprocess", parameters=parameters, bus_log_size=5000) as rt:
             yield cls(rt, at)
 
@@ -252,7 +254,12 @@ class JourneyHarness:
         else:
             identifiers = {"phone": str(customer.phone)}
         return self.track(
-            customer, "Message Received", channel=channel, properties={"text": text}, identifiers=identifiers, times=times
+            customer,
+            "Message Received",
+            channel=channel,
+            properties={"text": text},
+            identifiers=identifiers,
+            times=times,
         )
 
     def whatsapp_webhook_reply(self, customer: Customer, text: str) -> None:

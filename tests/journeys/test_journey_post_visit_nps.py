@@ -27,7 +27,8 @@ def test_a_detractor_reply_on_whatsapp_becomes_an_nps_answer_and_a_call_task(jou
     [question] = journeys.messages(ayse)
     assert question.at.astimezone(ISTANBUL) == visited_at + timedelta(days=1)
     assert (question.channel, question.template, question.to) == ("whatsapp", "post_visit_nps", "+905321110001")
-    assert question.text is not None and question.text.startswith("Hi Ayşe, thank you for visiting our store.")
+    assert question.text is not None
+    assert question.text.startswith("Hi Ayşe, thank you for visiting our store.")
 
     # When she replies "3" an hour later (and WhatsApp delivers the reply twice)
     journeys.advance(hours=1)
@@ -80,9 +81,12 @@ def test_a_promoter_gets_no_task_and_an_unanswered_question_closes_after_three_d
     # Then Can's answer is a promoter's and no task follows; Deniz's question closed unanswered
     assert [a["properties"]["nps"] for a in journeys.answers(can)] == [10]
     assert journeys.tasks(can) == []
-    assert journeys.answers(deniz) == [] and journeys.tasks(deniz) == []
+    assert journeys.answers(deniz) == []
+    assert journeys.tasks(deniz) == []
     deniz_run = journeys.run(deniz, JOURNEY)
-    assert deniz_run is not None and deniz_run["status"] == "finished" and deniz_run["answers"] == []
+    assert deniz_run is not None
+    assert deniz_run["status"] == "finished"
+    assert deniz_run["answers"] == []
     surveys = journeys.funnel(JOURNEY)["surveys"]
     assert (surveys["asked"], surveys["answered"], surveys["expired"]) == (2, 1, 1)
     assert surveys["nps"]["score"] == 100.0
@@ -101,7 +105,8 @@ def test_quiet_hours_defer_the_question_to_nine_in_the_morning(journeys: Journey
     journeys.advance(days=1)
     assert journeys.messages(elif_) == []
     run = journeys.run(elif_, JOURNEY)
-    assert run is not None and run["step"] == "ask_nps"
+    assert run is not None
+    assert run["step"] == "ask_nps"
     assert run["due_at"] == "2026-03-04T06:00:00.000Z"  # 09:00 in Istanbul
 
     # Then the question goes out on Wednesday at 09:00 local time, once
@@ -124,10 +129,13 @@ def test_without_consent_nothing_is_sent_and_a_stop_ends_every_journey_at_once(j
     journeys.advance(days=4)
 
     # Then neither got anything: Fatma's question was skipped for want of a channel, Gül left the journey at STOP
-    assert journeys.messages(fatma) == [] and journeys.messages(gul) == []
+    assert journeys.messages(fatma) == []
+    assert journeys.messages(gul) == []
     fatma_run, gul_run = journeys.run(fatma, JOURNEY), journeys.run(gul, JOURNEY)
-    assert fatma_run is not None and fatma_run["status"] == "finished"
-    assert gul_run is not None and (gul_run["status"], gul_run["end_reason"]) == ("exited", "stop")
+    assert fatma_run is not None
+    assert fatma_run["status"] == "finished"
+    assert gul_run is not None
+    assert (gul_run["status"], gul_run["end_reason"]) == ("exited", "stop")
     funnel = journeys.funnel(JOURNEY)
     assert funnel["skipped"] == {"no_channel": 1}
     assert funnel["exited"] == {"stop": 1}
@@ -162,7 +170,8 @@ def test_an_erased_customer_leaves_every_journey_and_nothing_of_them_stays(journ
 
     # Then the journeys keep nothing of her, and nothing more happened
     assert journeys.journeys_of(irem) == {"profile_id": irem.profile_id, "journeys": [], "sent": []}
-    assert journeys.answers(irem) == [] and journeys.tasks(irem) == []
+    assert journeys.answers(irem) == []
+    assert journeys.tasks(irem) == []
     assert len(journeys.messages(irem)) == 1
     items = journeys.rt.client("dynamodb").query(
         TableName=journeys.rt.table_name("JourneysTable"),

@@ -14,12 +14,12 @@ from journeys.models.state import Profile, Run
 MAX_VALUE_LENGTH = 200
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, limit: int | None = None) -> str:
     if value is None or isinstance(value, dict | list):
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)[:MAX_VALUE_LENGTH]
+    return str(value)[:limit]
 
 
 def _lookup(document: Any, path: str) -> Any:
@@ -81,7 +81,7 @@ def variables(
 def value_of(name: str, values: Mapping[str, Any]) -> str:
     prefix, _, rest = name.partition(".")
     if rest and prefix in ("trait", "event", "survey"):
-        return _text(_lookup(values[f"_{prefix}"], rest))
+        return _text(_lookup(values[f"_{prefix}"], rest), MAX_VALUE_LENGTH)  # what customers typed: bounded
     return _text(values.get(name))
 
 
