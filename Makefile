@@ -25,7 +25,7 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
 	@touch $@
 
-.PHONY: help setup dev demo serve test unit lint format token openapi validate build bench deploy clean browser
+.PHONY: help setup dev demo serve test test-journeys unit lint format token openapi validate build bench deploy clean browser
 help: ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
@@ -57,6 +57,9 @@ browser: ## install Debian's chromium and chromium-driver for the console's test
 test: $(VENV)/.installed $(SAM_VENV)/.installed browser lint ## lint, type-check and run every test
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(PY) -m pytest $(PYTEST_ARGS)
 
+test-journeys: $(VENV)/.installed ## the journeys' time-travel tests (tests/journeys: the shipped ones and yours)
+	$(PY) -m pytest tests/journeys $(PYTEST_ARGS)
+
 unit: $(VENV)/.installed ## the fast tests only (no SAM CLI)
 	$(PY) -m pytest -m "not sam" $(PYTEST_ARGS)
 
@@ -72,7 +75,7 @@ format: $(VENV)/.installed ## apply ruff's formatting and fixes
 token: $(VENV)/.installed ## print a development JWT: make token ROLE=agent [SUB=...]
 	@$(PY) -m local_runtime token --role $(or $(ROLE),customer) $(if $(SUB),--sub $(SUB))
 
-openapi: $(VENV)/.installed ## regenerate docs/openapi*.json and docs/canonical-event.schema.json from the code
+openapi: $(VENV)/.installed ## regenerate docs/openapi*.json, docs/canonical-event.schema.json and docs/journey.schema.json
 	$(PY) -m local_runtime openapi --out docs/openapi.json
 	$(PY) -m local_runtime openapi --function ProfilesApiFunction --out docs/openapi-profiles.json
 	$(PY) -m local_runtime openapi --function CartsApiFunction --out docs/openapi-carts.json
@@ -82,6 +85,10 @@ openapi: $(VENV)/.installed ## regenerate docs/openapi*.json and docs/canonical-
 	  print(json.dumps(json.loads(openapi_document()), indent=2, ensure_ascii=False))' > docs/openapi-kpis.json
 	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \
 	  print(json.dumps(CanonicalEvent.model_json_schema(), indent=2, ensure_ascii=False))' > docs/canonical-event.schema.json
+	$(PY) -m local_runtime openapi --function JourneysApiFunction --out docs/openapi-journeys.json
+	$(PY) -m local_runtime openapi --function JourneysSurveyFunction --out docs/openapi-journeys-surveys.json
+	PYTHONPATH=shared:functions/journeys $(PY) -c 'import json; from journeys.models.definition import journey_schema; \
+	  print(json.dumps(journey_schema(), indent=2, ensure_ascii=False))' > docs/journey.schema.json
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint

@@ -18,7 +18,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from journeys.logic.durations import DURATION_PATTERN, parse_duration
 
@@ -155,7 +155,28 @@ class SegmentTrigger(_Model):
     segment: SegmentMatch
 
 
-Trigger = EventTrigger | LifecycleTrigger | CartAbandonedTrigger | SegmentTrigger
+def _trigger_kind(value: Any) -> str | None:
+    """Which trigger a mapping is, by its key (so a mistake is reported inside the right kind)."""
+    if isinstance(value, BaseModel):
+        return {EventTrigger: "event", LifecycleTrigger: "lifecycle", CartAbandonedTrigger: "cart_abandoned"}.get(
+            type(value), "segment"
+        )
+    if isinstance(value, dict):
+        return next((key for key in ("event", "lifecycle", "cart_abandoned", "segment") if key in value), None)
+    return None
+
+
+Trigger = Annotated[
+    Annotated[EventTrigger, Tag("event")]
+    | Annotated[LifecycleTrigger, Tag("lifecycle")]
+    | Annotated[CartAbandonedTrigger, Tag("cart_abandoned")]
+    | Annotated[SegmentTrigger, Tag("segment")],
+    Discriminator(
+        _trigger_kind,
+        custom_error_type="trigger",
+        custom_error_message="a trigger is one of: event, lifecycle, cart_abandoned, segment",
+    ),
+]
 
 
 # ------------------------------------------------------------------------------------------------ conditions
