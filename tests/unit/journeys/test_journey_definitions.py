@@ -116,12 +116,13 @@ def test_the_same_journey_version_twice_is_refused_and_versions_coexist(tmp_path
     (tmp_path / "b.yaml").write_text(yaml.safe_dump(_with(version=2)), encoding="utf-8")
     registry = Registry.of(load_folder(tmp_path))
     latest = registry.latest("probe")
-    assert latest is not None and latest.version == 2  # new entries take the newest version
+    assert latest is not None
+    assert latest.version == 2
     assert registry.for_run("probe", 1, "wait") is registry.versions["probe"][1]  # runs keep theirs
     (tmp_path / "c.json").write_text(json.dumps(_with(version=2)), encoding="utf-8")
 
     # Then the duplicate is named
-    with pytest.raises(DefinitionError, match="probe version 2 is also b.yaml"):
+    with pytest.raises(DefinitionError, match=r"probe version 2 is also b\.yaml"):
         load_folder(tmp_path)
 
 

@@ -110,7 +110,8 @@ def test_consent_is_opt_in_the_newest_signal_wins_and_an_opt_out_wins_a_tie() ->
     # No signal is no consent; the preferred channel comes first, then the step's order
     seen = reach(profile, marks)
     assert seen.preferred is MessageChannel.SMS
-    assert seen.reachable(MessageChannel.SMS) and not seen.reachable(MessageChannel.WHATSAPP)
+    assert seen.reachable(MessageChannel.SMS)
+    assert not seen.reachable(MessageChannel.WHATSAPP)
     order = channel_order("preferred", [MessageChannel.EMAIL, MessageChannel.WHATSAPP], None, seen.preferred)
     assert order == [MessageChannel.EMAIL, MessageChannel.WHATSAPP]  # SMS is not allowed in this step
     assert channel_order("touchpoint", list(MessageChannel), "whatsapp", MessageChannel.EMAIL) == [
@@ -198,11 +199,14 @@ def test_lift_statistics_match_newcombes_published_examples() -> None:
     assert example.absolute_interval is not None
     assert tuple(round(v, 4) for v in example.absolute_interval) == (0.0524, 0.3339)
     extreme = lift(10, 10, 10, 0).absolute_interval
-    assert extreme is not None and (round(extreme[0], 4), round(extreme[1], 4)) == (0.6075, 1.0)
+    assert extreme is not None
+    assert (round(extreme[0], 4), round(extreme[1], 4)) == (0.6075, 1.0)
     # Relative lift with Katz's interval; the p-value of no difference
     assert example.relative == pytest.approx(1 / 3)
-    assert example.relative_interval is not None and example.relative_interval[0] > 0
-    assert example.p_value is not None and example.p_value < 0.01
+    assert example.relative_interval is not None
+    assert example.relative_interval[0] > 0
+    assert example.p_value is not None
+    assert example.p_value < 0.01
     # An empty group gives no figures, not a division by zero
     empty = lift(10, 3, 0, 0)
     assert (empty.absolute, empty.absolute_interval, empty.holdout_rate) == (None, None, None)
