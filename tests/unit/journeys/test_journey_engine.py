@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from journeys import wiring
 from journeys.handlers import bus_batch
 from journeys.logic.ports import Conflict
 from journeys.models.definition import JourneyDefinition
@@ -236,11 +237,11 @@ def test_an_event_before_its_profile_is_retried_and_a_malformed_one_dropped(monk
     memory.advance(hours=1)
     assert memory.service.handle([fresh]).outcomes[fresh["id"]] == "no_profile"
     # The bus entry point raises for a retry, so Lambda's asynchronous retries take over
-    monkeypatch.setattr(bus_batch.wiring, "get_service", lambda: memory.service)
+    monkeypatch.setattr(wiring, "get_service", lambda: memory.service)
     memory.now = memory.now.replace(hour=memory.now.hour - 1)
     assert bus_batch.process([fresh, malformed]).failed == [fresh["id"]]
     with pytest.raises(bus_batch.RetryLater):
-        bus_batch.lambda_handler(fresh, LambdaContext())  # type: ignore[arg-type]
+        bus_batch.lambda_handler(fresh, LambdaContext())
 
 
 class LambdaContext:
