@@ -73,7 +73,8 @@ from journeys.models.state import (
     SurveyAnswer,
 )
 from journeys.models.stimulus import Stimulus, StimulusKind
-from omnichannel.canonical_event import Channel
+from omnichannel.canonical_event import CanonicalEvent, Channel, EventType
+from omnichannel.identifiers import IdentifierType
 from omnichannel.journey_events import (
     AgentTaskRequested,
     JourneyEventType,
@@ -674,26 +675,24 @@ class Engine:
                 identifiers[kind] = values[0]
                 break
         channel = answer.touchpoint if answer.touchpoint in Channel.__members__.values() else answer.asked_on
-        detail = {
-            "event_id": event_id,
-            "message_id": f"journeys:{run.journey_id}:{run.run}:{answer.step_id}:{run.profile_id}",
-            "source": "journeys",
-            "type": "track",
-            "name": SURVEY_ANSWERED,
-            "channel": channel,
-            "identifiers": identifiers,
-            "occurred_at": answer.answered_at,
-            "received_at": tx.at,
-            "properties": {
+        detail = CanonicalEvent(
+            event_id=event_id,
+            message_id=f"journeys:{run.journey_id}:{run.run}:{answer.step_id}:{run.profile_id}",
+            source="journeys",
+            type=EventType.TRACK,
+            name=SURVEY_ANSWERED,
+            channel=Channel(channel),
+            identifiers={IdentifierType(kind): value for kind, value in identifiers.items()},
+            occurred_at=parse(answer.answered_at),
+            received_at=tx.now,
+            properties={
                 answer.kind: answer.score,
                 "journey_id": run.journey_id,
                 "survey_step": answer.step_id,
                 "asked_on": answer.asked_on,
                 "answered_via": answer.via,
             },
-            "traits": {},
-            "context": {},
-        }
+        ).to_bus_detail()
         return Effect(
             event_id=event_id,
             kind="survey_answer",
