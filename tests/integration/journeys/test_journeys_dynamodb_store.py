@@ -95,8 +95,8 @@ def test_a_change_round_trips_and_a_stale_or_repeated_one_writes_nothing(store: 
 def test_the_due_index_finds_what_is_due_in_time_order_across_shards(store: DynamoDBJourneyStore) -> None:
     # Given 30 customers waiting until different times, one finished run, and an effect not yet announced
     for n in range(30):
-        due = (NOW + timedelta(hours=n)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        store.commit(store.load(f"p{n}"), Change(runs={"j": run(f"p{n}", due_at=due)}), event_id=None, now=NOW)
+        at = (NOW + timedelta(hours=n)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        store.commit(store.load(f"p{n}"), Change(runs={"j": run(f"p{n}", due_at=at)}), event_id=None, now=NOW)
     finished = run("done", status=RunStatus.FINISHED, step=None, due_at=None)
     store.commit(store.load("done"), Change(runs={"j": finished}), event_id=None, now=NOW)
     store.commit(store.load("p0"), Change(effects=[effect("e0")]), event_id=None, now=NOW)
