@@ -39,6 +39,7 @@ from journeys.logic.holdout import held_out
 from journeys.logic.registry import Registry
 from journeys.logic.service import JourneyService
 from journeys.models.state import Group, Run, RunStatus
+from local_runtime.moto_patches import patched_moto, stop_tracking_instances
 from omnichannel.canonical_event import CAPTURE_SOURCE, utc_iso
 from omnichannel.event_bus import InMemoryPublisher
 from tests.support.journey_memory import envelope
@@ -125,7 +126,10 @@ def captured(name: str, channel: str, identifiers: dict[str, str], at: datetime,
 
 
 def measure(population: int, cohort: int) -> dict[str, Any]:
-    with mock_aws():
+    # The local runtime's moto changes: a transaction backs up the items it touches, not the whole table (stock
+    # moto deep-copies 100,000 items per transaction), and no dead model instances are kept.
+    with mock_aws(), patched_moto():
+        stop_tracking_instances()
         client = boto3.client("dynamodb", region_name="eu-west-1")
         create_table(client, JOURNEYS, table_properties("JourneysTable"))
         create_table(client, PROFILES, table_properties("ProfilesTable"))

@@ -131,3 +131,13 @@ def test_a_run_of_a_removed_version_goes_on_at_the_same_step_of_the_newest_or_no
     registry = Registry.of([newest])
     assert registry.for_run("probe", 1, "wait") is newest
     assert registry.for_run("probe", 1, "a_step_that_is_gone") is None
+
+
+def test_the_example_in_the_retailers_readme_is_a_valid_journey() -> None:
+    # Given the example a retailer copies from journeys/README.md
+    readme = (Path(__file__).resolve().parents[3] / "journeys" / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+    # Then it is a journey the functions would load
+    definition = JourneyDefinition.model_validate(yaml.safe_load(example))
+    assert [step.type for step in definition.steps] == ["reward", "send"]
