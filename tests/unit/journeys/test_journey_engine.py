@@ -229,9 +229,11 @@ def test_an_event_before_its_profile_is_retried_and_a_malformed_one_dropped(monk
     fresh = memory.captured(unknown, "Signed Up")
     malformed = envelope("omnichannel.capture", "Signed Up", {"event_id": "x", "type": "nonsense"})
 
-    result = memory.service.handle([fresh, malformed])
+    chatter = memory.captured(unknown, "Message Received", channel="sms", identifiers={"phone": "+905329999999"})
+    result = memory.service.handle([fresh, malformed, chatter])
 
-    assert result.failed == [fresh["id"]]
+    assert result.failed == [fresh["id"]]  # it would start a journey: worth waiting for its profile
+    assert result.outcomes[chatter["id"]] == "no_profile"  # it starts none: no run can concern it
     assert result.outcomes[malformed["id"]].startswith("dropped")
     # An old event whose customer never appeared is given up (nobody to write to), not retried forever
     memory.advance(hours=1)

@@ -193,6 +193,10 @@ class Engine:
         self._record_answer(tx, run, survey, score, via="link")
         return tx.change, "answered"
 
+    def starts_any(self, stimulus: Stimulus) -> bool:
+        """Whether this event would start some journey (for a customer who may enter it)."""
+        return any(self._triggered(definition, stimulus) for definition in self.registry.accepting())
+
     # ------------------------------------------------------------------ 1. facts
     def _remember(self, tx: _Transition, stimulus: Stimulus) -> None:
         facts = tx.facts

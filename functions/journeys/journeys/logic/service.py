@@ -109,7 +109,9 @@ class JourneyService:
             else self.customers.profile_of(command.identifiers)
         )
         if profile_id is None:
-            if command.identifiers and self._recent(stimulus):
+            # Only an event that would start a journey waits for its profile: without a profile there is no run for
+            # a goal, an exit, a wait or an answer to concern.
+            if command.identifiers and self._recent(stimulus) and self.engine.starts_any(stimulus):
                 raise NotResolvedYet(stimulus.event_id)
             return "no_profile"
         loader = self._loader(profile_id)
