@@ -8,7 +8,7 @@ from collections.abc import Callable
 from tests.journeys.harness import Customer, JourneyHarness
 
 MACHINE = {"product_id": "P-ESP-1", "name": "Espresso Pro", "category": "coffee_machines"}
-TRIGGERS: dict[str, Callable[[JourneyHarness, Customer], None]] = {
+TRIGGERS: dict[str, Callable[[JourneyHarness, Customer], object]] = {
     "post_visit_nps": lambda j, c: j.track(c, "Store Visited", channel="store", properties={"store_id": "S1"}, times=2),
     "recovery_feedback": lambda j, c: j.lifecycle(c, "recovery", previous="retention", times=2),
     "first_purchase_follow_up": lambda j, c: j.lifecycle(c, "experimentation", previous="acquisition", times=2),
