@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -35,9 +35,7 @@ def _staff() -> Principal:
     return principal
 
 
-def _summary(definition: JourneyDefinition) -> JourneySummary:
-    counters = wiring.get_store().counters(definition.id)
-    figures = funnel(definition, counters)
+def _summary(definition: JourneyDefinition, figures: dict[str, Any]) -> JourneySummary:
     goal = definition.goal
     return JourneySummary(
         id=definition.id,
@@ -59,7 +57,8 @@ def _summary(definition: JourneyDefinition) -> JourneySummary:
 @router.get("/journeys", summary="The journeys in force, with their headline figures and lift")
 def list_journeys() -> JourneyList:
     _staff()
-    return JourneyList(journeys=[_summary(definition) for definition in wiring.get_registry().current()])
+    store = wiring.get_store()
+    return JourneyList(journeys=[_summary(d, funnel(d, store.counters(d.id))) for d in wiring.get_registry().current()])
 
 
 @router.get("/journeys/<journey_id>", summary="One journey's funnel: entered, each step, sent, converted, lift")
@@ -68,8 +67,8 @@ def get_journey(journey_id: Annotated[str, Path(pattern=ID_PATTERN)]) -> Journey
     definition = wiring.get_registry().latest(journey_id)
     if definition is None:
         raise NotFound("journey_id", f"no journey {journey_id!r}")
-    counters = wiring.get_store().counters(journey_id)
-    return JourneyDetail(journey=_summary(definition), funnel=funnel(definition, counters))
+    figures = funnel(definition, wiring.get_store().counters(journey_id))
+    return JourneyDetail(journey=_summary(definition, figures), funnel=figures)
 
 
 @router.get(
