@@ -65,6 +65,7 @@ __all__ = [
     "json_response",
     "openapi_document",
     "parse_json",
+    "refuse",
 ]
 
 
@@ -337,6 +338,16 @@ def api_resolver(
     return app
 
 
+def refuse(app: APIGatewayHttpResolver, error: ApiError) -> Response[str]:
+    """``error`` answered as the resolver answers every refusal (logged, counted): for a function's own exception
+    handlers that map a domain error to an :class:`ApiError`."""
+    handler = app.exception_handler_manager.lookup_exception_handler(ApiError)
+    if handler is None:
+        return error_response(error)
+    response: Response[str] = handler(error)
+    return response
+
+
 def handle(
     app: APIGatewayHttpResolver,
     event: dict[str, Any],
@@ -349,9 +360,7 @@ def handle(
     try:
         plain = with_text_body(event, decode=decode, json_only=json_only)
     except ApiError as error:
-        refuse = app.exception_handler_manager.lookup_exception_handler(ApiError)
-        if refuse is not None:
-            refuse(error)  # logged and counted like any refusal
+        refuse(app, error)  # logged and counted like any refusal
         return error_payload(error)
     return app.resolve(plain, context)
 
