@@ -23,9 +23,9 @@ from handoff import outbound_wiring, wiring
 from handoff.logic.geo import Point
 from handoff.logic.store_offer import Store
 from handoff.outbound_settings import get_outbound_settings
-from handoff.routes.context_api import ApiError
 from omnichannel.auth import Role, principal_from_event
 from omnichannel.canonical_event import utc_iso
+from omnichannel.http_api import ApiError
 
 router = Router()
 
@@ -79,7 +79,7 @@ def _require(role: Role) -> None:
 
 def _check_id(value: str, field: str) -> None:
     if not _ID.match(value):
-        raise ApiError(400, "invalid_request", f"{field} must be 1-64 letters, digits or . _ : -")
+        raise ApiError(400, "invalid_request", f"{field} must be 1-64 letters, digits or . _ : -", f"path.{field}")
 
 
 def _json(status: int, body: Any) -> Response[str]:
@@ -122,14 +122,15 @@ def _number(name: str, low: float, high: float, default: float | None = None) ->
     raw = router.current_event.get_query_string_value(name)
     if raw is None or raw == "":
         if default is None:
-            raise ApiError(400, "invalid_request", f"{name} is required")
+            raise ApiError(400, "invalid_request", f"{name} is required", f"query.{name}")
         return default
     try:
         value = float(raw)
     except ValueError:
         value = float("nan")
     if not (low <= value <= high):
-        raise ApiError(400, "invalid_request", f"{name} must be a number between {low:g} and {high:g}")
+        message = f"{name} must be a number between {low:g} and {high:g}"
+        raise ApiError(400, "invalid_request", message, f"query.{name}")
     return value
 
 
@@ -153,7 +154,7 @@ def _known_store(store_id: str) -> None:
 def put_quantity(store_id: str, sku: str, body: Annotated[QuantityIn, Body()]) -> Response[str]:
     _require(Role.ADMIN)
     if not re.match(r"^[^\s#]{1,128}$", sku):
-        raise ApiError(400, "invalid_request", "sku must be 1-128 characters without spaces or #")
+        raise ApiError(400, "invalid_request", "sku must be 1-128 characters without spaces or #", "path.sku")
     _known_store(store_id)
     outbound_wiring.get_catalog().set_quantities(store_id, [(sku, body.quantity)], utc_iso(wiring.now()))
     return _json(200, {"store_id": store_id, "sku": sku, "quantity": body.quantity})
