@@ -118,11 +118,11 @@ class FieldProblem(BaseModel):
 class ErrorBody(BaseModel):
     """Every error a function answers (4xx and 5xx): the Segment SDKs read ``code`` and ``message``."""
 
-    success: bool = Field(default=False, description="Always false")
+    success: bool = Field(description="Always false")
     code: str = Field(examples=["invalid_request", "unauthorized", "payload_too_large"])
     message: str
-    errors: list[FieldProblem] = Field(default_factory=list, description=f"At most {MAX_LISTED_ERRORS} fields")
-    more_errors: int | None = Field(default=None, description="Fields refused beyond those listed (when any)")
+    errors: list[FieldProblem] = Field(description=f"The fields refused, at most {MAX_LISTED_ERRORS}; may be empty")
+    more_errors: int = Field(default=0, description="Fields refused beyond those listed (sent only when any)")
 
 
 def clip(text: str, limit: int) -> str:
@@ -408,7 +408,7 @@ def openapi_document(
     schemas.update(ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}))
     schemas["ErrorBody"].pop("$defs", None)
     schemas["GatewayError"] = GATEWAY_ERROR_SCHEMA
-    for name in ("HTTPValidationError", "ValidationError"):
+    for name in ("HTTPValidationError", "ResponseValidationError", "ValidationError"):  # Powertools' 422, unused
         schemas.pop(name, None)
     default_security = document.get("security") or []
     for operations in document.get("paths", {}).values():
