@@ -96,6 +96,13 @@ class AcceptedResponse(BaseModel):
     more_rejected: int = Field(default=0, description="Refused messages beyond those listed")
 
 
+class WebhookAccepted(BaseModel):
+    success: bool = True
+    accepted: int = Field(description="Events stored and published now")
+    duplicates: int = Field(description="Events captured before (the provider's retry): answered, not stored again")
+    ignored: int = Field(description="Parts of the notification deliberately left out (unknown kinds)")
+
+
 class RejectedMessage(BaseModel):
     index: int
     messageId: str | None = None

@@ -317,7 +317,10 @@ for _kind, _summary in SINGLE_CALLS.items():
 @router.post(
     "/v1/<short>",
     summary="analytics.js one-letter paths (t, p, i, s, g, a, b)",
-    responses=_ANSWERS,
+    responses={
+        **_ANSWERS,
+        404: {"description": "No such tracking API call", "content": {"application/json": {"model": ErrorBody}}},
+    },
     openapi_extensions=_CALL_BODY,
     security=_SECURITY,
 )

@@ -37,12 +37,31 @@ from capture.logic.signatures import (
     verify_twilio_signature,
 )
 from capture.logic.webhooks.mapping import Mapped, MappingContext
-from capture.models.segment import CAPTURE_JSON
+from capture.models.segment import CAPTURE_JSON, WebhookAccepted
 from capture.observability import count_by, logger, metrics
 from capture.settings import get_settings
-from omnichannel.http_api import ApiError, FieldError, inspect_body, json_response
+from omnichannel.http_api import ApiError, ErrorBody, FieldError, inspect_body, json_response
 
 router = Router()
+
+
+def _answer(description: str, media: str = "application/json", model: Any = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"model": model} if model is not None else {"schema": {"type": "string"}}
+    return {"description": description, "content": {media: schema}}
+
+
+_REFUSED: dict[int, Any] = {
+    400: _answer("The payload is invalid (fields named)", model=ErrorBody),
+    401: _answer("Missing or wrong signature: nothing stored", model=ErrorBody),
+    413: _answer("Larger than the provider's limit", model=ErrorBody),
+}
+_VERIFY_ANSWERS: dict[int, Any] = {
+    200: _answer("hub.challenge, echoed", content_types.TEXT_PLAIN),
+    400: _answer("hub.challenge missing", model=ErrorBody),
+    403: _answer("Not our verify token", model=ErrorBody),
+}
+_META_ANSWERS: dict[int, Any] = {200: _answer("Accepted (counts)", model=WebhookAccepted), **_REFUSED}
+_TWILIO_ANSWERS: dict[int, Any] = {200: _answer("Empty TwiML", "text/xml"), **_REFUSED}
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_CHALLENGE_LENGTH = 256
@@ -161,32 +180,38 @@ def _meta_notification(provider: str, mapper: MetaMapper) -> Response[str]:
     return _summary(_accept(provider, mapped), mapped)
 
 
-@router.get("/webhooks/whatsapp", summary="WhatsApp Cloud API webhook verification (hub.challenge)")
+@router.get(
+    "/webhooks/whatsapp", summary="WhatsApp Cloud API webhook verification (hub.challenge)", responses=_VERIFY_ANSWERS
+)
 def whatsapp_verify() -> Response[str]:
     return _meta_verification("whatsapp")
 
 
-@router.post("/webhooks/whatsapp", summary="WhatsApp Cloud API notifications (messages, statuses)")
+@router.post(
+    "/webhooks/whatsapp", summary="WhatsApp Cloud API notifications (messages, statuses)", responses=_META_ANSWERS
+)
 def whatsapp_notification() -> Response[str]:
     return _meta_notification("whatsapp", _provider("whatsapp").map_whatsapp)
 
 
-@router.get("/webhooks/messenger", summary="Messenger webhook verification (hub.challenge)")
+@router.get("/webhooks/messenger", summary="Messenger webhook verification (hub.challenge)", responses=_VERIFY_ANSWERS)
 def messenger_verify() -> Response[str]:
     return _meta_verification("messenger")
 
 
-@router.post("/webhooks/messenger", summary="Messenger notifications (messages, postbacks)")
+@router.post("/webhooks/messenger", summary="Messenger notifications (messages, postbacks)", responses=_META_ANSWERS)
 def messenger_notification() -> Response[str]:
     return _meta_notification("messenger", _provider("meta_messaging").map_messenger)
 
 
-@router.get("/webhooks/instagram", summary="Instagram messaging webhook verification (hub.challenge)")
+@router.get(
+    "/webhooks/instagram", summary="Instagram messaging webhook verification (hub.challenge)", responses=_VERIFY_ANSWERS
+)
 def instagram_verify() -> Response[str]:
     return _meta_verification("instagram")
 
 
-@router.post("/webhooks/instagram", summary="Instagram messaging notifications")
+@router.post("/webhooks/instagram", summary="Instagram messaging notifications", responses=_META_ANSWERS)
 def instagram_notification() -> Response[str]:
     return _meta_notification("instagram", _provider("meta_messaging").map_instagram)
 
@@ -230,12 +255,16 @@ def _twilio(provider: str, mapper: Callable[[dict[str, str], MappingContext], Ma
     return Response(status_code=200, content_type="text/xml", body=EMPTY_TWIML)
 
 
-@router.post("/webhooks/twilio/sms", summary="Twilio inbound SMS (answers empty TwiML)")
+@router.post("/webhooks/twilio/sms", summary="Twilio inbound SMS (answers empty TwiML)", responses=_TWILIO_ANSWERS)
 def twilio_sms() -> Response[str]:
     return _twilio("twilio_sms", _provider("twilio").map_sms)
 
 
-@router.post("/webhooks/twilio/voice", summary="Twilio voice webhook and call status callbacks (empty TwiML)")
+@router.post(
+    "/webhooks/twilio/voice",
+    summary="Twilio voice webhook and call status callbacks (empty TwiML)",
+    responses=_TWILIO_ANSWERS,
+)
 def twilio_voice() -> Response[str]:
     return _twilio("twilio_voice", _provider("twilio").map_voice)
 
@@ -243,7 +272,9 @@ def twilio_voice() -> Response[str]:
 # ---------------------------------------------------------------- POS / store systems
 
 
-@router.post("/webhooks/pos/<store_id>", summary="A sale, return or visit from a store system (signed)")
+@router.post(
+    "/webhooks/pos/<store_id>", summary="A sale, return or visit from a store system (signed)", responses=_META_ANSWERS
+)
 def pos_event(store_id: str) -> Response[str]:
     if not STORE_ID.fullmatch(store_id):
         raise ApiError(400, "invalid_request", "invalid store id", "path.store_id")
