@@ -229,6 +229,19 @@ def test_one_bad_message_does_not_sink_the_batch(capture: Capture) -> None:
     assert event_id_for(samples.SOURCE, "ajs-next-1767257999000-7c2d-2") not in capture.store.items
 
 
+def test_a_message_dated_outside_the_window_is_refused_alone_naming_its_timestamp(capture: Capture) -> None:
+    # Given a batch whose second call is an order dated year 1
+    # When capture receives it
+    answer = capture.invoke("batch_with_poison_timestamp.json")
+
+    # Then the first is accepted and the order refused by index, naming the field; it never reaches the bus
+    assert answer.status == 200
+    assert answer.body["accepted"] == 1
+    assert [item["index"] for item in answer.body["rejected"]] == [1]
+    assert [error["field"] for error in answer.body["rejected"][0]["errors"]] == ["batch.1.timestamp"]
+    assert [event.detail_type for event in capture.published] == ["Product Viewed"]
+
+
 def test_gzip_compressed_batch_is_decompressed_and_accepted(capture: Capture) -> None:
     # Given a batch compressed with gzip, base64 in the event as API Gateway delivers binary bodies
     # When capture receives it
