@@ -22,6 +22,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import ValidationError
 
 from capture import wiring
 from capture.logic.capture_service import CaptureOutcome, IncomingEvent
@@ -51,6 +52,7 @@ from omnichannel.http_api import (
     clip,
     inspect_body,
     json_response,
+    validation_errors,
 )
 
 router = Router()
@@ -229,8 +231,8 @@ def batch_call(*, historical: bool = False) -> Response[str]:
         raise _refuse_body(envelope_problems)
     try:
         envelope = BatchEnvelope.model_validate(body)
-    except ValueError as exc:
-        errors = [FieldError(field=".".join(str(p) for p in e["loc"]), message=e["msg"]) for e in exc.errors()]  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        errors = validation_errors(exc)
         raise ApiError(400, "invalid_request", "the batch envelope is malformed", errors=errors) from exc
     if envelope.context and len(json.dumps(envelope.context, default=str).encode()) > MAX_MESSAGE_BYTES:
         raise ApiError(400, "invalid_request", "the batch context is too large", "context")
