@@ -84,32 +84,39 @@ class _RepeatedKeys(dict[str, Any]):
     repeated: tuple[str, ...] = ()
 
 
-def _decoder(limits: JsonLimits) -> json.JSONDecoder:
+def _decoder(limits: JsonLimits, refusals: list[int]) -> json.JSONDecoder:
+    """A decoder that marks what it refuses (and counts it in ``refusals``) instead of failing or letting it by."""
+
+    def refuse(reason: str) -> _Refused:
+        refusals[0] += 1
+        return _Refused(reason)
+
     def parse_int(text: str) -> Any:
         if len(text) > limits.max_number_chars:
-            return _Refused(f"a number of {len(text)} characters; at most {limits.max_number_chars}")
+            return refuse(f"a number of {len(text)} characters; at most {limits.max_number_chars}")
         value = int(text)
         if abs(value) > limits.max_integer:
-            return _Refused(f"an integer out of range (at most {limits.max_integer:.4g} either way)")
+            return refuse(f"an integer out of range (at most {limits.max_integer:.4g} either way)")
         return value
 
     def parse_float(text: str) -> Any:
         if len(text) > limits.max_number_chars:
-            return _Refused(f"a number of {len(text)} characters; at most {limits.max_number_chars}")
+            return refuse(f"a number of {len(text)} characters; at most {limits.max_number_chars}")
         value = float(text)
         if not math.isfinite(value) or abs(value) > limits.max_magnitude:
-            return _Refused(f"a number too large: must be {limits.describe()}")
+            return refuse(f"a number too large: must be {limits.describe()}")
         if value and abs(value) < limits.min_magnitude:
-            return _Refused(f"a number too small: send 0 or a magnitude of at least {limits.min_magnitude:g}")
+            return refuse(f"a number too small: send 0 or a magnitude of at least {limits.min_magnitude:g}")
         return Decimal(text) if limits.decimals else value
 
     def parse_constant(name: str) -> Any:
-        return _Refused(f"{name} is not a number JSON allows")
+        return refuse(f"{name} is not a number JSON allows")
 
     def object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         found = dict(pairs)
         if len(found) == len(pairs):
             return found
+        refusals[0] += 1
         repeated = _RepeatedKeys(found)
         repeated.repeated = tuple(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
         return repeated
@@ -177,14 +184,38 @@ def inspect_json(text: str | bytes, limits: JsonLimits = DEFAULT_LIMITS) -> tupl
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise NotJson("invalid_body", "the body is not UTF-8 text") from exc
+    refusals = [0]
     try:
-        value = _decoder(limits).decode(text)
+        value = _decoder(limits, refusals).decode(text)
     except json.JSONDecodeError as exc:
         message = f"the body is not valid JSON: {exc.msg} at position {exc.pos}"
         raise NotJson("invalid_json", message) from exc
     except RecursionError as exc:
         raise NotJson("invalid_json", f"the body is nested deeper than {limits.max_depth} levels") from exc
+    if not refusals[0] and not _SURROGATE_ESCAPE.search(text) and not _deeper_than(value, limits.max_depth):
+        return value, []  # nothing to name: no need to walk the document
     return value, _walk(value, limits)
+
+
+# A lone surrogate can only come from an escape of U+D800 to U+DFFF (decoded text holds none of its own).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` levels (the quick check of a document with nothing refused)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if type(node) is dict:
+            children: Any = node.values()
+        elif type(node) is list:
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if type(child) is dict or type(child) is list)
+    return False
 
 
 class NotJson(ValueError):
