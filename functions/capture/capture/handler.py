@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from capture.observability import logger, metrics, tracer
-from capture.routes import tracking_api, webhooks
+from capture.routes import sdk_settings, tracking_api, webhooks
 from capture.routes.errors import CaptureError, FieldError, error_payload, error_response
 from capture.routes.request_body import with_plain_body
 from omnichannel.http_errors import field_errors
@@ -21,6 +21,7 @@ from omnichannel.http_errors import field_errors
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(tracking_api.router)
 app.include_router(webhooks.router)
+app.include_router(sdk_settings.router)
 
 
 @app.exception_handler(CaptureError)
@@ -57,7 +58,8 @@ def openapi_document() -> str:
         title="Omnichannel capture API",
         version="1.0.0",
         description=(
-            "Segment-compatible HTTP Tracking API (write key as HTTP Basic username) and signed channel webhooks. "
+            "Segment-compatible HTTP Tracking API (write key as HTTP Basic username), the settings analytics.js loads, "
+            "and signed channel webhooks. "
             "Every accepted touchpoint becomes one canonical event on the EventBridge bus."
         ),
         security_schemes={"writeKey": HTTPBase(scheme="basic", description="the write key as the username")},
