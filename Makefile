@@ -25,7 +25,7 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
 	@touch $@
 
-.PHONY: help setup dev demo serve test unit lint format token openapi validate build bench deploy clean browser
+.PHONY: help setup dev demo serve test unit lint format token env openapi validate build bench deploy clean browser
 help: ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
@@ -68,6 +68,9 @@ lint: $(VENV)/.installed ## ruff and mypy
 format: $(VENV)/.installed ## apply ruff's formatting and fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+env: $(VENV)/.installed ## print the lines that point the AWS CLI and boto3 at the runtime: eval "$$(make -s env)"
+	@$(PY) -m local_runtime env --moto-endpoint http://127.0.0.1:$(MOTO_PORT)
 
 token: $(VENV)/.installed ## print a development JWT: make token ROLE=agent [SUB=...]
 	@$(PY) -m local_runtime token --role $(or $(ROLE),customer) $(if $(SUB),--sub $(SUB))

@@ -204,6 +204,7 @@ class LocalRuntime:
                 "GET /_local/bus": lambda _request: json_response(200, self.bus_log()),
                 "POST /_local/token": self._dev_sign_in,
                 "POST /_local/schedules": self._fire_schedule_now,
+                "GET /_local/backlog": lambda _request: json_response(200, {"waiting": self.delivery.backlog()}),
             },
         )
         if self._http_port is not None:
