@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -296,8 +297,10 @@ def wait_until_delivered(base_url: str, *, limit: float = 1800.0, report: float 
         if quiet >= 2:
             return True
         if waiting and time.monotonic() >= next_report:
-            busiest = sorted(waiting.items(), key=lambda item: -item[1])[:3]
-            names = ", ".join(f"{trigger.split('.')[0]} {count}" for trigger, count in busiest)
+            by_function: Counter[str] = Counter()
+            for trigger, count in waiting.items():
+                by_function[trigger.split(".")[0]] += count
+            names = ", ".join(f"{function} {count}" for function, count in by_function.most_common(3))
             elapsed = int(time.monotonic() - started)
             print(f"  … {sum(waiting.values())} deliveries still waiting ({names}); {elapsed} s so far", flush=True)
             next_report = time.monotonic() + report
