@@ -78,6 +78,7 @@ NO_LOCAL_EFFECT = frozenset(
         "AWS::Cognito::UserPoolClient",
         "AWS::Cognito::UserPoolDomain",
         "AWS::Cognito::UserPoolResourceServer",
+        "AWS::Cognito::ManagedLoginBranding",
     }
 )
 
@@ -153,6 +154,7 @@ class Stack:
             conditions=body.get("Conditions") or {},
             mappings=body.get("Mappings") or {},
         )
+        self.intrinsics.check_rules(body.get("Rules") or {})  # as CloudFormation: before anything is created
 
     # ------------------------------------------------------------------ resolution
     def _ref(self, logical_id: str) -> Any:
