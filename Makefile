@@ -45,7 +45,7 @@ $(ANALYTICS_JS)/node_modules/.installed: $(ANALYTICS_JS)/package.json $(ANALYTIC
 	@touch $@
 
 .PHONY: help setup dev demo serve test unit integration e2e deep lint format token env openapi validate build bench \
-  deploy clean browser analytics-js
+  deploy clean browser analytics-js smoke staff-user
 help: ## this menu
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
@@ -137,6 +137,21 @@ build: $(SAM_VENV)/.installed $(VENV)/.installed ## sam build (needs python3.13 
 
 bench: $(VENV)/.installed browser ## print the benchmark figures
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# After a deploy: make smoke API_URL=<ApiUrl output> WRITE_KEY=... TOKEN=<staff access token> META_APP_SECRET=...
+# Against a running `make serve` / `make dev` the defaults work (dev write key and secret, a dev admin token).
+API_URL ?= http://127.0.0.1:$(PORT)
+WRITE_KEY ?= dev-write-key
+META_APP_SECRET ?= dev-meta-app-secret
+smoke: $(VENV)/.installed ## a journey through the SDKs and a signed webhook, read back: API_URL= WRITE_KEY= TOKEN=
+	@$(PY) -m tools.smoke --api-url "$(API_URL)" --write-key "$(WRITE_KEY)" --token "$(TOKEN)" \
+	  --meta-app-secret "$(META_APP_SECRET)" $(if $(KEEP),--keep)
+
+# Console users on AWS: make staff-user EMAIL=ayse@shop.com.tr ROLE=agent|admin [STACK=omnichannel-prod]
+STACK ?= omnichannel-dev
+staff-user: $(VENV)/.installed ## create a console user in the agent or admin group: EMAIL= ROLE=agent|admin [STACK=]
+	@$(PY) -m tools.staff_user --email "$(EMAIL)" --role "$(ROLE)" --stack "$(STACK)" \
+	  $(if $(USER_POOL_ID),--user-pool-id "$(USER_POOL_ID)")
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided
