@@ -61,5 +61,5 @@ def test_managed_login_domain_style_and_resource_server() -> None:
 def test_outputs_say_where_to_sign_in_and_what_to_deploy_with() -> None:
     outputs = TEMPLATE["Outputs"]
     assert "${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com" in outputs["ManagedLoginUrl"]["Value"]["Fn::Sub"]
-    assert outputs["ConsoleCallbackUrl"]["Value"]["Fn::Sub"][0] == "${Base}/console/"
+    assert outputs["ConsoleCallbackUrl"]["Value"]["Fn::Sub"][0] == "${Base}/console"
     assert "ConsoleCallbackUrls" in outputs["ConsoleCallbackUrl"]["Description"]
