@@ -28,6 +28,8 @@ def make_smoke(runtime: LocalRuntime, *extra: str) -> subprocess.CompletedProces
         [  # noqa: S607 - make from PATH, as the README runs it
             "make",
             "-s",
+            "-o",  # never reinstall the virtualenv from a test
+            ".venv/.installed",
             "smoke",
             f"API_URL={runtime.base_url}",
             "WRITE_KEY=dev-write-key",

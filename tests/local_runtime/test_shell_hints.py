@@ -76,7 +76,9 @@ def test_make_env_lines_point_a_clean_shell_at_the_runtime(server: LocalRuntime,
     port = server.moto_endpoint.rsplit(":", 1)[1]
     table = server.table_name("RecordsTable")
     # When a clean shell evaluates `make -s env` (as the README says) and then runs an aws command
-    command = f'eval "$(make -s env MOTO_PORT={port})"; aws dynamodb scan --table-name {table} --max-items 3'
+    # (-o .venv/.installed: a test never reinstalls the virtualenv, whatever the requirements' timestamps)
+    make_env = f"make -s -o .venv/.installed env MOTO_PORT={port}"
+    command = f'eval "$({make_env})"; aws dynamodb scan --table-name {table} --max-items 3'
     result = run_hint(command, tmp_path)
     # Then the command reaches the runtime's moto
     assert result.returncode == 0, result.stderr
@@ -85,7 +87,7 @@ def test_make_env_lines_point_a_clean_shell_at_the_runtime(server: LocalRuntime,
 
 def test_make_env_prints_export_lines_for_the_runtimes_moto(tmp_path: Path) -> None:
     printed = subprocess.run(
-        ["make", "-s", "env", "MOTO_PORT=5123"],  # noqa: S607 - make from PATH, as a developer runs it
+        ["make", "-s", "-o", ".venv/.installed", "env", "MOTO_PORT=5123"],  # noqa: S607 - make from PATH, as a developer runs it
         cwd=REPO_ROOT,
         env=clean_shell(tmp_path),
         capture_output=True,
