@@ -81,11 +81,12 @@ browser: ## install Debian's chromium, chromium-driver (and npm) for the browser
 
 analytics-js: browser $(ANALYTICS_JS)/node_modules/.installed ## the pinned analytics.js for its browser test (npm ci)
 
-# pytest-xdist: a worker per core (at most TEST_MAX_WORKERS), each test file on one worker (its module fixtures
-# once); TEST_WORKERS=1 runs everything in this process.
+# pytest-xdist: a worker per core (at most TEST_MAX_WORKERS); a worker that runs out of tests takes some of
+# another's (worksteal: with a file per worker, one slow file kept a worker busy for 10 minutes while the other
+# idled); TEST_WORKERS=1 runs everything in this process.
 TEST_WORKERS ?= auto
 TEST_MAX_WORKERS ?= 4
-XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --maxprocesses $(TEST_MAX_WORKERS) --dist loadfile)
+XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --maxprocesses $(TEST_MAX_WORKERS) --dist worksteal)
 WITH_SAM = PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
 test: $(VENV)/.installed $(SAM_VENV)/.installed browser analytics-js lint ## lint, type-check and run every test (parallel)

@@ -47,7 +47,7 @@ def kpis(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBKpiStore]:
     monkeypatch.setenv("ATTRIBUTION_MODEL", "position_based")
     get_settings.cache_clear()
     # patched_moto: a transaction backs up the items it touches, not the whole table (stock moto's deep copy of
-    # every table made this test quadratic: 5 minutes on a busy 2-core machine); tests/local_runtime/test_moto_patches.py
+    # every table made this test quadratic: 5 minutes on a busy 2-core machine; see test_moto_patches.py)
     with mock_aws(), patched_moto():
         client = boto3.client("dynamodb", region_name="eu-west-1")
         create_table(client, TABLE, table_properties("KpisTable"))
