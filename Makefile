@@ -24,13 +24,13 @@ PIP_PROGRESS = awk '/^Collecting /{n++; if (n % 15 == 1) {printf "  %3d packages
   /^Installing collected packages/{printf "  installing %d packages...\n", n; fflush()}' 
 
 $(VENV)/.installed: requirements/layer.txt requirements/dev.txt
-	@echo "setting up $(VENV) from PyPI (once; about 3 minutes on 2 cores)"
+	@echo "setting up $(VENV) from PyPI (once: 3 to 5 minutes on 2 cores)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@set -o pipefail; $(PY) -m $(PIP_INSTALL) -r requirements/dev.txt | $(PIP_PROGRESS)
 	@touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
-	@echo "setting up $(SAM_VENV), the SAM CLI, from PyPI (once; about 2 minutes on 2 cores)"
+	@echo "setting up $(SAM_VENV), the SAM CLI, from PyPI (once: 1 to 2 minutes on 2 cores)"
 	@test -x $(SAM_VENV)/bin/python || $(SAM_PYTHON) -m venv $(SAM_VENV)
 	@set -o pipefail; $(SAM_VENV)/bin/python -m $(PIP_INSTALL) -r requirements/sam.txt | $(PIP_PROGRESS)
 	@touch $@
