@@ -79,7 +79,7 @@ def test_unknown_key_is_404_naming_the_write_key(capture: CaptureHarness) -> Non
         "success": False,
         "code": "unknown_write_key",
         "message": "no such write key",
-        "errors": [{"field": "writeKey", "message": "unknown"}],
+        "errors": [{"field": "path.writeKey", "message": "no such write key"}],
     }
 
 

@@ -14,9 +14,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from capture import wiring
 from capture.logic.sdk_settings import cdn_settings
 from capture.models.sdk_settings import CdnSettings
-from capture.models.segment import ErrorBody
-from capture.routes.errors import CaptureError, FieldError, json_response
 from capture.settings import get_settings
+from omnichannel.http_api import ApiError, ErrorBody, json_response
 
 router = Router()
 
@@ -47,6 +46,6 @@ def _public_origin() -> str:
 )
 def sdk_settings(writeKey: str) -> Response[str]:  # the path's own name, as Segment's CDN spells it
     if wiring.get_secrets().source_for_write_key(writeKey) is None:
-        raise CaptureError(404, "unknown_write_key", "no such write key", [FieldError("writeKey", "unknown")])
+        raise ApiError(404, "unknown_write_key", "no such write key", "path.writeKey")
     settings = cdn_settings(writeKey, _public_origin())
     return json_response(200, settings.model_dump(mode="json"), headers={"Cache-Control": CACHE_CONTROL})
