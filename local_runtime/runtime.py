@@ -36,6 +36,7 @@ from local_runtime.bus_delivery import BusDelivery
 from local_runtime.deliveries import Delivery
 from local_runtime.functions import FunctionHost, FunctionSpec, function_specs
 from local_runtime.http_gateway import (
+    LOOPBACK_HOSTS,
     Gateway,
     GatewayServer,
     HttpRequest,
@@ -204,7 +205,10 @@ class LocalRuntime:
                 "GET /_local/bus": lambda _request: json_response(200, self.bus_log()),
                 "POST /_local/token": self._dev_sign_in,
                 "POST /_local/schedules": self._fire_schedule_now,
+                "GET /_local/backlog": lambda _request: json_response(200, {"waiting": self.delivery.backlog()}),
             },
+            # The loopback names, and the address it was asked to listen on (when not every address).
+            allowed_hosts=LOOPBACK_HOSTS | ({self._host} - {"0.0.0.0", "::", ""}),
         )
         if self._http_port is not None:
             try:

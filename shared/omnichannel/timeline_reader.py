@@ -5,7 +5,9 @@ A merge never rewrites stored events: the timeline of a profile is every event c
 newest first. Each identifier's index (``by_<type>``, range key ``occurred_at``) is read newest first, one page at
 a time and only as far as needed; the streams are merged, an event carrying several of the profile's
 identifiers shows once. The cursor is the position of the last event returned (``occurred_at``, ``event_id``), so
-a page costs about one Query per identifier however long the history is.
+a page costs about one Query per identifier however long the history is. A page also ends once its events hold
+``MAX_PAGE_BYTES`` (an event may be 64 KB: 200 of them would be 12.8 MB, over Lambda's 6 MB answer); the cursor
+then continues where it ended.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from omnichannel.canonical_event import CanonicalEvent
 from omnichannel.identifiers import IdentifierType
 
 Position = tuple[str, str]  # (occurred_at, event_id): the timeline's order, newest first
+MAX_PAGE_BYTES = 1024 * 1024
 
 
 class BadCursor(ValueError):
@@ -92,7 +95,12 @@ class TimelineReader:
             response = self._query(kind, value, before, limit, start)
 
     def page(
-        self, identifiers: Sequence[tuple[IdentifierType, str]], *, limit: int, cursor: str | None = None
+        self,
+        identifiers: Sequence[tuple[IdentifierType, str]],
+        *,
+        limit: int,
+        cursor: str | None = None,
+        max_bytes: int = MAX_PAGE_BYTES,
     ) -> TimelinePage:
         before = decode_cursor(cursor) if cursor else None
         per_query = limit + 1
@@ -108,13 +116,16 @@ class TimelineReader:
         seen: set[str] = set()
         last: Position | None = None
         more = False
+        size = 0
         for position, item in merged:
             if position[1] in seen:
                 continue
-            if len(events) == limit:
+            text = item["event"]["S"]
+            if len(events) == limit or (events and size + len(text) > max_bytes):
                 more = True
                 break
             seen.add(position[1])
-            events.append(CanonicalEvent.model_validate_json(item["event"]["S"]))
+            size += len(text)
+            events.append(CanonicalEvent.model_validate_json(text))
             last = position
         return TimelinePage(events, encode_cursor(last) if more and last else None)
