@@ -34,10 +34,10 @@ def test_the_api_is_for_staff_and_names_what_is_wrong(journeys: JourneyHarness) 
     assert rt.request("GET", f"/journeys/customers/{ayse.profile_id}", headers=customer).status == 403
     # And an unknown journey is a 404 naming the field, a malformed id a 400 naming it
     missing = rt.request("GET", "/journeys/no_such_journey", headers=journeys.headers())
-    assert (missing.status, missing.json()["errors"][0]["field"]) == (404, "journey_id")
+    assert (missing.status, missing.json()["errors"][0]["field"]) == (404, "path.journey_id")
     malformed = rt.request("GET", "/journeys/bad%20id!", headers=journeys.headers())
     assert malformed.status == 400
-    assert malformed.json()["errors"][0]["field"] == "journey_id"
+    assert malformed.json()["errors"][0]["field"] == "path.journey_id"
 
     # And an agent sees every journey with its trigger, holdout and lift, and the customer's run and messages
     listed = rt.request("GET", "/journeys", headers=journeys.headers()).json()["journeys"]

@@ -218,7 +218,7 @@ class JourneyService:
         claim = surveys.verify(token, key, self.clock())
         low, high = surveys.scale(claim.kind)
         if not low <= score <= high:
-            raise ValueError(f"score: from {low} to {high}")
+            raise surveys.OffScale(f"from {low} to {high} for this question")
         profile_id = self.customers.survivor_of(claim.profile_id) or claim.profile_id
         outcome = ["closed"]
 

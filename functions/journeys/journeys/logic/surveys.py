@@ -77,6 +77,10 @@ class LinkClaim:
         }
 
 
+class OffScale(ValueError):
+    """A score outside the question's scale (NPS 0-10, CSAT 1-5)."""
+
+
 class BadLink(ValueError):
     """The link is malformed, forged or expired (``reason`` says which)."""
 

@@ -12,19 +12,30 @@ from journeys.logic.funnel import funnel, trigger_summary
 from journeys.models.api import CustomerJourneys, JourneyDetail, JourneyList, JourneySummary, RunView, SentView
 from journeys.models.definition import JourneyDefinition
 from omnichannel.auth import Principal, Role, principal_from_event
+from omnichannel.http_api import ApiError, ErrorBody
 
 router = Router()
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,128}$"
+_JWT: list[dict[str, list[str]]] = [{"jwt": []}]
 
 
-class Unauthorized(Exception):
+def _doc(description: str, model: Any = ErrorBody) -> Any:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+_STAFF: dict[int, Any] = {403: _doc("Not an agent or admin")}
+
+
+class Unauthorized(ApiError):
     """No verified caller."""
 
+    def __init__(self) -> None:
+        super().__init__(401, "unauthorized", "a verified token is required")
 
-class NotFound(LookupError):
+
+class NotFound(ApiError):
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(404, "not_found", message, field)
 
 
 def _staff() -> Principal:
@@ -54,25 +65,38 @@ def _summary(definition: JourneyDefinition, figures: dict[str, Any]) -> JourneyS
     )
 
 
-@router.get("/journeys", summary="The journeys in force, with their headline figures and lift")
+@router.get(
+    "/journeys",
+    summary="The journeys in force, with their headline figures and lift",
+    responses={200: _doc("The journeys", JourneyList), **_STAFF},
+    security=_JWT,
+)
 def list_journeys() -> JourneyList:
     _staff()
     store = wiring.get_store()
     return JourneyList(journeys=[_summary(d, funnel(d, store.counters(d.id))) for d in wiring.get_registry().current()])
 
 
-@router.get("/journeys/<journey_id>", summary="One journey's funnel: entered, each step, sent, converted, lift")
+@router.get(
+    "/journeys/<journey_id>",
+    summary="One journey's funnel: entered, each step, sent, converted, lift",
+    responses={200: _doc("The journey and its funnel", JourneyDetail), 404: _doc("No such journey"), **_STAFF},
+    security=_JWT,
+)
 def get_journey(journey_id: Annotated[str, Path(pattern=ID_PATTERN)]) -> JourneyDetail:
     _staff()
     definition = wiring.get_registry().latest(journey_id)
     if definition is None:
-        raise NotFound("journey_id", f"no journey {journey_id!r}")
+        raise NotFound("path.journey_id", f"no journey {journey_id!r}")
     figures = funnel(definition, wiring.get_store().counters(journey_id))
     return JourneyDetail(journey=_summary(definition, figures), funnel=figures)
 
 
 @router.get(
-    "/journeys/customers/<profile_id>", summary="The journeys a customer is in (or was) and what they were sent"
+    "/journeys/customers/<profile_id>",
+    summary="The journeys a customer is in (or was) and what they were sent",
+    responses={200: _doc("The customer's runs and what was sent", CustomerJourneys), **_STAFF},
+    security=_JWT,
 )
 def get_customer(profile_id: Annotated[str, Path(pattern=ID_PATTERN)]) -> CustomerJourneys:
     _staff()

@@ -15,8 +15,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from journeys import wiring
 from journeys.logic import surveys
 from journeys.models.api import SurveyAnswerBody, SurveyAnswerResult
+from omnichannel.http_api import ErrorBody
 
 router = Router()
+_PAGE: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _page_doc(description: str) -> Any:
+    return {"description": description, "content": _PAGE}
+
+
 MESSAGES = {
     "answered": "Thank you! Your answer was recorded.",
     "already_answered": "Thank you, we already have your answer.",
@@ -47,7 +55,14 @@ def _scale_page(token: str) -> Response[str]:
 @router.get(
     "/journeys/surveys/answer",
     summary="One-click survey answer from a signed link (HTML)",
-    responses={200: {"description": "A page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+    responses={
+        200: _page_doc("The scale (no score), or a thank-you page"),
+        400: {
+            "description": "A link that is not valid (a page), or a malformed query (the error body)",
+            "content": {**_PAGE, "application/json": {"model": ErrorBody}},
+        },
+        410: _page_doc("The link has expired"),
+    },
 )
 def answer_by_link(
     token: Annotated[str, Query(min_length=10, max_length=1024)],
@@ -59,7 +74,24 @@ def answer_by_link(
     return _page(200, MESSAGES[outcome], "")
 
 
-@router.post("/journeys/surveys/answer", summary="Survey answer from a signed link (JSON)")
+@router.post(
+    "/journeys/surveys/answer",
+    summary="Survey answer from a signed link (JSON)",
+    responses={
+        200: {
+            "description": "What became of the answer",
+            "content": {"application/json": {"model": SurveyAnswerResult}},
+        },
+        400: {
+            "description": "Not a valid link (field token) or score",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
+        410: {
+            "description": "The link has expired (link_expired)",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
+    },
+)
 def answer_by_post(body: Annotated[SurveyAnswerBody, Body()]) -> SurveyAnswerResult:
     outcome = wiring.get_service().answer_link(body.token, body.score, wiring.get_link_key())
     return SurveyAnswerResult(outcome=outcome)
