@@ -45,7 +45,7 @@ $(ANALYTICS_JS)/node_modules/.installed: $(ANALYTICS_JS)/package.json $(ANALYTIC
 	@touch $@
 
 .PHONY: help setup dev demo serve test unit integration e2e deep lint format token env openapi validate build bench \
-  deploy clean browser analytics-js smoke staff-user
+  deploy clean browser analytics-js smoke staff-user test-journeys
 help: ## this menu
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
@@ -104,6 +104,9 @@ e2e: $(VENV)/.installed browser analytics-js ## journeys through the runtime: SD
 deep: $(VENV)/.installed ## the property tests at full strength (slow; CI runs it after make test when time allows)
 	DEEP_PROPERTIES=1 $(PY) -m pytest -m property $(XDIST) $(PYTEST_ARGS)
 
+test-journeys: $(VENV)/.installed ## the journeys' time-travel tests (tests/journeys: the shipped ones and yours)
+	$(PY) -m pytest tests/journeys $(XDIST) $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -119,7 +122,7 @@ env: $(VENV)/.installed ## print shell lines that point the AWS CLI and boto3 at
 token: $(VENV)/.installed ## print a development JWT: make token ROLE=agent [SUB=...]
 	@$(PY) -m local_runtime token --role $(or $(ROLE),customer) $(if $(SUB),--sub $(SUB))
 
-openapi: $(VENV)/.installed ## regenerate docs/openapi*.json and docs/canonical-event.schema.json from the code
+openapi: $(VENV)/.installed ## regenerate docs/openapi*.json, docs/canonical-event.schema.json and docs/journey.schema.json
 	$(PY) -m local_runtime openapi --out docs/openapi.json
 	$(PY) -m local_runtime openapi --function ProfilesApiFunction --out docs/openapi-profiles.json
 	$(PY) -m local_runtime openapi --function CartsApiFunction --out docs/openapi-carts.json
@@ -128,6 +131,10 @@ openapi: $(VENV)/.installed ## regenerate docs/openapi*.json and docs/canonical-
 	$(PY) -m local_runtime openapi --function KpisApiFunction --out docs/openapi-kpis.json
 	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \
 	  print(json.dumps(CanonicalEvent.model_json_schema(), indent=2, ensure_ascii=False))' > docs/canonical-event.schema.json
+	$(PY) -m local_runtime openapi --function JourneysApiFunction --out docs/openapi-journeys.json
+	$(PY) -m local_runtime openapi --function JourneysSurveyFunction --out docs/openapi-journeys-surveys.json
+	PYTHONPATH=shared:functions/journeys $(PY) -c 'import json; from journeys.models.definition import journey_schema; \
+	  print(json.dumps(journey_schema(), indent=2, ensure_ascii=False))' > docs/journey.schema.json
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
