@@ -279,3 +279,17 @@ def identifier_digest(identifier_type: IdentifierType | str, value: str) -> str:
     return hashlib.sha256(f"omnichannel-id\x1f{IdentifierType(identifier_type).value}\x1f{value}".encode()).hexdigest()[
         :32
     ]
+
+
+# Trait names that carry an identifier (Segment's reserved traits and this project's), in identify traits,
+# context.traits and a track call's properties: capture reads identifiers from them, profiles keeps them out of
+# the person's traits when the identifier could not be linked.
+TRAIT_IDENTIFIERS: dict[str, IdentifierType] = {
+    "email": IdentifierType.EMAIL,
+    "phone": IdentifierType.PHONE,
+    "loyalty_card": IdentifierType.LOYALTY_CARD,
+    "loyaltyCard": IdentifierType.LOYALTY_CARD,
+    "pos_customer": IdentifierType.POS_CUSTOMER,
+    "posCustomerId": IdentifierType.POS_CUSTOMER,
+    "whatsapp": IdentifierType.WHATSAPP,
+}

@@ -24,18 +24,16 @@ from capture.logic.event_builder import IdentifierCollector
 from capture.models.segment import MAX_CANONICAL_BYTES, MAX_MESSAGE_BYTES, SegmentMessage
 from capture.secrets import WriteKeySource
 from omnichannel.canonical_event import CanonicalEvent, EventType, event_id_for
-from omnichannel.identifiers import IdentifierType, InvalidIdentifier, normalize, normalize_text_id
+from omnichannel.identifiers import (
+    TRAIT_IDENTIFIERS,
+    IdentifierType,
+    InvalidIdentifier,
+    normalize,
+    normalize_text_id,
+)
 
 # Where identifiers other than userId / anonymousId hide in a Segment message, besides context.externalIds.
-_TRAIT_IDENTIFIERS: dict[str, IdentifierType] = {
-    "email": IdentifierType.EMAIL,
-    "phone": IdentifierType.PHONE,
-    "loyalty_card": IdentifierType.LOYALTY_CARD,
-    "loyaltyCard": IdentifierType.LOYALTY_CARD,
-    "pos_customer": IdentifierType.POS_CUSTOMER,
-    "posCustomerId": IdentifierType.POS_CUSTOMER,
-    "whatsapp": IdentifierType.WHATSAPP,
-}
+_TRAIT_IDENTIFIERS = TRAIT_IDENTIFIERS
 _EXTERNAL_ID_TYPES = {identifier_type.value: identifier_type for identifier_type in IdentifierType} | {
     "loyaltyCard": IdentifierType.LOYALTY_CARD,
     "posCustomerId": IdentifierType.POS_CUSTOMER,

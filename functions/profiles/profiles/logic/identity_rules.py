@@ -53,6 +53,7 @@ DEFAULT_BLOCKED_PATTERNS: Mapping[IdentifierType, tuple[str, ...]] = LINK_BLOCKE
 # passed round a class, a test e-mail typed by everyone) is blocked automatically and reported to staff.
 DEFAULT_AUTOBLOCK_AFTER = 10
 
+
 @dataclass(frozen=True)
 class IdentityRules:
     priority: tuple[IdentifierType, ...] = DEFAULT_PRIORITY
