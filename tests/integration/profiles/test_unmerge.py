@@ -8,8 +8,8 @@ import pytest
 
 from omnichannel.canonical_event import EventType
 from profiles.logic.ports import Conflict
-from profiles.logic.unmerge import undo_merge
 from profiles.logic.resolver_service import Outcome
+from profiles.logic.unmerge import undo_merge
 from tests.support.profiles_harness import T0, make_event, profiles_in_moto
 
 
