@@ -10,8 +10,9 @@ Items (``pk`` / ``sk``):
   ``<type>:<value>``) and ``merged_into``.
 - ``LINK#<type>#<value>`` / ``LINK``: an identifier tied to a customer by verified links (``profile_id``): the
   customer's cart follows them through it (a store purchase by loyalty card).
-- ``PARKED#<event id>`` / ``PARKED``: an order that named only identifiers carts did not know yet, without them
-  (``event``: its lines and totals), for a day (``expires_at``): the profile event that teaches them applies it.
+- ``PARKED#<identifier digest>`` / ``<event id>``: an event that named only identifiers carts did not know yet,
+  filed under each of them (one-way digests) without them (``event``: its lines and totals), for a day
+  (``expires_at``): the profile event that ties one of them to a customer applies it.
 
 The sparse index ``by_abandon_due`` (``due_shard``, ``due_at``) holds only carts the abandonment sweep must look
 at: a sweep queries what is due instead of scanning. ``due_shard`` spreads the index over a few partitions.
@@ -33,11 +34,11 @@ from carts.logic.cart_merge import SavedCart
 from carts.logic.ports import CartWrite, ProfileMirror, WriteConflict
 from omnichannel.canonical_event import CanonicalEvent
 from omnichannel.dynamodb import cancellation_codes, condition_failed
+from omnichannel.identifiers import identifier_digest
 
 DUE_INDEX = "by_abandon_due"
 PROFILE_SK = "PROFILE"
 LINK_SK = "LINK"
-PARKED_SK = "PARKED"
 SAVED_PREFIX = "SAVED#"
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -62,8 +63,8 @@ def link_pk(kind: str, value: str) -> str:
     return f"LINK#{kind}#{value}"
 
 
-def parked_pk(event_id: str) -> str:
-    return f"PARKED#{event_id}"
+def parked_pk(kind: str, value: str) -> str:
+    return f"PARKED#{identifier_digest(kind, value)}"
 
 
 def due_shard(key: str, shards: int) -> str:
@@ -370,26 +371,46 @@ class DynamoDBCartStore:
                 request = answer.get("UnprocessedKeys") or {}
         return found
 
-    def park(self, event: CanonicalEvent, expires_at: int) -> None:
-        """Keep an order for the profile event that will tell whose it is; without its identifiers (no personal
-        data waits here), a day at most."""
+    def park(self, event: CanonicalEvent, identifiers: Iterable[tuple[str, str]], expires_at: int) -> None:
+        """Keep an event for the profile event that will tell whose it is, filed under each identifier's digest,
+        without its identifiers (no personal data waits here), a day at most."""
         anonymous = event.model_copy(update={"identifiers": {}, "context": {}, "traits": {}})
-        item = {
-            "pk": parked_pk(event.event_id),
-            "sk": PARKED_SK,
-            "event": anonymous.model_dump_json(exclude_none=True),
-            "expires_at": expires_at,
-        }
-        self._client.put_item(TableName=self._table, Item=_wire(item))
+        body = anonymous.model_dump_json(exclude_none=True)
+        self._batch_write(
+            [
+                {
+                    "PutRequest": {
+                        "Item": _wire(
+                            {
+                                "pk": parked_pk(kind, value),
+                                "sk": event.event_id,
+                                "event": body,
+                                "expires_at": expires_at,
+                            }
+                        )
+                    }
+                }
+                for kind, value in sorted(set(identifiers))
+            ]
+        )
 
-    def parked(self, event_id: str) -> CanonicalEvent | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=_key(parked_pk(event_id), PARKED_SK), ConsistentRead=True
-        ).get("Item")
-        return CanonicalEvent.model_validate_json(item["event"]["S"]) if item else None
+    def parked_for(self, identifiers: Iterable[tuple[str, str]]) -> list[CanonicalEvent]:
+        found: dict[str, CanonicalEvent] = {}
+        for kind, value in sorted(set(identifiers)):
+            answer = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": parked_pk(kind, value)}},
+                ConsistentRead=True,
+            )
+            for item in answer.get("Items", []):
+                event = CanonicalEvent.model_validate_json(item["event"]["S"])
+                found.setdefault(event.event_id, event)
+        return sorted(found.values(), key=lambda event: (event.occurred_at, event.event_id))
 
-    def unpark(self, event_id: str) -> None:
-        self._client.delete_item(TableName=self._table, Key=_key(parked_pk(event_id), PARKED_SK))
+    def unpark(self, event_id: str, identifiers: Iterable[tuple[str, str]]) -> None:
+        keys = [_key(parked_pk(kind, value), event_id) for kind, value in sorted(set(identifiers))]
+        self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
 
     def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(requests), _BATCH_WRITE):

@@ -203,11 +203,12 @@ def apply_event(service: CartService, event: CanonicalEvent) -> Applied:
             raise UnusableEvent("the event names no cart: no user_id, anonymous_id or identifier of a customer")
         # The profile event that ties its identifier to a customer may come next: park it (no identifiers kept),
         # then look once more, in case that profile event came meanwhile and found nothing parked.
-        service.store.park(event, int((service.clock() + PARKED_FOR).timestamp()))
+        names = following(event)
+        service.store.park(event, names, int((service.clock() + PARKED_FOR).timestamp()))
         owner = find_owner(service, event)
         if owner is None:
             return Applied("parked", Cart(key=""), [], [])
-        service.store.unpark(event.event_id)
+        service.store.unpark(event.event_id, names)
     return apply_to(service, event, owner)
 
 

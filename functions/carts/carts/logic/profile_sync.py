@@ -11,7 +11,7 @@ only at sign-in, with the device's credential (``sign_in``).
 Idempotent without a dedupe record: identifiers are added to sets and links overwritten with the same value.
 
 - ``profile.created`` / ``profile.updated``: record the identifiers, learn the verified links, then apply the
-  order that caused them if it arrived first and was parked (``cause_event_id``).
+  events parked under those identifiers (a store order usually reaches carts before the profile event it causes).
 - ``profile.merged``: the merged profile's record points to the survivor (its links are followed there).
 - ``profile.unmerged``: the restored identifiers leave the survivor's record; their links point to the restored
   profile again.
@@ -71,10 +71,10 @@ class ProfileSync:
         self.store = service.store
 
     def created(self, event: ProfileCreated) -> SyncResult:
-        return self._learn(event.profile_id, pairs(event.identifiers), event.verified_identifiers, event.cause_event_id)
+        return self._learn(event.profile_id, pairs(event.identifiers), event.verified_identifiers)
 
     def updated(self, event: ProfileUpdated) -> SyncResult:
-        return self._learn(event.profile_id, pairs(event.added_identifiers), event.verified_added, event.cause_event_id)
+        return self._learn(event.profile_id, pairs(event.added_identifiers), event.verified_added)
 
     def merged(self, event: ProfileMerged) -> SyncResult:
         merged = self.store.profile(event.merged_id)
@@ -115,7 +115,6 @@ class ProfileSync:
         profile_id: str,
         identifiers: set[tuple[str, str]],
         verified: Mapping[IdentifierType, Iterable[str]],
-        cause_event_id: str | None,
     ) -> SyncResult:
         mirror = self.store.add_profile_identifiers(profile_id, identifiers)
         owner = profile_id
@@ -129,9 +128,10 @@ class ProfileSync:
         self._label(owner, mirror.identifiers)
         home = self.service.customer_home(owner)
         result = SyncResult(home=home, linked=len(links))
-        if links and cause_event_id and home is not None:
-            parked = self.store.parked(cause_event_id)  # the event that taught the link, if it came first
-            if parked is not None:
+        if links and home is not None:
+            # Events that named these identifiers before carts knew whose they were (the store order that taught
+            # the link usually reaches carts first): they are this customer's.
+            for parked in self.store.parked_for(links):
                 result.applied.append(apply_to(self.service, parked, Owner(home, followed=True)))
-                self.store.unpark(cause_event_id)
+                self.store.unpark(parked.event_id, links)
         return result
