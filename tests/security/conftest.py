@@ -93,9 +93,13 @@ class Shop:
         self.pos_raw(store_id, body, at=at, expect=expect)
         return body
 
-    def pos_raw(self, store_id: str, body: bytes, *, at: int | None = None, expect: int = 200) -> HttpResponse:
+    def pos_raw(
+        self, store_id: str, body: bytes, *, at: int | None = None, expect: int = 200, signed_for: str | None = None
+    ) -> HttpResponse:
+        """``body`` posted to ``store_id``'s path, signed for ``signed_for`` (that store, unless replayed elsewhere)."""
         timestamp = str(at or int(time.time()))
-        signature = hmac.new(POS_SECRET.encode(), f"{timestamp}.{store_id}.".encode() + body, hashlib.sha256)
+        signed = f"{timestamp}.{signed_for or store_id}.".encode() + body
+        signature = hmac.new(POS_SECRET.encode(), signed, hashlib.sha256)
         answer = self.rt.request(
             "POST",
             f"/webhooks/pos/{store_id}",
