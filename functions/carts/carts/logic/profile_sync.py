@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from carts.logic.cart import OwnerKind
+from carts.logic.cart import OwnerKind, cart_key
 from carts.logic.cart_merge import MergedFrom, cart_keys, home_key
 from carts.logic.cart_service import CartService
 from carts.logic.commerce_events import FOLLOWING_TYPES, Applied, Owner, apply_to
@@ -126,7 +126,8 @@ class ProfileSync:
         if links:
             self.store.link_identifiers(profile_id, links)
         self._label(owner, mirror.identifiers)
-        home = self.service.customer_home(owner)
+        users = sorted(value for kind, value in mirror.identifiers if kind == OwnerKind.USER_ID)
+        home = cart_key(OwnerKind.USER_ID, users[0]) if users else None  # the customer's cart (none for a guest)
         result = SyncResult(home=home, linked=len(links))
         if links and home is not None:
             # Events that named these identifiers before carts knew whose they were (the store order that taught
