@@ -11,7 +11,8 @@ BatchGetItem of the events from capture's table: its cost does not grow with the
 Nothing of another profile shows: an event belongs to the profile the resolver chose, and identifiers of anyone
 else it carries (a shared phone, a family tablet's device id) are taken out before it is returned. A customer's
 own read passes ``visible``: only events that carry one of those identifiers (their customer id and what verified
-links tie to it) are returned.
+links tie to it) are returned. A page also ends once its events hold ``MAX_PAGE_BYTES`` (an event may be 64 KB:
+200 of them would be 12.8 MB, over Lambda's 6 MB answer); the cursor then continues where it ended.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from omnichannel.redaction import without_identifiers
 Position = tuple[str, str]  # (occurred_at, event_id): the timeline's order, newest first
 Identifier = tuple[IdentifierType, str]
 _BATCH_GET = 100
+MAX_PAGE_BYTES = 1024 * 1024
 _FILTER_TERMS = 50  # digests in one filter expression (a customer's verified identifiers: a handful)
 
 
@@ -124,8 +126,9 @@ class TimelineReader:
                 found.setdefault(position[1], position)
         return sorted(found.values(), reverse=True)[:need]
 
-    def _load(self, event_ids: list[str]) -> dict[str, CanonicalEvent]:
-        loaded: dict[str, CanonicalEvent] = {}
+    def _load(self, event_ids: list[str]) -> dict[str, str]:
+        """The events' canonical JSON by id (an event past its retention, or erased, is missing)."""
+        loaded: dict[str, str] = {}
         for start in range(0, len(event_ids), _BATCH_GET):
             request: dict[str, Any] = {
                 self._events: {
@@ -133,28 +136,38 @@ class TimelineReader:
                         {"pk": {"S": f"EVENT#{eid}"}, "sk": {"S": "EVENT"}}
                         for eid in event_ids[start : start + _BATCH_GET]
                     ],
-                    "ProjectionExpression": "#e",
+                    "ProjectionExpression": "pk, #e",
                     "ExpressionAttributeNames": {"#e": "event"},
                 }
             }
             while request:
                 response = self._client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._events, []):
-                    event = CanonicalEvent.model_validate_json(item["event"]["S"])
-                    loaded[event.event_id] = event
+                    loaded[item["pk"]["S"].removeprefix("EVENT#")] = item["event"]["S"]
                 request = response.get("UnprocessedKeys") or {}
         return loaded
 
-    def page(self, owner: TimelineOwner, *, limit: int, cursor: str | None = None) -> TimelinePage:
+    def page(
+        self, owner: TimelineOwner, *, limit: int, cursor: str | None = None, max_bytes: int = MAX_PAGE_BYTES
+    ) -> TimelinePage:
         before = decode_cursor(cursor) if cursor else None
         positions = self._positions(owner, before, limit + 1)
         more = len(positions) > limit
-        positions = positions[:limit]
-        loaded = self._load([event_id for _, event_id in positions])
+        loaded = self._load([event_id for _, event_id in positions[:limit]])
         own = owner.identifiers
-        events = [
-            without_identifiers(loaded[event_id], lambda kind, value: (kind, value) in own, default_region=self._region)
-            for _, event_id in positions
-            if event_id in loaded  # an event past its retention, or erased, is gone from capture's table
-        ]
-        return TimelinePage(events, encode_cursor(positions[-1]) if more and positions else None)
+        events: list[CanonicalEvent] = []
+        last: Position | None = None
+        size = 0
+        for position in positions[:limit]:
+            text = loaded.get(position[1])
+            if text is not None:  # else past its retention, or erased: gone from capture's table
+                if events and size + len(text) > max_bytes:
+                    more = True
+                    break
+                size += len(text)
+                event = CanonicalEvent.model_validate_json(text)
+                events.append(
+                    without_identifiers(event, lambda kind, value: (kind, value) in own, default_region=self._region)
+                )
+            last = position
+        return TimelinePage(events, encode_cursor(last) if more and last else None)

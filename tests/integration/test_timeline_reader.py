@@ -127,6 +127,33 @@ def test_an_event_shows_without_another_profiles_identifiers_and_never_in_their_
         assert all(IdentifierType.ANONYMOUS_ID not in event.identifiers for event in his)
 
 
+def test_a_page_ends_at_its_byte_budget_and_the_cursor_goes_on_from_there() -> None:
+    with profiles_in_moto(with_events_table=True) as env:
+        # Given five events of about 30 KB each
+        events = [
+            make_event({"anonymous_id": "big"}, at=T0 + timedelta(minutes=m), properties={"blob": "x" * 30_000})
+            for m in range(5)
+        ]
+        capture_and_resolve(env, events)
+        reader = TimelineReader(env.client, PROFILES_TABLE, EVENTS_TABLE)
+        owner = owner_of(env, "anonymous_id", "big")
+
+        # When pages of up to 200 events but at most 70 KB are read
+        pages = []
+        cursor = None
+        while True:
+            page = reader.page(owner, limit=200, cursor=cursor, max_bytes=70_000)
+            pages.append([event.event_id for event in page.events])
+            cursor = page.cursor
+            if cursor is None:
+                break
+
+        # Then each page holds two (the byte budget, not the count, ends it), and every event comes once, in order
+        assert [len(page) for page in pages] == [2, 2, 1]
+        newest_first = sorted(events, key=lambda event: event.occurred_at, reverse=True)
+        assert [event_id for page in pages for event_id in page] == [event.event_id for event in newest_first]
+
+
 def test_a_page_costs_one_query_and_one_batch_read_however_many_identifiers() -> None:
     with profiles_in_moto(with_events_table=True) as env:
         # Given a customer who signed in from 60 browsers, and one event since

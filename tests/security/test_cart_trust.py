@@ -48,7 +48,7 @@ def test_guessable_device_ids_open_nothing(shop: Shop) -> None:
     for guess in ("00000000", "anonymous", "web-1", "11111111-1111-1111-1111-111111111111"):
         answer = shop.device_cart(guess)
         assert answer.status == 400, guess
-        assert answer.json()["errors"][0]["field"] == "X-Anonymous-Id"
+        assert answer.json()["errors"][0]["field"] == "header.x-anonymous-id"
 
 
 def test_a_device_cart_joins_on_sign_in_with_token_and_credential_and_is_closed_to_the_credential_after(

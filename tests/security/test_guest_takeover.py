@@ -151,7 +151,7 @@ def test_a_proof_needs_an_id_tokens_verified_claim(shop: Shop) -> None:
     )
     for answer in (access, unverified):
         assert answer.status == 400
-        assert {error["field"] for error in answer.json()["errors"]} >= {"token.email_verified"}
+        assert {error["field"] for error in answer.json()["errors"]} >= {"header.authorization.email_verified"}
 
 
 def test_a_server_key_vouches_for_its_links(shop: Shop) -> None:

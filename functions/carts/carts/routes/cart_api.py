@@ -29,11 +29,11 @@ from carts.logic.cart import Cart, Line, OwnerKind, add_line, cart_key, remove_l
 from carts.logic.cart_merge import home_key
 from carts.logic.cart_service import Expected, SignedIn
 from carts.logic.sign_in import sign_in
-from carts.models.api import AddLineRequest, CartOut, ChangeQuantityRequest, ErrorOut, SavedCartOut, SavedCartsOut
+from carts.models.api import AddLineRequest, CartOut, ChangeQuantityRequest, SavedCartOut, SavedCartsOut
 from carts.models.api import cart_out as to_cart_out
 from carts.observability import logger, metrics
-from carts.routes.errors import ApiError
 from omnichannel.auth import Principal, Role, principal_from_event
+from omnichannel.http_api import ApiError, ErrorBody
 
 router = Router()
 
@@ -49,29 +49,29 @@ def _json(model: Any) -> dict[str, Any]:
 
 _READ_ANSWERS: dict[int, Any] = {
     200: {"description": "The cart, with its version (and ETag)", **_json(CartOut)},
-    401: {"description": "No token, or no X-Anonymous-Id", **_json(ErrorOut)},
-    403: {"description": "Not this caller's cart", **_json(ErrorOut)},
+    401: {"description": "No token, or no X-Anonymous-Id", **_json(ErrorBody)},
+    403: {"description": "Not this caller's cart", **_json(ErrorBody)},
 }
 _WRITE_ANSWERS: dict[int, Any] = {
     **_READ_ANSWERS,
-    400: {"description": "The body or If-Match is malformed (fields named)", **_json(ErrorOut)},
-    404: {"description": "No such line", **_json(ErrorOut)},
-    409: {"description": "Another currency than the cart's, or too many lines", **_json(ErrorOut)},
+    400: {"description": "The body or If-Match is malformed (fields named)", **_json(ErrorBody)},
+    404: {"description": "No such line", **_json(ErrorBody)},
+    409: {"description": "Another currency than the cart's, or too many lines", **_json(ErrorBody)},
     412: {
         "description": "If-Match names an older version: nothing changed; the body is the current cart",
         **_json(CartOut),
     },
-    503: {"description": "Too many concurrent writers; try again", **_json(ErrorOut)},
+    503: {"description": "Too many concurrent writers; try again", **_json(ErrorBody)},
 }
 _MERGE_ANSWERS: dict[int, Any] = {
     **_READ_ANSWERS,
-    400: {"description": "X-Anonymous-Id is not a UUIDv4", **_json(ErrorOut)},
-    503: {"description": "Too many concurrent writers; try again", **_json(ErrorOut)},
+    400: {"description": "X-Anonymous-Id is not a UUIDv4", **_json(ErrorBody)},
+    503: {"description": "Too many concurrent writers; try again", **_json(ErrorBody)},
 }
 _SAVED_ANSWERS: dict[int, Any] = {200: {"description": "The saved carts", **_json(SavedCartsOut)}}
 _PROFILE_ANSWERS: dict[int, Any] = {
     **_READ_ANSWERS,
-    404: {"description": "No cart known for this profile", **_json(ErrorOut)},
+    404: {"description": "No cart known for this profile", **_json(ErrorBody)},
 }
 
 
@@ -113,7 +113,7 @@ def _device_credential() -> str:
             400,
             "invalid_anonymous_id",
             "X-Anonymous-Id must be a UUIDv4 (an unguessable id the device generated, e.g. its analytics anonymousId)",
-            "X-Anonymous-Id",
+            "header.x-anonymous-id",
         )
     return value
 
@@ -137,7 +137,7 @@ def expected_version() -> Expected | None:
     match = _IF_MATCH.match(header.strip())
     if match is None:
         raise ApiError(
-            400, "invalid_if_match", 'If-Match must be the ETag ("<cart_id>.<version>") or a version', "If-Match"
+            400, "invalid_if_match", 'If-Match must be the ETag ("<cart_id>.<version>") or a version', "header.if-match"
         )
     return Expected(version=int(match["version"]), cart_id=match["cart"])
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from omnichannel.auth import Forbidden, Principal, Role, principal_from_event
+from omnichannel.http_api import ApiError, ErrorBody, FieldError
 from omnichannel.identifiers import (
     IdentifierType,
     InvalidIdentifier,
@@ -34,7 +35,6 @@ from profiles.models.api import (
     ConfirmOut,
     ConflictOut,
     ErasureOut,
-    ErrorOut,
     IdentifierOut,
     LiftedOut,
     MergeLogOut,
@@ -48,14 +48,13 @@ from profiles.models.api import (
 )
 from profiles.models.profile import Profile
 from profiles.observability import logger
-from profiles.routes.errors import ApiError, FieldError
 from profiles.settings import get_settings
 
 router = Router()
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"model": ErrorOut}}}
+    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
 
 
 def _answers(model: type, description: str, **extra: dict[str, Any]) -> dict[int, Any]:
@@ -107,7 +106,7 @@ def _identifier(name: str, raw: str) -> tuple[IdentifierType, str]:
     try:
         return parse_identifier_key(raw, default_region=get_settings().default_phone_region)
     except InvalidIdentifier as exc:
-        raise ApiError(400, "invalid_identifier", str(exc), [FieldError(name, exc.reason)]) from exc
+        raise ApiError(400, "invalid_identifier", str(exc), errors=[FieldError(name, exc.reason)]) from exc
 
 
 @router.get(
@@ -142,14 +141,14 @@ def verify_my_identifiers() -> VerifiedIdentifiersOut:
         try:
             proven[kind] = normalize(kind, value, default_region=region)
         except InvalidIdentifier as exc:
-            problems.append(FieldError(f"token.{claim}", exc.reason))
+            problems.append(FieldError(f"header.authorization.{claim}", exc.reason))
     if not proven:
         problems = problems or [
-            FieldError("token.email_verified", "send an ID token whose email_verified is true"),
-            FieldError("token.phone_number_verified", "or whose phone_number_verified is true"),
+            FieldError("header.authorization.email_verified", "send an ID token whose email_verified is true"),
+            FieldError("header.authorization.phone_number_verified", "or whose phone_number_verified is true"),
         ]
         raise ApiError(
-            400, "nothing_verified", "the token proves no e-mail or phone (access tokens carry none)", problems
+            400, "nothing_verified", "the token proves no e-mail or phone (access tokens carry none)", errors=problems
         )
     try:
         outcome = prove(wiring.get_resolver(), principal.subject, proven, wiring.now())
@@ -190,7 +189,7 @@ def blocked_identifiers() -> BlockedValuesOut:
 def unblock_identifier(identifier: IdentifierKey) -> LiftedOut:
     principal = _caller()
     _require(principal, Role.ADMIN)
-    found = _identifier("identifier", identifier)
+    found = _identifier("path.identifier", identifier)
     lifted = wiring.get_store().unblock(found)
     logger.info("identifier unblocked", extra={"identifier_type": found[0].value, "by": principal.subject})
     return LiftedOut(identifier_type=found[0].value, lifted=lifted)
@@ -204,7 +203,7 @@ def unblock_identifier(identifier: IdentifierKey) -> LiftedOut:
 def lift_suppression(identifier: IdentifierKey) -> LiftedOut:
     principal = _caller()
     _require(principal, Role.ADMIN)
-    found = _identifier("identifier", identifier)
+    found = _identifier("path.identifier", identifier)
     lifted = wiring.get_store().lift_suppression(identifier_digest(*found))
     logger.info("suppression lifted", extra={"identifier_type": found[0].value, "by": principal.subject})
     return LiftedOut(identifier_type=found[0].value, lifted=lifted)
@@ -228,10 +227,13 @@ def lookup(
             400,
             "invalid_request",
             "give exactly one of email, phone, identifier",
-            [FieldError(name, "give exactly one") for name in (given or {"email": "", "phone": "", "identifier": ""})],
+            errors=[
+                FieldError(f"query.{name}", "give exactly one")
+                for name in (given or {"email": "", "phone": "", "identifier": ""})
+            ],
         )
     ((name, raw),) = given.items()
-    found = _identifier(name, f"{name}:{raw}" if name != "identifier" else raw)
+    found = _identifier(f"query.{name}", f"{name}:{raw}" if name != "identifier" else raw)
     profile = wiring.get_store().owner_of(found)
     if profile is None:
         raise ApiError(404, "not_found", f"no profile holds that {found[0].value}")
@@ -270,7 +272,7 @@ def timeline(
     try:
         page = wiring.get_timeline().page(owner, limit=min(limit, get_settings().timeline_page_max), cursor=cursor)
     except BadCursor as exc:
-        raise ApiError(400, "invalid_cursor", str(exc), [FieldError("cursor", str(exc))]) from exc
+        raise ApiError(400, "invalid_cursor", str(exc), "query.cursor") from exc
     return TimelineOut(profile_id=profile.profile_id, events=page.events, next_cursor=page.cursor)
 
 
