@@ -205,6 +205,7 @@ class LocalRuntime:
                 "GET /_local/bus": lambda _request: json_response(200, self.bus_log()),
                 "POST /_local/token": self._dev_sign_in,
                 "POST /_local/schedules": self._fire_schedule_now,
+                "GET /_local/backlog": lambda _request: json_response(200, {"waiting": self.delivery.backlog()}),
             },
             # The loopback names, and the address it was asked to listen on (when not every address).
             allowed_hosts=LOOPBACK_HOSTS | ({self._host} - {"0.0.0.0", "::", ""}),

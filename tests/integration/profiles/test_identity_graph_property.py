@@ -24,6 +24,7 @@ from profiles.dal.profile_store import DynamoDBProfileStore
 from profiles.logic.identity_rules import IdentityRules
 from tests.support.moto_tables import create_table, table_properties
 from tests.support.profiles_harness import ProfilesHarness, make_event, profiles_in_moto
+from tests.support.property_strength import examples
 
 RULES = IdentityRules.from_settings(limits_json='{"email": 2, "anonymous_id": 3}', blocklist_json='{"email": ["junk"]}')
 POOL: dict[str, list[str]] = {
@@ -140,7 +141,12 @@ def resolved_groups(env: ProfilesHarness) -> set[frozenset[Identifier]]:
     return {frozenset(group) for group in by_profile.values()}
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.property
+@settings(
+    max_examples=examples(500, quick=100),  # 500 in make deep: about 80 s on a busy 2-core machine
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(case=deliveries)
 def test_profiles_equal_the_union_find_components_under_the_merge_rules(env: ProfilesHarness, case: tuple) -> None:  # type: ignore[type-arg]
     events, order, shuffle = case
@@ -166,7 +172,12 @@ asserted_deliveries = st.lists(st.tuples(event_identifiers(), st.booleans()), mi
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.property
+@settings(
+    max_examples=examples(300, quick=60),  # 300 in make deep
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(case=asserted_deliveries)
 def test_asserted_links_never_join_two_identities_and_otherwise_follow_the_same_rules(
     env: ProfilesHarness,
