@@ -68,6 +68,19 @@ _MERGE_ANSWERS: dict[int, Any] = {
     400: {"description": "X-Anonymous-Id is not a UUIDv4", **_json(ErrorBody)},
     503: {"description": "Too many concurrent writers; try again", **_json(ErrorBody)},
 }
+# The device's own routes: a malformed credential (400), a device that signed in since (409).
+_DEVICE_READ_ANSWERS: dict[int, Any] = {
+    **_READ_ANSWERS,
+    400: {"description": "X-Anonymous-Id is not a UUIDv4", **_json(ErrorBody)},
+    409: {"description": "The device's cart joined a customer's at sign-in: use /carts/me", **_json(ErrorBody)},
+}
+_DEVICE_WRITE_ANSWERS: dict[int, Any] = {
+    **_WRITE_ANSWERS,
+    409: {
+        "description": "Another currency than the cart's, too many lines, or the device signed in since",
+        **_json(ErrorBody),
+    },
+}
 _SAVED_ANSWERS: dict[int, Any] = {200: {"description": "The saved carts", **_json(SavedCartsOut)}}
 _PROFILE_ANSWERS: dict[int, Any] = {
     **_READ_ANSWERS,
@@ -330,7 +343,7 @@ def profile_cart(profile_id: str) -> Response[str]:
 @router.get(
     "/carts/anonymous",
     summary="The device's cart (X-Anonymous-Id)",
-    responses=_READ_ANSWERS,
+    responses=_DEVICE_READ_ANSWERS,
     tags=["anonymous"],
     security=_DEVICE,
 )
@@ -341,7 +354,7 @@ def get_device_cart() -> Response[str]:
 @router.post(
     "/carts/anonymous/lines",
     summary="Add a product to the device's cart",
-    responses=_WRITE_ANSWERS,
+    responses=_DEVICE_WRITE_ANSWERS,
     tags=["anonymous"],
     security=_DEVICE,
 )
@@ -352,7 +365,7 @@ def add_to_device_cart(body: Annotated[AddLineRequest, Body()]) -> Response[str]
 @router.patch(
     "/carts/anonymous/lines/<line_id>",
     summary="Change a line's quantity in the device's cart",
-    responses=_WRITE_ANSWERS,
+    responses=_DEVICE_WRITE_ANSWERS,
     tags=["anonymous"],
     security=_DEVICE,
 )
@@ -363,7 +376,7 @@ def change_device_line(line_id: str, body: Annotated[ChangeQuantityRequest, Body
 @router.delete(
     "/carts/anonymous/lines/<line_id>",
     summary="Remove a line from the device's cart",
-    responses=_WRITE_ANSWERS,
+    responses=_DEVICE_WRITE_ANSWERS,
     tags=["anonymous"],
     security=_DEVICE,
 )

@@ -124,7 +124,11 @@ def my_profile() -> ProfileOut:
 
 @router.post(
     "/profiles/me/verified-identifiers",
-    responses=_answers(VerifiedIdentifiersOut, "The identifiers the token proved, linked to the caller's account"),
+    responses=_answers(
+        VerifiedIdentifiersOut,
+        "The identifiers the token proved, linked to the caller's account",
+        e409=_error("Changed meanwhile (try again), or the customer id is suppressed"),
+    ),
     summary="Link the e-mail and phone the caller's ID token proves (email_verified / phone_number_verified)",
 )
 def verify_my_identifiers() -> VerifiedIdentifiersOut:
