@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from local_runtime.auth import ROLES, DevJwt
 from local_runtime.shell import aws_cli_line, default_region, export_lines
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", default=None, help="subject (default dev-<role>)")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.add_argument("--scope", action="append", default=[], help="an extra scope (repeatable)")
+    token.add_argument("--id-token", action="store_true", help="an ID token (token_use id) instead of an access token")
+    token.add_argument("--email", default=None, help="ID token: a verified e-mail claim")
+    token.add_argument("--phone", default=None, help="ID token: a verified phone_number claim (+E.164)")
     token.add_argument("--config", default=None)
 
     demo = commands.add_parser("demo", help="play the demo journey against a running local runtime")
@@ -238,7 +242,21 @@ def token(args: argparse.Namespace) -> int:
     from local_runtime.runtime import load_config
 
     dev_jwt = DevJwt.from_config(load_config(args.config))
-    print(dev_jwt.issue(args.role, sub=args.sub, ttl_seconds=args.ttl, extra_scopes=args.scope))
+    claims: dict[str, Any] = {}
+    if args.email:
+        claims.update(email=args.email, email_verified=True)
+    if args.phone:
+        claims.update(phone_number=args.phone, phone_number_verified=True)
+    print(
+        dev_jwt.issue(
+            args.role,
+            sub=args.sub,
+            ttl_seconds=args.ttl,
+            extra_scopes=args.scope,
+            id_token=bool(args.id_token or claims),
+            claims=claims,
+        )
+    )
     return 0
 
 

@@ -159,6 +159,17 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
     pos_signed = f"{timestamp}.{store_id}.".encode() + pos
     pos_signature = hmac.new(pos_secret.encode(), pos_signed, hashlib.sha256).hexdigest()
 
+    # Ayşe signs in to the app with Cognito: her ID token says her e-mail and phone are verified. The app hands it
+    # to the profiles API, which ties them to her account (what her store purchase and her WhatsApp chat need to
+    # be hers to see, and her online cart to follow her into the store).
+    from local_runtime.auth import DevJwt
+
+    id_token = DevJwt.from_config(_config()).issue(
+        "customer",
+        sub=f"cust-{run}",
+        id_token=True,
+        claims={"email": email, "email_verified": True, "phone_number": phone, "phone_number_verified": True},
+    )
     steps = [
         Step(
             "1. web: an anonymous visitor views a product page (analytics.js call)",
@@ -196,7 +207,15 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
             200,
         ),
         Step(
-            "4. whatsapp: writes from the phone number on the profile (signed webhook)",
+            "4. app: signed in with Cognito, it sends her ID token (e-mail and phone verified) to the profiles API",
+            "POST",
+            "/profiles/me/verified-identifiers",
+            b"",
+            {"Authorization": f"Bearer {id_token}"},
+            200,
+        ),
+        Step(
+            "5. whatsapp: writes from the phone number on the profile (signed webhook)",
             "POST",
             "/webhooks/whatsapp",
             whatsapp,
@@ -204,7 +223,7 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
             200,
         ),
         Step(
-            "5. store: buys the coat with the loyalty card (signed POS webhook)",
+            "6. store: buys the coat with the loyalty card (signed POS webhook); it leaves her online cart",
             "POST",
             f"/webhooks/pos/{store_id}",
             pos,
@@ -216,7 +235,7 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
             200,
         ),
         Step(
-            "6. a broken client: a track call without an event name is refused, naming the field",
+            "7. a broken client: a track call without an event name is refused, naming the field",
             "POST",
             "/v1/track",
             _json({"userId": f"cust-{run}", "messageId": f"{run}-bad"}),
@@ -224,7 +243,7 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
             400,
         ),
         Step(
-            "7. a forged WhatsApp webhook (wrong signature) is refused and nothing is stored",
+            "8. a forged WhatsApp webhook (wrong signature) is refused and nothing is stored",
             "POST",
             "/webhooks/whatsapp",
             whatsapp,
@@ -350,6 +369,7 @@ def run_demo(base_url: str, moto_endpoint: str) -> int:
         failures += 1
         print(f"BAD expected {expected_events} events, each on the bus once; found {len(stored)} stored")
     failures += _show_profile(base_url, email, len(stored))
+    failures += _show_cart(base_url, run)
     failures += _fill_console(base_url, run, email)
     print("\nTry it yourself:\n" + try_it_yourself(base_url, moto_endpoint, table, email) + "\n")
     print("Demo finished: all steps as expected." if failures == 0 else f"Demo finished with {failures} problem(s).")
@@ -408,6 +428,30 @@ def _show_profile(base_url: str, email: str, expected_events: int, timeout: floa
         print(f"  {event['occurred_at']}  {event['channel']:<9} {event.get('name') or event['type']}")
     if len(timeline) != expected_events:
         print(f"BAD expected the profile's timeline to hold all {expected_events} events; it holds {len(timeline)}")
+        return 1
+    return 0
+
+
+def _show_cart(base_url: str, run: str, timeout: float = 120.0) -> int:
+    """Her online cart, as her own token reads it: the coat she bought in the store has left it."""
+    from local_runtime.auth import DevJwt
+
+    headers = {"Authorization": "Bearer " + DevJwt.from_config(_config()).issue("customer", sub=f"cust-{run}")}
+    deadline = time.monotonic() + timeout
+    lines: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        answer = requests.get(f"{base_url}/carts/me", headers=headers, timeout=60)
+        lines = answer.json().get("lines", []) if answer.status_code == HTTPStatus.OK else []
+        if not any(line["product_id"] == "SKU-KABAN-38" for line in lines):
+            break
+        time.sleep(0.3)
+    left = [line["product_id"] for line in lines]
+    print(
+        "\nHer online cart (GET /carts/me with her token): the coat she added in the app was bought in the store"
+        f" with her loyalty card, so it left the cart: {left or 'empty'}"
+    )
+    if "SKU-KABAN-38" in left:
+        print("BAD the coat bought in the store is still in her online cart")
         return 1
     return 0
 

@@ -411,9 +411,11 @@ class LocalRuntime:
             200, {"deliveries": [{"trigger": item.trigger, "outcome": item.outcome} for item in deliveries]}
         )
 
-    def token(self, role: str, *, sub: str | None = None) -> str:
-        """A development JWT that the JWT-protected routes accept."""
-        return self.dev_jwt.issue(role, sub=sub)
+    def token(
+        self, role: str, *, sub: str | None = None, id_token: bool = False, claims: Mapping[str, Any] | None = None
+    ) -> str:
+        """A development JWT that the JWT-protected routes accept (an ID token with ``id_token=True``)."""
+        return self.dev_jwt.issue(role, sub=sub, id_token=id_token, claims=claims)
 
     # ------------------------------------------------------------------ facts for people
     @property
