@@ -74,7 +74,7 @@ from journeys.models.state import (
 )
 from journeys.models.stimulus import Stimulus, StimulusKind
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType
-from omnichannel.identifiers import IdentifierType
+from omnichannel.identifiers import IdentifierType, Provenance
 from omnichannel.journey_events import (
     AgentTaskRequested,
     JourneyEventType,
@@ -687,6 +687,8 @@ class Engine:
             name=SURVEY_ANSWERED,
             channel=Channel(channel),
             identifiers={IdentifierType(kind): value for kind, value in identifiers.items()},
+            # the identifiers are the profile's own, read by the journeys function itself: a server-side source
+            provenance=Provenance.VERIFIED,
             occurred_at=parse(answer.answered_at),
             received_at=tx.now,
             properties={
