@@ -117,6 +117,7 @@ def run_item(run: Run) -> dict[str, Any]:
     }
     optional = {
         "step": run.step,
+        "step_at": run.step_at,
         "due_at": run.due_at,
         "goal_until": run.goal_until,
         "converted_at": run.converted_at,
@@ -144,6 +145,7 @@ def run_from_item(item: dict[str, Any]) -> Run:
         status=RunStatus(str(_text(item, "status"))),
         entered_at=str(_text(item, "entered_at")),
         step=_text(item, "step"),
+        step_at=_text(item, "step_at"),
         seq=_int(item, "seq"),
         due_at=_text(item, "due_at"),
         goal_until=_text(item, "goal_until"),
