@@ -92,9 +92,16 @@ class JourneyHarness:
     @classmethod
     @contextmanager
     def start(
-        cls, at: datetime = DEFAULT_START, *, parameters: dict[str, str] | None = None
+        cls,
+        at: datetime = DEFAULT_START,
+        *,
+        parameters: dict[str, str] | None = None,
+        http_port: int | None = None,
     ) -> Iterator[JourneyHarness]:
-        with LocalRuntime.start(TEMPLATE, mode="inprocess", parameters=parameters, bus_log_size=5000) as rt:
+        """``http_port``: None serves no socket (``rt.request`` still works), 0 a free port (a browser's)."""
+        with LocalRuntime.start(
+            TEMPLATE, mode="inprocess", parameters=parameters, bus_log_size=5000, http_port=http_port
+        ) as rt:
             yield cls(rt, at)
 
     # ------------------------------------------------------------------ time
