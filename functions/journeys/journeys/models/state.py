@@ -68,6 +68,7 @@ class Run:
     survey: OpenSurvey | None = None
     answers: tuple[SurveyAnswer, ...] = ()
     detractor_at: str | None = None  # a low answer no agent task followed yet
+    merged_from: str | None = None  # the profile this run came from in a merge (an undone merge takes it back)
     revision: int = 0  # the item's version as read (0: not stored yet)
 
     @property
