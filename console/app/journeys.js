@@ -84,7 +84,7 @@ async function journeyList(root) {
     h("div.card.scroll", {},
       h("table.journeys#journeys-table", {},
         h("thead", {}, h("tr", {},
-          ["Journey", "Entered", "Held out", "Converted", "Converted (held out)", "Lift", "95 % interval"].map((title) =>
+          ["Journey", "Entered", "Held out (share)", "Converted", "Converted (held out)", "Lift", "95 % interval"].map((title) =>
             h("th", { scope: "col" }, title)))),
         h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 7 }, "No journey is deployed."))))));
 }
