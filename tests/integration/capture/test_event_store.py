@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from capture import outbox_relay, wiring
+from capture import wiring
 from capture.dal.event_store import DEAD_LETTER_PK, DynamoDBEventStore
 from capture.dal.in_memory_store import InMemoryEventStore
+from capture.handlers import schedule_outbox_relay
 from capture.logic.capture_service import CaptureService, IncomingEvent, OutboxEntry, publish_or_park
 from capture.logic.outbox_relay import MAX_RELAY_ATTEMPTS, relay_outbox
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType, event_id_for
@@ -352,7 +353,7 @@ def test_the_relay_handler_counts_and_logs_what_it_dead_letters(
     wiring._wiring.store = store
     capfd.readouterr()
     try:
-        answer = outbox_relay.lambda_handler({}, FakeLambdaContext(function_name="CaptureOutboxRelayFunction"))
+        answer = schedule_outbox_relay.lambda_handler({}, FakeLambdaContext(function_name="CaptureOutboxRelayFunction"))
     finally:
         wiring.reset()
     # Then it reports it, counts it for the alarm and logs it as an error, by id

@@ -20,7 +20,6 @@ Nothing above this module touches boto3.
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from capture.logic.capture_service import IncomingEvent, OutboxEntry, StoreResul
 from capture.logic.outbox_relay import RELAY_BUDGET
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
 from omnichannel.dynamodb import cancellation_codes, condition_failed, ttl_after
+from omnichannel.retry import RetriesExhausted, attempts
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -182,7 +182,7 @@ class DynamoDBEventStore:
                 result.stored.append(incoming.event)
             return
         pending = list(group)
-        for attempt in range(MAX_CONFLICT_RETRIES + 1):
+        for attempt in attempts(MAX_CONFLICT_RETRIES + 1, base=0.02, cap=0.5):
             actions: list[Any] = [
                 {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": NEW_ITEM}}
                 for _, item in pending
@@ -197,7 +197,6 @@ class DynamoDBEventStore:
                 if not duplicates:
                     if attempt == MAX_CONFLICT_RETRIES:
                         raise
-                    time.sleep(0.02 * (2**attempt) * random.random())  # noqa: S311 - a conflict: back off, retry
                     continue
                 result.duplicates.extend(pending[index][0].event for index in sorted(duplicates))
                 pending = [pair for index, pair in enumerate(pending) if index not in duplicates]
@@ -208,7 +207,7 @@ class DynamoDBEventStore:
                 continue
             result.stored.extend(incoming.event for incoming, _ in pending)
             return
-        raise RuntimeError("the events could not be stored: transaction conflicts did not clear")
+        raise RetriesExhausted("the events could not be stored: transaction conflicts did not clear")
 
     # -- outbox ---------------------------------------------------------------------------------------------
     def add_to_outbox(self, event_ids: Sequence[str], *, due: datetime | None = None, attempts: int = 0) -> OutboxEntry:

@@ -11,10 +11,9 @@ change (atomic, no second table), remembered for ``dedupe_window``.
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from carts.logic.ports import CartStore, CartWrite, WriteConflict
 from omnichannel.canonical_event import Channel
 from omnichannel.cart_events import CARTS_SOURCE, CartEventType, CartLine, CartUpdated
 from omnichannel.event_bus import BusEvent, EventPublisher
+from omnichannel.retry import RetriesExhausted, attempts
 
 MAX_POINTER_HOPS = 4
 
@@ -53,7 +53,7 @@ class PreconditionFailed(Exception):
         self.current = current
 
 
-class TooMuchContention(Exception):
+class TooMuchContention(RetriesExhausted):
     """Every attempt lost the race to another writer."""
 
 
@@ -159,7 +159,7 @@ class CartService:
     ) -> Outcome:
         """Read the cart reached from ``key``, apply ``change``, write it back if nobody wrote in between; retry
         otherwise. ``event_id``: a bus event applied at most once. ``expected``: the client's If-Match."""
-        for attempt in range(self.rules.attempts):
+        for _attempt in self.attempts():
             current = self.resolve(key)
             if event_id is not None and event_id in current.applied:
                 return Outcome(current, duplicate=True, changed=False)
@@ -177,14 +177,13 @@ class CartService:
             try:
                 self.store.save(write)
             except WriteConflict:
-                self._backoff(attempt)
                 continue
             return Outcome(write.cart, changed=write.cart.version != current.version)
         raise TooMuchContention(key)
 
-    def _backoff(self, attempt: int) -> None:
-        if attempt:
-            self._sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not a secret
+    def attempts(self) -> Iterator[int]:
+        """Optimistic attempts at one change (``rules.attempts``), with jittered backoff between them."""
+        return attempts(self.rules.attempts, base=0.005, cap=0.2, sleep=self._sleep)
 
     # ------------------------------------------------------------------ bus
     def updated_event(self, cart: Cart, channel: str | None) -> BusEvent:

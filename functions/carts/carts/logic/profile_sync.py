@@ -107,7 +107,7 @@ class ProfileSync:
     def consolidate(self, profile_id: str) -> SyncResult:
         """One cart for the profile: merge its carts into the home cart, point every other key at it."""
         rules = self.service.rules
-        for attempt in range(rules.attempts):
+        for _attempt in self.service.attempts():
             mirror = self.store.profile(profile_id)
             if mirror is None:
                 return SyncResult()
@@ -133,7 +133,6 @@ class ProfileSync:
             try:
                 self.store.save_all(writes, plan.saved, int((now + rules.saved_ttl).timestamp()))
             except WriteConflict:
-                self.service._backoff(attempt)
                 continue
             home_cart = writes[0].cart if plan.home_changed else carts[home]
             events: list[BusEvent] = []

@@ -12,7 +12,6 @@ the message request, the redelivery publishes it.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -52,6 +51,7 @@ from omnichannel.handoff_events import (
     handoff_event_id,
 )
 from omnichannel.identifiers import IdentifierType
+from omnichannel.retry import RetriesExhausted, attempts
 
 OFFER_TEMPLATE = "reserve_in_store"
 OFFER_REASON = "cart_abandoned_in_stock_nearby"
@@ -241,7 +241,7 @@ class OfferService:
             return self._again(existing)
         profile_id = self.customers.profile_of(event.profile_id, event.anonymous_id)
         ticket: Ticket | None = None  # kept across a cap conflict, so a retry issues no second ticket
-        for attempt in range(MAX_ATTEMPTS):
+        for _attempt in attempts(MAX_ATTEMPTS, base=0.02, cap=0.5, sleep=self.sleep):
             now = self.clock()
             facts = self.gather(event, profile_id)
             decision = decide(facts, self.policy, now)
@@ -278,7 +278,6 @@ class OfferService:
                     message=message,
                 )
             except self.cap_changed:
-                self.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not a secret
                 continue
             if not recorded:
                 return self._again(self.offers.get(event.cart_id, event.episode))
@@ -290,7 +289,7 @@ class OfferService:
                 ticket_code=ticket.code,
                 decision=decision,
             )
-        raise RuntimeError(f"the offer cap kept changing for {MAX_ATTEMPTS} attempts")
+        raise RetriesExhausted(f"the offer cap kept changing for {MAX_ATTEMPTS} attempts")
 
     def _again(self, existing: OfferRecord | None) -> Handled:
         """A cart episode decided before: publish its request if that did not happen, send nothing new."""

@@ -1,39 +1,26 @@
-"""Entry point of outbound delivery: sends a requested message at once (``message.requested`` on the bus), and
-every minute (an EventBridge schedule) sends what has come due: messages deferred past quiet hours, retries
-after a transient failure, and messages whose sender died mid-send.
-
-Sent messages are announced with ``message.sent``. A failed send does not fail the invocation: the outbox item
-keeps the retry schedule and the last error, and ends ``failed`` once the attempts are used up.
-"""
+"""What both delivery entry points share: a ``message.requested`` taken into the outbox, and ``message.sent``
+announced for the messages an attempt sent (the sends are recorded either way; only the announcement is best
+effort, logged when the bus refuses it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from handoff import outbound_wiring, wiring
-from handoff.observability import logger, metrics, tracer
+from handoff.observability import logger, metrics
 from handoff.outbound.dispatcher import Attempt
 from handoff.outbound.events import OutboundMessageSent
 from handoff.outbound.message import OutboundMessage
-from handoff.outbound_settings import get_outbound_settings
 from omnichannel.canonical_event import utc_iso
 from omnichannel.event_bus import BusEvent
-from omnichannel.handoff_events import (
-    HANDOFF_SOURCE,
-    HandoffEventType,
-    OutboundMessageRequested,
-    handoff_event_id,
-)
+from omnichannel.handoff_events import HANDOFF_SOURCE, HandoffEventType, OutboundMessageRequested, handoff_event_id
 
 KEEP_DAYS = 90
 
 
-def _requested(detail: dict[str, Any]) -> Attempt:
-    request = OutboundMessageRequested.model_validate(detail)
+def requested_message(request: OutboundMessageRequested) -> str:
+    """The requested message in the outbox (known already: nothing changes); its id."""
     now = wiring.now()
     message = OutboundMessage(
         message_id=request.message_id,
@@ -47,12 +34,12 @@ def _requested(detail: dict[str, Any]) -> Attempt:
         requested_at=utc_iso(request.occurred_at),
         due_at=utc_iso(now),
     )
-    # Known already (the online-to-store flow queues its messages itself, maybe for later): nothing changes.
+    # The online-to-store flow queues its messages itself, maybe for later: then this changes nothing.
     outbound_wiring.get_outbox().request(message, int(now.timestamp()) + KEEP_DAYS * 86400)
-    return outbound_wiring.get_dispatcher().deliver(request.message_id)
+    return request.message_id
 
 
-def _announce(attempts: list[Attempt]) -> None:
+def announce_sent(attempts: Sequence[Attempt]) -> None:
     events = []
     for attempt in attempts:
         metrics.add_metric(name=f"Outbound_{attempt.outcome}", unit="Count", value=1)
@@ -85,22 +72,3 @@ def _announce(attempts: list[Attempt]) -> None:
         result = wiring.get_publisher().publish(events)
         if result.failed:  # the sends are recorded; only the announcement is missing
             logger.warning("message.sent not published", extra={"failed": len(result.failed)})
-
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    source = event.get("source")
-    detail_type = str(event.get("detail-type") or "")
-    if source == HANDOFF_SOURCE and detail_type == HandoffEventType.MESSAGE_REQUESTED:
-        try:
-            attempts = [_requested(event.get("detail") or {})]
-        except ValidationError as error:
-            metrics.add_metric(name="OutboundRequestsDropped", unit="Count", value=1)
-            logger.warning("request dropped", extra={"reason": type(error).__name__})
-            return {"outcome": "dropped"}
-    else:  # the schedule
-        attempts = outbound_wiring.get_dispatcher().deliver_due(get_outbound_settings().delivery_batch)
-    _announce(attempts)
-    return {"attempts": [{"message_id": a.message_id, "outcome": a.outcome} for a in attempts]}
