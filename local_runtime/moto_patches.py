@@ -210,7 +210,7 @@ _moto_template_parse = EventTemplateParser.parse
 def _target_input(input_template: Any, input_paths_map: Any, event: Any) -> dict[str, Any]:
     """What a rule target receives: the whole event (without moto's ``ingestion-time``) unless it transforms it."""
     if input_template or input_paths_map:
-        return _moto_template_parse(input_template, input_paths_map, event)  # type: ignore[no-any-return]
+        return _moto_template_parse(input_template, input_paths_map, event)
     return {name: copy.deepcopy(event[name]) for name in EVENT_FIELDS if name in event}
 
 
