@@ -46,7 +46,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
@@ -179,7 +178,7 @@ class BusBatchConsumer:
         return None
 
     # ------------------------------------------------------------------ per event
-    def handle(self, event: Mapping[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
+    def handle(self, event: Mapping[str, Any], context: Any) -> PartialItemFailureResponse:
         """An SQS batch of bus events, each through its route."""
         self._consumer = getattr(context, "function_name", "") or ""
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -218,7 +217,7 @@ class BusBatchConsumer:
 
     # ------------------------------------------------------------------ per batch
     def handle_batch(
-        self, event: Mapping[str, Any], context: LambdaContext | None, apply: BatchFunction
+        self, event: Mapping[str, Any], context: Any, apply: BatchFunction
     ) -> PartialItemFailureResponse:
         """An SQS batch given to ``apply`` as one sequence of EventBridge events (as a rule target receives them), in
         order. Records that are not events are quarantined; so are the events ``apply`` reports as poison. If
