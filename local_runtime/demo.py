@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -257,16 +258,21 @@ def _events_table(moto_endpoint: str) -> tuple[Any, str]:
 
 
 def _events_of(client: Any, table: str, identifier_type: str, value: str) -> list[dict[str, Any]]:
-    response = client.query(
+    """The canonical events carrying one identifier, newest first: the index's keys, then the events themselves
+    (capture keeps each one's JSON zlib-compressed in its ``event`` attribute)."""
+    keys = client.query(
         TableName=table,
         IndexName=f"by_{identifier_type}",
         KeyConditionExpression="#id = :v",
         ExpressionAttributeNames={"#id": f"id_{identifier_type}"},
         ExpressionAttributeValues={":v": {"S": value}},
         ScanIndexForward=False,
-    )
-    items: list[dict[str, Any]] = response["Items"]
-    return items
+    )["Items"]
+    events = []
+    for key in keys:
+        item = client.get_item(TableName=table, Key={"pk": key["pk"], "sk": key["sk"]})["Item"]["event"]
+        events.append(json.loads(zlib.decompress(item["B"]) if "B" in item else item["S"]))
+    return events
 
 
 def _wait_for_bus(base_url: str, event_ids: set[str], timeout: float = 15.0) -> list[dict[str, Any]]:
@@ -305,8 +311,8 @@ def run_demo(base_url: str, moto_endpoint: str) -> int:
     for identifier_type, value in identifiers:
         items = _events_of(client, table, identifier_type, value)
         for item in items:
-            stored[item["event_id"]["S"]] = item
-        kinds = ", ".join(f"{i['channel']['S']}:{i.get('name', i['type'])['S']}" for i in items)
+            stored[item["event_id"]] = item
+        kinds = ", ".join(f"{i['channel']}:{i.get('name') or i['type']}" for i in items)
         print(f"  {identifier_type:<13} {value:<34} {len(items)} event(s)  {kinds}")
 
     events_on_bus = _wait_for_bus(base_url, set(stored))

@@ -1,4 +1,4 @@
-"""Three changes to moto for a long-running local runtime, applied while a runtime runs and undone when it stops.
+"""Four changes to moto for a long-running local runtime, applied while a runtime runs and undone when it stops.
 
 moto is written for short tests; the local runtime keeps one moto alive for hours and writes to it thousands of
 times a minute. Two of moto's habits then cost gigabytes and minutes:
@@ -19,16 +19,24 @@ times a minute. Two of moto's habits then cost gigabytes and minutes:
    queues as rule targets, most of a busy run's time. A target without an ``InputTransformer`` now gets the
    event as EventBridge sends it (all nine fields), at once; one with a transformer still goes through moto.
 
+4. **Firehose writes its S3 objects its own way.** moto ignores ``CompressionFormat`` and adds ``YYYY/MM/DD/HH/``
+   after any prefix. An S3 destination now gets what AWS writes: the prefix with its ``!{timestamp:...}``
+   expressions filled in (and no extra folders when it has one), GZIP-compressed when the stream says so.
+
 ``bench/local_runtime_memory.py`` measures the first two: resident memory and time to fill the demo with and without.
 """
 
 from __future__ import annotations
 
 import copy
+import gzip
 import importlib
+import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.model_instances import model_data
@@ -45,6 +53,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.events.utils import EventTemplateParser
+from moto.firehose.models import FirehoseBackend
 
 TRACKING_KEPT = frozenset({"s3"})  # moto's S3 reset walks its tracked keys and multipart uploads
 
@@ -200,6 +209,8 @@ SERVICE_MODELS = (
     "moto.ses.models",
     "moto.secretsmanager.models",
     "moto.cognitoidp.models",
+    "moto.firehose.models",
+    "moto.s3.models",
 )
 
 
@@ -214,6 +225,49 @@ def _target_input(input_template: Any, input_paths_map: Any, event: Any) -> dict
     return {name: copy.deepcopy(event[name]) for name in EVENT_FIELDS if name in event}
 
 
+_TIMESTAMP_EXPRESSION = re.compile(r"!\{timestamp:([^}]+)\}")
+_JAVA_DATE_TOKENS = (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"))
+_moto_put_s3_records = FirehoseBackend.put_s3_records
+
+
+def _firehose_prefix(prefix: str, now: datetime) -> str:
+    """A Firehose S3 prefix with its ``!{timestamp:<java date format>}`` expressions evaluated at ``now``; a prefix
+    without one gets Firehose's default ``YYYY/MM/DD/HH/`` folders."""
+    if not _TIMESTAMP_EXPRESSION.search(prefix):
+        return f"{prefix}{now:%Y/%m/%d/%H}/"
+
+    def evaluate(match: re.Match[str]) -> str:
+        pattern = match.group(1)
+        for java, python in _JAVA_DATE_TOKENS:
+            pattern = pattern.replace(java, python)
+        return now.strftime(pattern)
+
+    return _TIMESTAMP_EXPRESSION.sub(evaluate, prefix)
+
+
+def _put_s3_records(
+    self: FirehoseBackend,
+    delivery_stream_name: str,
+    version_id: str,
+    s3_destination: dict[str, Any],
+    records: list[dict[str, bytes]],
+) -> list[dict[str, str]]:
+    from moto.s3.models import s3_backends
+
+    now = datetime.now(UTC)
+    data = b"".join(record["Data"] for record in records)
+    if s3_destination.get("CompressionFormat") == "GZIP":
+        data = gzip.compress(data)
+    key = (
+        _firehose_prefix(s3_destination.get("Prefix", ""), now)
+        + f"{delivery_stream_name}-{version_id}-{now:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
+        + (".gz" if s3_destination.get("CompressionFormat") == "GZIP" else "")
+    )
+    bucket = s3_destination["BucketARN"].split(":")[-1]
+    s3_backends[self.account_id][self.partition].put_object(bucket, key, data)
+    return [{"RecordId": str(uuid.uuid4())} for _ in records]
+
+
 @contextmanager
 def patched_moto() -> Iterator[None]:
     """The three changes for the duration of the block (the runtime's life)."""
@@ -222,11 +276,13 @@ def patched_moto() -> Iterator[None]:
     original = DynamoDBBackend.transact_write_items
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     EventTemplateParser.parse = staticmethod(_target_input)  # type: ignore[method-assign]
+    FirehoseBackend.put_s3_records = _put_s3_records  # type: ignore[method-assign]
     stop_tracking_instances()
     try:
         yield
     finally:
         EventTemplateParser.parse = staticmethod(_moto_template_parse)  # type: ignore[method-assign]
+        FirehoseBackend.put_s3_records = _moto_put_s3_records  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
         for models in model_data.values():
             for model in models.values():

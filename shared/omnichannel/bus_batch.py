@@ -216,9 +216,7 @@ class BusBatchConsumer:
             self._logger.remove_keys(["source", "detail_type", "event_id"])
 
     # ------------------------------------------------------------------ per batch
-    def handle_batch(
-        self, event: Mapping[str, Any], context: Any, apply: BatchFunction
-    ) -> PartialItemFailureResponse:
+    def handle_batch(self, event: Mapping[str, Any], context: Any, apply: BatchFunction) -> PartialItemFailureResponse:
         """An SQS batch given to ``apply`` as one sequence of EventBridge events (as a rule target receives them), in
         order. Records that are not events are quarantined; so are the events ``apply`` reports as poison. If
         ``apply`` raises, every other record fails and comes back (the consumer's dedupe makes the redelivery

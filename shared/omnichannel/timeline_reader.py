@@ -4,8 +4,9 @@ profiles API and the handoff context).
 A merge never rewrites stored events: the timeline of a profile is every event carrying any of its identifiers,
 newest first. Each identifier's index (``by_<type>``, range key ``occurred_at``) is read newest first, one page at
 a time and only as far as needed; the streams are merged, an event carrying several of the profile's
-identifiers shows once. The cursor is the position of the last event returned (``occurred_at``, ``event_id``), so
-a page costs about one Query per identifier however long the history is.
+identifiers shows once. The indexes hold keys only: the page's events are then read with one ``BatchGetItem``. The
+cursor is the position of the last event returned (``occurred_at``, ``event_id``), so a page costs about one Query
+per identifier and one BatchGetItem however long the history is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from omnichannel.canonical_event import CanonicalEvent
 from omnichannel.identifiers import IdentifierType
+from omnichannel.stored_event import EVENT_ATTRIBUTE, decode_event
 
 Position = tuple[str, str]  # (occurred_at, event_id): the timeline's order, newest first
 
@@ -104,17 +106,39 @@ class TimelineReader:
             for (kind, value), first in zip(identifiers, firsts, strict=True)
         ]
         merged = heapq.merge(*streams, key=lambda entry: entry[0], reverse=True)
-        events: list[CanonicalEvent] = []
-        seen: set[str] = set()
+        chosen: list[str] = []
         last: Position | None = None
         more = False
-        for position, item in merged:
-            if position[1] in seen:
+        for position, _item in merged:
+            if position[1] in chosen:
                 continue
-            if len(events) == limit:
+            if len(chosen) == limit:
                 more = True
                 break
-            seen.add(position[1])
-            events.append(CanonicalEvent.model_validate_json(item["event"]["S"]))
+            chosen.append(position[1])
             last = position
+        found = self._events(chosen)
+        events = [found[event_id] for event_id in chosen if event_id in found]
         return TimelinePage(events, encode_cursor(last) if more and last else None)
+
+    def _events(self, event_ids: Sequence[str]) -> dict[str, CanonicalEvent]:
+        """The stored events of a page (an id erased meanwhile is simply absent)."""
+        found: dict[str, CanonicalEvent] = {}
+        for start in range(0, len(event_ids), 100):
+            keys = [
+                {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}} for event_id in event_ids[start : start + 100]
+            ]
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": keys,
+                    "ProjectionExpression": "#e",
+                    "ExpressionAttributeNames": {"#e": EVENT_ATTRIBUTE},
+                }
+            }
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    event = decode_event(item)
+                    found[event.event_id] = event
+                request = response.get("UnprocessedKeys") or {}
+        return found
