@@ -508,9 +508,15 @@ class BusDelivery:
             self._visible_again(subscription, messages)
             return Delivery(subscription.function, subscription.trigger, "SQS", event, attempt, "failed", str(exc))
         failed = _batch_failures(answer, messages) if subscription.report_batch_failures else set()
-        for message in messages:
-            if message["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=subscription.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        done = [message for message in messages if message["MessageId"] not in failed]
+        for start in range(0, len(done), 10):  # as Lambda's poller deletes: DeleteMessageBatch, 10 at a time
+            sqs.delete_message_batch(
+                QueueUrl=subscription.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(done[start : start + 10])
+                ],
+            )
         self._visible_again(subscription, [message for message in messages if message["MessageId"] in failed])
         if failed:
             log.error("✗ %s: %d of %d messages failed", subscription.trigger, len(failed), len(messages))

@@ -17,7 +17,11 @@ times a minute. Two of moto's habits then cost gigabytes and minutes:
    target receives with its input-transformer code even when the target has no ``InputTransformer``, with a
    default template that leaves ``account`` out, and compiles each JSONPath (a PLY parser) anew every time: with
    queues as rule targets, most of a busy run's time. A target without an ``InputTransformer`` now gets the
-   event as EventBridge sends it (all nine fields), at once; one with a transformer still goes through moto.
+   event as EventBridge sends it (all nine fields), at once; one with a transformer (the bus archive's) still
+   goes through moto, with each JSONPath compiled once. And a receive no longer reads the queue's every attribute
+   (counting its messages) once per message it hands out, only its retention period: O(n) instead of O(n²); a
+   message's visibility is checked against the clock directly (moto converts through ``datetime`` each time, for
+   every message of the queue, on every send and receive).
 
 4. **Firehose writes its S3 objects its own way.** moto ignores ``CompressionFormat`` and adds ``YYYY/MM/DD/HH/``
    after any prefix. An S3 destination now gets what AWS writes: the prefix with its ``!{timestamp:...}``
@@ -29,9 +33,11 @@ times a minute. Two of moto's habits then cost gigabytes and minutes:
 from __future__ import annotations
 
 import copy
+import functools
 import gzip
 import importlib
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonpath_ng.ext as jsonpath_ext
 from moto.core.model_instances import model_data
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -54,6 +61,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.events.utils import EventTemplateParser
 from moto.firehose.models import FirehoseBackend
+from moto.sqs.models import Message, SQSBackend
 
 TRACKING_KEPT = frozenset({"s3"})  # moto's S3 reset walks its tracked keys and multipart uploads
 
@@ -214,6 +222,9 @@ SERVICE_MODELS = (
 )
 
 
+_moto_jsonpath = jsonpath_ext.parse  # type: ignore[attr-defined]
+_cached_jsonpath = functools.lru_cache(maxsize=512)(_moto_jsonpath)
+
 EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
 _moto_template_parse = EventTemplateParser.parse
 
@@ -268,6 +279,18 @@ def _put_s3_records(
     return [{"RecordId": str(uuid.uuid4())} for _ in records]
 
 
+def _retention_ok(self: SQSBackend, queue_name: str, message: Any) -> bool:
+    """moto's check, reading only the retention period (moto builds every attribute of the queue for it)."""
+    retention: int = self.get_queue(queue_name).message_retention_period  # type: ignore[attr-defined]
+    return bool(retention + message.sent_timestamp / 1000 > time.time())
+
+
+_moto_retention_ok = SQSBackend.is_message_valid_based_on_retention_period
+_moto_visible, _moto_delayed = Message.visible, Message.delayed
+_fast_visible = property(lambda message: time.time() * 1000 > message.visible_at)
+_fast_delayed = property(lambda message: time.time() * 1000 < message.delayed_until)
+
+
 @contextmanager
 def patched_moto() -> Iterator[None]:
     """The three changes for the duration of the block (the runtime's life)."""
@@ -277,12 +300,18 @@ def patched_moto() -> Iterator[None]:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     EventTemplateParser.parse = staticmethod(_target_input)  # type: ignore[method-assign]
     FirehoseBackend.put_s3_records = _put_s3_records  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = _retention_ok  # type: ignore[method-assign]
+    jsonpath_ext.parse = _cached_jsonpath  # type: ignore[attr-defined]
+    Message.visible, Message.delayed = _fast_visible, _fast_delayed  # type: ignore[method-assign,assignment]
     stop_tracking_instances()
     try:
         yield
     finally:
         EventTemplateParser.parse = staticmethod(_moto_template_parse)  # type: ignore[method-assign]
         FirehoseBackend.put_s3_records = _moto_put_s3_records  # type: ignore[method-assign]
+        SQSBackend.is_message_valid_based_on_retention_period = _moto_retention_ok  # type: ignore[method-assign]
+        jsonpath_ext.parse = _moto_jsonpath  # type: ignore[attr-defined]
+        Message.visible, Message.delayed = _moto_visible, _moto_delayed  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
         for models in model_data.values():
             for model in models.values():

@@ -4,7 +4,9 @@ for are fetched with ``BatchGetItem`` up front; the store's own reads are then a
 ``PrefetchingClient`` wraps the DynamoDB client the profile store uses and changes nothing else about it:
 
 - ``get_item`` / ``batch_get_item`` on the profiles table answer a key fetched in this batch (found or known to be
-  absent) without a call; other keys go to DynamoDB as before;
+  absent) without a call; other keys go to DynamoDB as before. The batch is read eventually consistent (half the
+  read units): a decision's transaction is conditioned on what it read anyway, and a read that was stale makes it
+  fail, be forgotten and be read again, consistently;
 - a write (``put_item``, ``update_item``, ``delete_item``, ``batch_write_item``, ``transact_write_items``,
   successful or not) forgets the keys it names, so the next read of them is a real one. A decision made on a
   prefetched item that someone else changed meanwhile fails its transaction's condition (as with any read), the
@@ -65,7 +67,7 @@ class PrefetchingClient:
         for start in range(0, len(wanted), BATCH_GET_KEYS):
             chunk = wanted[start : start + BATCH_GET_KEYS]
             request: dict[str, Any] = {
-                self._table: {"Keys": [{"pk": S(pk), "sk": S(sk)} for pk, sk in chunk], "ConsistentRead": True}
+                self._table: {"Keys": [{"pk": S(pk), "sk": S(sk)} for pk, sk in chunk], "ConsistentRead": False}
             }
             found: dict[tuple[str, str], dict[str, Any]] = {}
             while request:
