@@ -34,17 +34,9 @@ from omnichannel.profile_events import (
 )
 
 
-class AnnouncementFailed(RuntimeError):
-    """The change is stored but an event about it could not be published: the record comes back and publishes it."""
-
-
 def commerce(event: CanonicalEvent) -> str:
     result = apply_event(wiring.get_service(), event)
     metrics.add_metric(name=f"CartEvents{result.outcome.title()}", unit="Count", value=1)
-    if result.recovery_unannounced:
-        raise AnnouncementFailed("cart.recovered could not be published")
-    if result.failed:
-        logger.warning("cart.updated not published", extra={"failed": len(result.failed)})
     return result.outcome
 
 
@@ -57,7 +49,7 @@ def _sync() -> ProfileSync:
     return ProfileSync(wiring.get_service())
 
 
-consumer = BusBatchConsumer(logger, metrics, transient=(TooMuchContention, AnnouncementFailed), skip=(UnusableEvent,))
+consumer = BusBatchConsumer(logger, metrics, transient=(TooMuchContention,), skip=(UnusableEvent,))
 consumer.route(CAPTURE_SOURCE, CART_EVENTS, CanonicalEvent, commerce)
 consumer.route(
     PROFILES_SOURCE, {ProfileEventType.CREATED}, ProfileCreated, lambda event: _synced(_sync().created(event))

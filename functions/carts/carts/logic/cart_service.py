@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,8 +129,12 @@ class CartService:
         return cart
 
     # ------------------------------------------------------------------ writing
-    def write_of(self, cart: Cart, previous: Cart) -> CartWrite:
-        """The conditional write of ``cart`` over ``previous`` (the state it was read as)."""
+    def write_of(
+        self, cart: Cart, previous: Cart, *, channel: str | None = None, announce: Sequence[BusEvent] = ()
+    ) -> CartWrite:
+        """The conditional write of ``cart`` over ``previous`` (the state it was read as), with what it announces:
+        ``cart.updated`` when the cart's content changed (``channel``: where the change came from), ``cart.recovered``
+        when an order recovered an abandoned episode, and ``announce``."""
         now = self.clock()
         stamped = replace(
             cart,
@@ -142,11 +146,17 @@ class CartService:
         expires_at = None
         if stamped.owner[0] == OwnerKind.ANONYMOUS_ID:
             expires_at = int(((stamped.last_activity_at or now) + self.rules.anonymous_ttl).timestamp())
+        events = list(announce)
+        if stamped.moved_to is None and stamped.version != previous.version:
+            events.append(self.updated_event(stamped, channel))
+        if stamped.last_recovery and stamped.last_recovery != previous.last_recovery:
+            events.append(bus_event(CartEventType.RECOVERED, dict(stamped.last_recovery)))
         return CartWrite(
             cart=stamped,
             expected_rev=previous.rev if previous.exists else None,
             due_at=abandon_due_at(stamped, self.rules.abandon_after),
             expires_at=expires_at,
+            announce=tuple(events),
         )
 
     def mutate(
@@ -156,6 +166,7 @@ class CartService:
         *,
         event_id: str | None = None,
         expected: Expected | None = None,
+        channel: str | None = None,
     ) -> Outcome:
         """Read the cart reached from ``key``, apply ``change``, write it back if nobody wrote in between; retry
         otherwise. ``event_id``: a bus event applied at most once. ``expected``: the client's If-Match."""
@@ -173,7 +184,7 @@ class CartService:
                 updated = replace(updated, applied={**updated.applied, event_id: int(self.clock().timestamp())})
             if updated == current:
                 return Outcome(current, changed=False)
-            write = self.write_of(updated, current)
+            write = self.write_of(updated, current, channel=channel)
             try:
                 self.store.save(write)
             except WriteConflict:
@@ -202,7 +213,8 @@ class CartService:
         return bus_event(CartEventType.UPDATED, detail.model_dump(mode="json"))
 
     def announce(self, events: list[BusEvent]) -> list[str]:
-        """Publish; returns the ids that could not be published."""
+        """Publish now (the abandonment sweep, whose pending mark retries a refusal); returns the ids that could not
+        be published. Changes announce through their own write instead (``write_of``)."""
         if not events:
             return []
         return list(self.publisher.publish(events).failed)

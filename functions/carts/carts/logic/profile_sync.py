@@ -19,7 +19,7 @@ the events came in.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from carts.logic.cart import OwnerKind, cart_id_of
 from carts.logic.cart_merge import MergedFrom, cart_keys, home_key, plan_consolidation
@@ -45,7 +45,6 @@ class SyncResult:
     home: str | None = None
     writes: int = 0
     deleted: int = 0
-    failed: list[str] = field(default_factory=list)
 
 
 def pairs(
@@ -127,15 +126,11 @@ class ProfileSync:
                 return SyncResult(home=home)
             writes = []
             if plan.home_changed:
-                writes.append(self.service.write_of(plan.home, carts[home]))
+                writes.append(self.service.write_of(plan.home, carts[home], channel=plan.home.last_channel))
             writes += [self.service.write_of(pointer, carts[pointer.key]) for pointer in plan.pointers]
             now = self.service.clock()
-            try:
-                self.store.save_all(writes, plan.saved, int((now + rules.saved_ttl).timestamp()))
-            except WriteConflict:
-                continue
             home_cart = writes[0].cart if plan.home_changed else carts[home]
-            events: list[BusEvent] = []
+            merged_events: list[BusEvent] = []
             for merged in plan.merged:
                 from_id = cart_id_of(merged.from_key)
                 detail = CartMerged(
@@ -148,9 +143,12 @@ class ProfileSync:
                     version=home_cart.version,
                     kept_as_saved=merged.saved,
                 )
-                events.append(bus_event(CartEventType.MERGED, detail.model_dump(mode="json")))
-            if plan.merged:
-                events.append(self.service.updated_event(home_cart, home_cart.last_channel))
-            failed = self.service.announce(events)
-            return SyncResult(merged=plan.merged, home=home, writes=len(writes), failed=failed)
+                merged_events.append(bus_event(CartEventType.MERGED, detail.model_dump(mode="json")))
+            if merged_events and writes:  # announced by the merge's own transaction (its first write's outbox)
+                writes[0] = replace(writes[0], announce=(*writes[0].announce, *merged_events))
+            try:
+                self.store.save_all(writes, plan.saved, int((now + rules.saved_ttl).timestamp()))
+            except WriteConflict:
+                continue
+            return SyncResult(merged=plan.merged, home=home, writes=len(writes))
         raise WriteConflict(f"profile {profile_id}: every attempt lost the race")

@@ -26,7 +26,7 @@ from carts.logic.cart_merge import home_key
 from carts.logic.cart_service import Expected
 from carts.models.api import AddLineRequest, CartOut, ChangeQuantityRequest, ErrorOut, SavedCartOut, SavedCartsOut
 from carts.models.api import cart_out as to_cart_out
-from carts.observability import logger, metrics
+from carts.observability import metrics
 from carts.routes.errors import ApiError
 from omnichannel.auth import Principal, Role, principal_from_event
 
@@ -120,12 +120,8 @@ def expected_version() -> Expected | None:
 
 
 def _announce(cart: Cart) -> None:
-    """cart.updated after an API write: best effort (the write stands; a refusal is logged and counted)."""
-    service = wiring.get_service()
+    """Counts an API write; its cart.updated is in the write itself (the carts table's stream publishes it)."""
     metrics.add_metric(name="CartWrites", unit="Count", value=1)
-    if service.announce([service.updated_event(cart, None)]):
-        metrics.add_metric(name="CartUpdatesNotPublished", unit="Count", value=1)
-        logger.warning("cart.updated not published", extra={"cart_id": cart.cart_id, "version": cart.version})
 
 
 def _read(key: str, *, show_profile: bool) -> Response[str]:
