@@ -13,6 +13,7 @@ outbox (``omnichannel.stream_outbox``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,11 +35,11 @@ from profiles.dal.items import identifiers_from_item, identifiers_to_json
 from profiles.observability import logger, metrics, tracer
 
 
-def _text(image: dict[str, Any], name: str) -> str:
+def _text(image: Mapping[str, Any], name: str) -> str:
     return str(image[name]["S"])
 
 
-def profile_event_of(image: dict[str, Any]) -> tuple[ProfileEventType, BaseModel] | None:
+def profile_event_of(image: Mapping[str, Any]) -> tuple[ProfileEventType, BaseModel] | None:
     """The bus event a stored item announces, if any."""
     kind = image.get("kind", {}).get("S")
     if kind == "profile":
@@ -91,7 +92,7 @@ def profile_event_of(image: dict[str, Any]) -> tuple[ProfileEventType, BaseModel
     return None
 
 
-def announced(new: dict[str, Any], _old: dict[str, Any]) -> list[BusEvent]:
+def announced(new: Mapping[str, Any], _old: Mapping[str, Any]) -> list[BusEvent]:
     """The profile event a written item announces (the table is the outbox: ``omnichannel.stream_outbox``)."""
     found = profile_event_of(new)
     if found is None:
