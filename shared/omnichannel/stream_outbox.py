@@ -55,7 +55,7 @@ def outbox_events(image: Image | None) -> list[BusEvent]:
     data = value["B"]
     raw = base64.b64decode(data) if isinstance(data, str) else bytes(data)
     return [
-        BusEvent(event_id=str(entry["id"]), source=str(entry["source"]), detail_type=str(entry["type"]), detail=entry["detail"])
+        BusEvent(str(entry["id"]), str(entry["source"]), str(entry["type"]), entry["detail"])
         for entry in json.loads(zlib.decompress(raw))
     ]
 

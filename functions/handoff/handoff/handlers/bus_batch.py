@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff import outbound_wiring, wiring
 from handoff.logic.conversations import NotAConversationEvent
 from handoff.observability import logger, metrics, tracer
-from handoff.outbound.announce import announce_sent, requested_message
+from handoff.outbound.announce import count_attempts, requested_message
 from omnichannel.bus_batch import BusBatchConsumer
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
 from omnichannel.cart_events import CARTS_SOURCE, CartAbandoned, CartEventType
@@ -136,7 +136,7 @@ def offers_handler(event: Mapping[str, Any], context: LambdaContext) -> PartialI
 
 def message_requested(request: OutboundMessageRequested) -> str:
     attempt = outbound_wiring.get_dispatcher().deliver(requested_message(request))
-    announce_sent([attempt])
+    count_attempts([attempt])
     return attempt.outcome
 
 

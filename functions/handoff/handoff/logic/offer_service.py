@@ -21,7 +21,6 @@ from typing import Any, Protocol
 from handoff.logic.conversations import Consent
 from handoff.logic.customer_facts import CustomerFacts, conversation_consent
 from handoff.logic.geo import Point
-from handoff.logic.handoff_service import created_event
 from handoff.logic.offer_record import Cap, OfferRecord
 from handoff.logic.store_offer import (
     DEFAULT_CHANNEL_ORDER,
@@ -281,7 +280,7 @@ class OfferService:
                 continue
             if not recorded:
                 return self._again(self.offers.get(event.cart_id, event.episode))
-            self._publish(message, event.cart_id, event.episode, ticket)
+            self._publish(message, event.cart_id, event.episode)
             return Handled(
                 decision.outcome.value,
                 decision.reason,
@@ -362,8 +361,8 @@ class OfferService:
             due_at=utc_iso(decision.send_at),
         )
 
-    def _publish(self, message: OutboundMessage, cart_id: str, episode: int, ticket: Ticket | None = None) -> None:
-        """``handoff.created`` for a new ticket (the first time only) and ``message.requested``."""
+    def _publish(self, message: OutboundMessage, cart_id: str, episode: int) -> None:
+        """``message.requested``, then the decision is marked published."""
         request = OutboundMessageRequested(
             event_id=handoff_event_id(HandoffEventType.MESSAGE_REQUESTED.value, message.message_id),
             occurred_at=datetime.fromisoformat(message.requested_at),
@@ -376,18 +375,18 @@ class OfferService:
             ticket_code=message.ticket_code,
             reason=message.reason,
         )
-        events = [created_event(ticket)] if ticket is not None else []
-        events.append(
+        # handoff.created of the offer's ticket is the ticket's own announcement (the table's stream)
+        events = [
             BusEvent(
                 event_id=request.event_id,
                 source=HANDOFF_SOURCE,
                 detail_type=HandoffEventType.MESSAGE_REQUESTED.value,
                 detail=request.model_dump(mode="json"),
             )
-        )
+        ]
         result = self.publisher.publish(events)
-        if result.failed:
-            raise RuntimeError(f"message.requested was not published: {result.failed}")
+        if result.failed:  # the decision stands unpublished: the redelivered cart.abandoned publishes it (_again)
+            raise RetriesExhausted(f"message.requested was not published: {result.failed}")
         self.offers.mark_published(cart_id, episode)
 
 

@@ -1,6 +1,5 @@
-"""What both delivery entry points share: a ``message.requested`` taken into the outbox, and ``message.sent``
-announced for the messages an attempt sent (the sends are recorded either way; only the announcement is best
-effort, logged when the bus refuses it)."""
+"""What the delivery entry points share: a ``message.requested`` taken into the outbox, the attempts counted, and
+``message.sent`` as the handoff table's stream announces it when an outbox item turns sent."""
 
 from __future__ import annotations
 
@@ -39,36 +38,31 @@ def requested_message(request: OutboundMessageRequested) -> str:
     return request.message_id
 
 
-def announce_sent(attempts: Sequence[Attempt]) -> None:
-    events = []
+def sent_event(message: OutboundMessage) -> BusEvent:
+    """``message.sent`` of a message the outbox has as sent (the handoff table's stream announces it)."""
+    sent = OutboundMessageSent(
+        event_id=handoff_event_id(HandoffEventType.MESSAGE_SENT.value, message.message_id),
+        occurred_at=datetime.fromisoformat(message.sent_at or message.requested_at),
+        message_id=message.message_id,
+        profile_id=message.profile_id,
+        channel=message.channel,
+        template=message.template,
+        provider_id=message.provider_id or "",
+        reason=message.reason,
+        ticket_code=message.ticket_code,
+        attempts=message.attempts,
+    )
+    return BusEvent(
+        event_id=sent.event_id,
+        source=HANDOFF_SOURCE,
+        detail_type=HandoffEventType.MESSAGE_SENT.value,
+        detail=sent.model_dump(mode="json"),
+    )
+
+
+def count_attempts(attempts: Sequence[Attempt]) -> None:
+    """Metrics and warnings of delivery attempts; ``message.sent`` is announced by the outbox item itself."""
     for attempt in attempts:
         metrics.add_metric(name=f"Outbound_{attempt.outcome}", unit="Count", value=1)
         if attempt.outcome == "failed":
             logger.warning("message failed", extra={"message_id": attempt.message_id, "error": attempt.error})
-        if attempt.outcome != "sent" or attempt.message is None or attempt.provider_id is None:
-            continue
-        message = attempt.message
-        sent = OutboundMessageSent(
-            event_id=handoff_event_id(HandoffEventType.MESSAGE_SENT.value, message.message_id),
-            occurred_at=datetime.fromisoformat(utc_iso(wiring.now())),
-            message_id=message.message_id,
-            profile_id=message.profile_id,
-            channel=message.channel,
-            template=message.template,
-            provider_id=attempt.provider_id,
-            reason=message.reason,
-            ticket_code=message.ticket_code,
-            attempts=message.attempts,
-        )
-        events.append(
-            BusEvent(
-                event_id=sent.event_id,
-                source=HANDOFF_SOURCE,
-                detail_type=HandoffEventType.MESSAGE_SENT.value,
-                detail=sent.model_dump(mode="json"),
-            )
-        )
-    if events:
-        result = wiring.get_publisher().publish(events)
-        if result.failed:  # the sends are recorded; only the announcement is missing
-            logger.warning("message.sent not published", extra={"failed": len(result.failed)})
