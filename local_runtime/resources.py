@@ -404,6 +404,11 @@ class Stack:
         arn = self.client("firehose").create_delivery_stream(**request)["DeliveryStreamARN"]
         return Resource(logical_id, "AWS::KinesisFirehose::DeliveryStream", props, ref=name, attributes={"Arn": arn})
 
+    def _topic(self, logical_id: str, props: dict[str, Any]) -> Resource:
+        name = props.get("TopicName") or self.context.physical_name(logical_id, 256)
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        return Resource(logical_id, "AWS::SNS::Topic", props, ref=arn, attributes={"TopicArn": arn, "TopicName": name})
+
     def _role(self, logical_id: str, props: dict[str, Any]) -> Resource:
         """Not created (permissions have no local effect), but its ARN is what other resources name."""
         name = props.get("RoleName") or self.context.physical_name(logical_id, 64)
@@ -437,6 +442,7 @@ CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], Resource]] = {
     "AWS::S3::Bucket": Stack._bucket,
     "AWS::KinesisFirehose::DeliveryStream": Stack._delivery_stream,
     "AWS::IAM::Role": Stack._role,
+    "AWS::SNS::Topic": Stack._topic,
     "AWS::SSM::Parameter": Stack._ssm_parameter,
     "AWS::Serverless::LayerVersion": Stack._layer,
     "AWS::Serverless::Function": Stack._function,
