@@ -78,8 +78,7 @@ openapi: $(VENV)/.installed ## regenerate docs/openapi*.json and docs/canonical-
 	$(PY) -m local_runtime openapi --function CartsApiFunction --out docs/openapi-carts.json
 	$(PY) -m local_runtime openapi --function HandoffApiFunction --out docs/openapi-handoff.json
 	$(PY) -m local_runtime openapi --function HandoffStoresApiFunction --out docs/openapi-handoff-stores.json
-	PYTHONPATH=shared:functions/kpis $(PY) -c 'import json; from kpis.handler import openapi_document; \
-	  print(json.dumps(json.loads(openapi_document()), indent=2, ensure_ascii=False))' > docs/openapi-kpis.json
+	$(PY) -m local_runtime openapi --function KpisApiFunction --out docs/openapi-kpis.json
 	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \
 	  print(json.dumps(CanonicalEvent.model_json_schema(), indent=2, ensure_ascii=False))' > docs/canonical-event.schema.json
 

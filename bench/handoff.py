@@ -43,8 +43,9 @@ os.environ.update(
 
 from moto import mock_aws
 
-from handoff import handler, wiring
+from handoff import wiring
 from handoff.dal.ticket_store import TicketStore
+from handoff.handlers import api as handler
 from handoff.logic.conversation_service import ConversationService
 from handoff.logic.tickets import new_ticket
 from omnichannel import aws_clients

@@ -36,6 +36,7 @@ from local_runtime.bus_delivery import BusDelivery
 from local_runtime.deliveries import Delivery
 from local_runtime.functions import FunctionHost, FunctionSpec, function_specs
 from local_runtime.http_gateway import (
+    LOOPBACK_HOSTS,
     Gateway,
     GatewayServer,
     HttpRequest,
@@ -205,6 +206,8 @@ class LocalRuntime:
                 "POST /_local/token": self._dev_sign_in,
                 "POST /_local/schedules": self._fire_schedule_now,
             },
+            # The loopback names, and the address it was asked to listen on (when not every address).
+            allowed_hosts=LOOPBACK_HOSTS | ({self._host} - {"0.0.0.0", "::", ""}),
         )
         if self._http_port is not None:
             try:

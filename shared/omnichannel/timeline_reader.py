@@ -6,7 +6,9 @@ newest first. Each identifier's index (``by_<type>``, range key ``occurred_at``)
 a time and only as far as needed; the streams are merged, an event carrying several of the profile's
 identifiers shows once. The indexes hold keys only: the page's events are then read with one ``BatchGetItem``. The
 cursor is the position of the last event returned (``occurred_at``, ``event_id``), so a page costs about one Query
-per identifier and one BatchGetItem however long the history is.
+per identifier and one BatchGetItem however long the history is. A page also ends once its events hold
+``MAX_PAGE_BYTES`` (an event may be 64 KB: 200 of them would be 12.8 MB, over Lambda's 6 MB answer); the cursor
+then continues where it ended.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from omnichannel.identifiers import IdentifierType
 from omnichannel.stored_event import EVENT_ATTRIBUTE, decode_event
 
 Position = tuple[str, str]  # (occurred_at, event_id): the timeline's order, newest first
+MAX_PAGE_BYTES = 1024 * 1024
 
 
 class BadCursor(ValueError):
@@ -94,7 +97,12 @@ class TimelineReader:
             response = self._query(kind, value, before, limit, start)
 
     def page(
-        self, identifiers: Sequence[tuple[IdentifierType, str]], *, limit: int, cursor: str | None = None
+        self,
+        identifiers: Sequence[tuple[IdentifierType, str]],
+        *,
+        limit: int,
+        cursor: str | None = None,
+        max_bytes: int = MAX_PAGE_BYTES,
     ) -> TimelinePage:
         before = decode_cursor(cursor) if cursor else None
         per_query = limit + 1
@@ -109,6 +117,7 @@ class TimelineReader:
         chosen: list[str] = []
         last: Position | None = None
         more = False
+        positions: list[Position] = []
         for position, _item in merged:
             if position[1] in chosen:
                 continue
@@ -116,9 +125,21 @@ class TimelineReader:
                 more = True
                 break
             chosen.append(position[1])
-            last = position
+            positions.append(position)
         found = self._events(chosen)
-        events = [found[event_id] for event_id in chosen if event_id in found]
+        events: list[CanonicalEvent] = []
+        size = 0
+        for position in positions:
+            stored = found.get(position[1])
+            if stored is None:
+                continue  # erased since the index was read
+            text_size = len(stored.model_dump_json(exclude_none=True))
+            if events and size + text_size > max_bytes:
+                more = True
+                break
+            events.append(stored)
+            size += text_size
+            last = position
         return TimelinePage(events, encode_cursor(last) if more and last else None)
 
     def _events(self, event_ids: Sequence[str]) -> dict[str, CanonicalEvent]:

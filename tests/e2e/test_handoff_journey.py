@@ -59,10 +59,12 @@ def instagram_dm(rt: LocalRuntime, text: str) -> None:
 
 def twilio_call(rt: LocalRuntime, caller: str) -> None:
     params = {**samples.twilio_voice_params(), "CallSid": f"CA{uuid.uuid4().hex}", "From": caller, "Caller": caller}
-    url = samples.twilio_url("/webhooks/twilio/voice")
+    # Twilio signs the URL it called; behind a tunnel to the local runtime (which serves only a loopback Host) that
+    # is the loopback origin, with the tunnel's https.
+    url = "https://127.0.0.1:3000/webhooks/twilio/voice"
     signature = RequestValidator(samples.twilio_auth_token()).compute_signature(url, params)
     headers = {
-        "Host": samples.HOST,
+        "Host": "127.0.0.1:3000",
         "X-Forwarded-Proto": "https",
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Twilio-Signature": signature,

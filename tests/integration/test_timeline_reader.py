@@ -53,6 +53,33 @@ def test_pages_walk_every_event_once_newest_first_even_when_many_share_a_millise
         assert pages == 6
 
 
+def test_a_page_ends_at_its_byte_budget_and_the_cursor_goes_on_from_there() -> None:
+    with profiles_in_moto(with_events_table=True) as env:
+        # Given five events of about 30 KB each
+        events = [
+            make_event({"anonymous_id": "big"}, at=T0 + timedelta(minutes=m), properties={"blob": "x" * 30_000})
+            for m in range(5)
+        ]
+        for event in events:
+            store(env.client, event)
+        reader = TimelineReader(env.client, EVENTS_TABLE)
+
+        # When pages of up to 200 events but at most 70 KB are read
+        pages = []
+        cursor = None
+        while True:
+            page = reader.page([(IdentifierType.ANONYMOUS_ID, "big")], limit=200, cursor=cursor, max_bytes=70_000)
+            pages.append([event.event_id for event in page.events])
+            cursor = page.cursor
+            if cursor is None:
+                break
+
+        # Then each page holds two (the byte budget, not the count, ends it), and every event comes once, in order
+        assert [len(page) for page in pages] == [2, 2, 1]
+        newest_first = sorted(events, key=lambda event: event.occurred_at, reverse=True)
+        assert [event_id for page in pages for event_id in page] == [event.event_id for event in newest_first]
+
+
 def test_a_cursor_this_api_did_not_give_is_refused() -> None:
     with profiles_in_moto(with_events_table=True) as env:
         reader = TimelineReader(env.client, EVENTS_TABLE)

@@ -90,7 +90,7 @@ def test_a_stale_if_match_gets_412_and_changes_nothing(rt: LocalRuntime) -> None
     assert _call(rt, "DELETE", f"/carts/me/lines/{line_id}", {**me, "If-Match": other}).status == 412
     malformed = _call(rt, "DELETE", f"/carts/me/lines/{line_id}", {**me, "If-Match": "yesterday"})
     assert malformed.status == 400
-    assert malformed.json()["errors"][0]["field"] == "If-Match"
+    assert malformed.json()["errors"][0]["field"] == "header.if-match"
 
 
 def test_bad_input_is_refused_naming_the_field(rt: LocalRuntime) -> None:

@@ -15,8 +15,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from kpis import handler, importer, wiring
+from kpis import importer, wiring
 from kpis.dal.dynamodb_store import DynamoDBKpiStore
+from kpis.handlers import api as handler
 from kpis.handlers import bus_batch
 from kpis.logic.report import COUNTERS
 from kpis.settings import get_settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from profiles.handler import openapi_document
+from profiles.handlers.api import openapi_document
 from tests.support.openapi_docs import assert_in_step, valid_document
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
 
-from console_site.handler import ROOT, lambda_handler, resolve
+from console_site.handlers.site import ROOT, lambda_handler, resolve
 
 
 def _get(proxy: str | None, method: str = "GET") -> dict[str, Any]:
@@ -47,7 +48,7 @@ def test_static_files_are_served_with_their_type(proxy: str, content_type: str) 
 @pytest.mark.parametrize(
     "proxy",
     [
-        "console_site/handler.py",  # the function's own code
+        "console_site/handlers/site.py",  # the function's own code
         "requirements.txt",
         "../template.yaml",  # out of the folder
         "app/../../template.yaml",
@@ -60,16 +61,28 @@ def test_static_files_are_served_with_their_type(proxy: str, content_type: str) 
 )
 def test_nothing_else_is_served(proxy: str) -> None:
     assert resolve(proxy) is None
-    assert _get(proxy)["statusCode"] == 404
+    answer = _get(proxy)
+    # in the one error body every API answers
+    assert answer["statusCode"] == 404
+    assert answer["headers"]["Content-Type"] == "application/json"
+    assert json.loads(answer["body"]) == {
+        "success": False,
+        "code": "not_found",
+        "message": "no such file in the console",
+        "errors": [],
+    }
 
 
 def test_only_reads_are_answered() -> None:
-    assert _get("app/main.js", method="POST")["statusCode"] == 405
+    answer = _get("app/main.js", method="POST")
+    assert answer["statusCode"] == 405
+    assert answer["headers"]["Allow"] == "GET, HEAD"
+    assert json.loads(answer["body"])["code"] == "method_not_allowed"
 
 
 def test_a_binary_file_goes_base64(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a PNG among the static files
-    import console_site.handler as handler
+    import console_site.handlers.site as handler
 
     (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
     monkeypatch.setattr(handler, "ROOT", tmp_path)

@@ -4,6 +4,9 @@ channel webhooks) does the same way.
 - ``IdentifierCollector`` normalises identifiers with the shared rules (shared/omnichannel/identifiers.py). An
   invalid one is dropped and remembered (type and field only, never the value), it does not refuse the event.
 - ``build_event`` derives the stable ``event_id`` from source and message id, so a resent message is the same event.
+  A provider's timestamp outside the window every channel keeps (not before 2000, not more than a day after it was
+  received) is replaced by the time it was received: a signed provider notification is not refused for its
+  clock (the provider would retry it for days), and nothing the consumers cannot date enters the bus.
 - ``from_unix`` reads the epoch timestamps providers send (seconds or milliseconds, number or string).
 """
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from capture.models.segment import EARLIEST_EVENT, MAX_AHEAD
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType, event_id_for
 from omnichannel.identifiers import IdentifierType, InvalidIdentifier, normalize
 
@@ -78,6 +82,8 @@ def build_event(
     context: Mapping[str, Any] | None = None,
 ) -> CanonicalEvent:
     """A canonical event whose ``event_id`` is ``event_id_for(source, message_id)``: resending it changes nothing."""
+    if occurred_at is not None and not EARLIEST_EVENT <= occurred_at <= received_at + MAX_AHEAD:
+        occurred_at = None
     return CanonicalEvent(
         event_id=event_id_for(source, message_id),
         message_id=message_id,

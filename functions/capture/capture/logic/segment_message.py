@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,10 +20,17 @@ from capture.logic.capture_service import IncomingEvent
 from capture.logic.channel_detection import detect_channel
 from capture.logic.clock_skew import corrected_occurred_at
 from capture.logic.event_builder import IdentifierCollector
-from capture.models.segment import MAX_CANONICAL_BYTES, MAX_MESSAGE_BYTES, SegmentMessage
+from capture.models.segment import (
+    EARLIEST_EVENT,
+    MAX_AHEAD,
+    MAX_CANONICAL_BYTES,
+    MAX_MESSAGE_BYTES,
+    SegmentMessage,
+)
 from capture.secrets import WriteKeySource
 from omnichannel.canonical_event import CanonicalEvent, EventType, event_id_for
 from omnichannel.identifiers import IdentifierType
+from omnichannel.json_input import body_path
 
 # Where identifiers other than userId / anonymousId hide in a Segment message, besides context.externalIds.
 _TRAIT_IDENTIFIERS: dict[str, IdentifierType] = {
@@ -59,18 +65,14 @@ class BatchDefaults:
     context: dict[str, Any] | None = None
     integrations: dict[str, Any] | None = None
     default_phone_region: str = "TR"
-
-
-_UNION_MEMBER = re.compile(r"^(str|int|float|bool|none|dict\[.*|list\[.*|constrained-.*|function-.*|.*\[.*\].*)$")
+    earliest: datetime = EARLIEST_EVENT  # /v1/import: EARLIEST_IMPORTED_EVENT
 
 
 def _problems(error: ValidationError, prefix: str) -> list[MessageProblem]:
-    """Pydantic's errors as field paths; a union's members (``userId.str``, ``userId.int``) become one field."""
+    """Pydantic's errors as body paths (the one rule); a union's members (``userId.str``) become one field."""
     messages: dict[str, list[str]] = {}
     for item in error.errors(include_url=False):
-        parts = [str(part) for part in item["loc"] if not _UNION_MEMBER.match(str(part))]
-        location = ".".join(parts)
-        field = f"{prefix}{location}" if location else prefix.rstrip(".") or "body"
+        field = body_path(item["loc"], prefix)
         messages.setdefault(field, [])
         if item["msg"] not in messages[field]:
             messages[field].append(item["msg"])
@@ -112,6 +114,16 @@ def _message_id(message: SegmentMessage, raw: dict[str, Any]) -> str:
         digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
         return f"content-{digest[:32]}"
     return f"generated-{uuid.uuid4()}"
+
+
+def _outside_window(occurred_at: datetime, defaults: BatchDefaults) -> str | None:
+    """Why an event is refused for when it happened (after the clock-skew correction), or None."""
+    if occurred_at < defaults.earliest:
+        older = " (historical events go to /v1/import)" if defaults.earliest == EARLIEST_EVENT else ""
+        return f"happened before {defaults.earliest:%Y-%m-%d}{older}"
+    if occurred_at > defaults.received_at + MAX_AHEAD:
+        return "happened more than a day after it was received"
+    return None
 
 
 def to_canonical(
@@ -168,6 +180,10 @@ def _to_canonical(
     sent_at = message.sentAt or defaults.sent_at
     original = message.originalTimestamp or message.timestamp
     occurred_at = corrected_occurred_at(defaults.received_at, original, sent_at)
+    too_far = _outside_window(occurred_at, defaults)
+    if too_far:
+        field = "originalTimestamp" if message.originalTimestamp else "timestamp"
+        return [MessageProblem(field=f"{prefix}{field}", message=too_far)]
     channel = detect_channel(
         message.type,
         segment_channel=message.channel,

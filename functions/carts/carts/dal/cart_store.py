@@ -18,6 +18,7 @@ at: a sweep queries what is due instead of scanning. ``due_shard`` spreads the i
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -42,12 +43,19 @@ _BATCH_WRITE = 25
 
 
 def iso(moment: datetime) -> str:
-    """Fixed-width UTC text (microseconds, ``Z``): sorts as time, which the due index relies on."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC text (four-digit year, microseconds, ``Z``): sorts as time, which the due index relies on.
+    (``strftime("%Y")`` writes year 1 as ``1``, which neither sorts nor reads back.)"""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+_SHORT_YEAR = re.compile(r"^(\d{1,3})-")
 
 
 def _moment(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    """A stored time; one written with a short year before it was fixed (``1-01-01T...``) still reads."""
+    if not text:
+        return None
+    return datetime.fromisoformat(_SHORT_YEAR.sub(lambda found: f"{int(found[1]):04d}-", text))
 
 
 def profile_pk(profile_id: str) -> str:

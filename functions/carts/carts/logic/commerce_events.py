@@ -69,14 +69,26 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+# What the cart API takes (14 digits, 4 of them decimals); an event's price beyond it is not a price. Kept within
+# these bounds every total a cart computes fits in a DynamoDB number (38 digits, at most 1e125), which
+# ``decimal.Overflow`` or ``Inexact`` would otherwise refuse when the cart is written.
+MAX_PRICE = Decimal("9999999999.9999")
+PRICE_QUANTUM = Decimal("0.0001")
+MAX_QUANTITY = 1_000_000
+
+
 def money(value: Any) -> Decimal | None:
+    """A price as the cart keeps it (at most 4 decimals), or None when it is not a price a cart can hold."""
     if value is None or isinstance(value, bool):
         return None
     try:
         amount = Decimal(str(value))
+        if not amount.is_finite() or not 0 <= amount <= MAX_PRICE:
+            return None
+        kept = amount.quantize(PRICE_QUANTUM)
+        return kept if kept != amount else amount
     except (InvalidOperation, ValueError):
         return None
-    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def _quantity(value: Any) -> int | None:
@@ -84,9 +96,11 @@ def _quantity(value: Any) -> int | None:
         return None
     try:
         number = Decimal(str(value))
+        if not number.is_finite() or number != number.to_integral_value() or not 0 < number <= MAX_QUANTITY:
+            return None
     except (InvalidOperation, ValueError):
         return None
-    return int(number) if number.is_finite() and number == number.to_integral_value() and number > 0 else None
+    return int(number)
 
 
 def _currency(value: Any) -> str | None:

@@ -24,11 +24,11 @@ from carts import wiring
 from carts.logic.cart import Cart, Line, OwnerKind, add_line, cart_key, remove_line, set_quantity
 from carts.logic.cart_merge import home_key
 from carts.logic.cart_service import Expected
-from carts.models.api import AddLineRequest, CartOut, ChangeQuantityRequest, ErrorOut, SavedCartOut, SavedCartsOut
+from carts.models.api import AddLineRequest, CartOut, ChangeQuantityRequest, SavedCartOut, SavedCartsOut
 from carts.models.api import cart_out as to_cart_out
 from carts.observability import metrics
-from carts.routes.errors import ApiError
 from omnichannel.auth import Principal, Role, principal_from_event
+from omnichannel.http_api import ApiError, ErrorBody
 
 router = Router()
 
@@ -43,24 +43,24 @@ def _json(model: Any) -> dict[str, Any]:
 
 _READ_ANSWERS: dict[int, Any] = {
     200: {"description": "The cart, with its version (and ETag)", **_json(CartOut)},
-    401: {"description": "No token, or no X-Anonymous-Id", **_json(ErrorOut)},
-    403: {"description": "Not this caller's cart", **_json(ErrorOut)},
+    401: {"description": "No token, or no X-Anonymous-Id", **_json(ErrorBody)},
+    403: {"description": "Not this caller's cart", **_json(ErrorBody)},
 }
 _WRITE_ANSWERS: dict[int, Any] = {
     **_READ_ANSWERS,
-    400: {"description": "The body or If-Match is malformed (fields named)", **_json(ErrorOut)},
-    404: {"description": "No such line", **_json(ErrorOut)},
-    409: {"description": "Another currency than the cart's, or too many lines", **_json(ErrorOut)},
+    400: {"description": "The body or If-Match is malformed (fields named)", **_json(ErrorBody)},
+    404: {"description": "No such line", **_json(ErrorBody)},
+    409: {"description": "Another currency than the cart's, or too many lines", **_json(ErrorBody)},
     412: {
         "description": "If-Match names an older version: nothing changed; the body is the current cart",
         **_json(CartOut),
     },
-    503: {"description": "Too many concurrent writers; try again", **_json(ErrorOut)},
+    503: {"description": "Too many concurrent writers; try again", **_json(ErrorBody)},
 }
 _SAVED_ANSWERS: dict[int, Any] = {200: {"description": "The saved carts", **_json(SavedCartsOut)}}
 _PROFILE_ANSWERS: dict[int, Any] = {
     **_READ_ANSWERS,
-    404: {"description": "No cart known for this profile", **_json(ErrorOut)},
+    404: {"description": "No cart known for this profile", **_json(ErrorBody)},
 }
 
 
@@ -99,7 +99,7 @@ def _anonymous_key() -> str:
         raise ApiError(401, "anonymous_id_required", "send the device's anonymous id in X-Anonymous-Id")
     if not _ANONYMOUS_ID.match(value):
         raise ApiError(
-            400, "invalid_anonymous_id", "X-Anonymous-Id must be 8-200 printable characters", "X-Anonymous-Id"
+            400, "invalid_anonymous_id", "X-Anonymous-Id must be 8-200 printable characters", "header.x-anonymous-id"
         )
     return cart_key(OwnerKind.ANONYMOUS_ID, value)
 
@@ -111,7 +111,7 @@ def expected_version() -> Expected | None:
     match = _IF_MATCH.match(header.strip())
     if match is None:
         raise ApiError(
-            400, "invalid_if_match", 'If-Match must be the ETag ("<cart_id>.<version>") or a version', "If-Match"
+            400, "invalid_if_match", 'If-Match must be the ETag ("<cart_id>.<version>") or a version', "header.if-match"
         )
     return Expected(version=int(match["version"]), cart_id=match["cart"])
 

@@ -16,6 +16,7 @@ _MINOR_UNITS = {
 }  # fmt: skip
 _CODE = re.compile(r"^[A-Z]{3}$")
 ZERO = Decimal(0)
+MAX_AMOUNT = Decimal(10) ** 15
 
 
 class MoneyError(ValueError):
@@ -50,6 +51,8 @@ def amount(value: Any, currency: str) -> Decimal:
         raise MoneyError(f"amount {value!r} is not a number") from error
     if not number.is_finite():
         raise MoneyError(f"amount {value!r} is not finite")
+    if abs(number) > MAX_AMOUNT:  # beyond it, quantize raises InvalidOperation and sums stop fitting DynamoDB
+        raise MoneyError(f"amount {value!r} is larger than {MAX_AMOUNT:,}")
     return number.quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
 
 

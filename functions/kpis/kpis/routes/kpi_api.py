@@ -15,22 +15,41 @@ from kpis.logic.attribution import AttributionModel
 from kpis.logic.calendar import month_of
 from kpis.logic.lifecycle import next_review, rfm
 from kpis.logic.money import quantum
-from kpis.models.api import SpendBatch
+from kpis.models.api import FIRST_DAY, LAST_DAY, SpendBatch
 from kpis.settings import get_settings
 from omnichannel.auth import Forbidden, Principal, Role, principal_from_event
+from omnichannel.http_api import ApiError
 
 router = Router()
 MAX_DAYS = 731
 
 
-class Unauthorized(Exception):
+class Unauthorized(ApiError):
     """No verified caller."""
 
+    def __init__(self) -> None:
+        super().__init__(401, "unauthorized", "a verified token is required")
 
-class BadRequest(ValueError):
+
+class BadRequest(ApiError):
+    """Bad input, naming the field (``query.start``)."""
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(400, "invalid_request", message, field)
+
+
+def _in_range(day: date | None, field: str) -> date | None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise BadRequest(field, f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}")
+    return day
+
+
+def _month(value: str | None, field: str) -> str | None:
+    if value is not None and not (
+        FIRST_DAY.isoformat()[:7] <= value <= LAST_DAY.isoformat()[:7] and "01" <= value[5:] <= "12"
+    ):
+        raise BadRequest(field, f"must be a month (YYYY-MM) between {FIRST_DAY:%Y-%m} and {LAST_DAY:%Y-%m}")
+    return value
 
 
 def _caller() -> Principal:
@@ -42,12 +61,12 @@ def _caller() -> Principal:
 
 def _period(start: date | None, end: date | None) -> tuple[date, date]:
     today = wiring.now().astimezone(get_settings().rollup_config().zone).date()
-    last = end or today
-    first = start or last - timedelta(days=29)
+    last = _in_range(end, "query.end") or today
+    first = _in_range(start, "query.start") or last - timedelta(days=29)
     if first > last:
-        raise BadRequest("start", "start is after end")
+        raise BadRequest("query.start", "start is after end")
     if (last - first).days >= MAX_DAYS:
-        raise BadRequest("start", f"at most {MAX_DAYS} days per query")
+        raise BadRequest("query.start", f"at most {MAX_DAYS} days per query")
     return first, last
 
 
@@ -95,8 +114,8 @@ def get_cohorts(
     _caller().require(Role.AGENT)
     settings = get_settings()
     today = wiring.now().astimezone(settings.rollup_config().zone).date()
-    last = to_month or month_of(today)
-    first = from_month or month_of(today - timedelta(days=365))
+    last = _month(to_month, "query.to_month") or month_of(today)
+    first = _month(from_month, "query.from_month") or month_of(today - timedelta(days=365))
     return {
         "reporting_currency": settings.reporting_currency,
         "cohorts": report.read_cohorts(wiring.get_store(), first, last, quantum(settings.reporting_currency)),

@@ -107,14 +107,3 @@ class ErasureOut(BaseModel):
     identifiers_erased: int
     items_deleted: int
     note: str = "Captured events and every other function's data are erased on the profile.erased event."
-
-
-class FieldErrorOut(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorOut(BaseModel):
-    code: str
-    message: str
-    errors: list[FieldErrorOut] = Field(default_factory=list, description="Bad input: each field and what is wrong")

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from omnichannel.auth import Forbidden, Principal, Role, principal_from_event
 from omnichannel.event_bus import BusEvent
+from omnichannel.http_api import ApiError, ErrorBody, FieldError
 from omnichannel.identifiers import IdentifierType, InvalidIdentifier, parse_identifier_key
 from omnichannel.profile_events import PROFILES_SOURCE, ProfileErased, ProfileEventType, profile_event_id
 from omnichannel.timeline_reader import BadCursor
@@ -21,7 +22,6 @@ from profiles.dal.profile_store import ConcurrentChange, Conflict, NotFound
 from profiles.models.api import (
     ConflictOut,
     ErasureOut,
-    ErrorOut,
     MergeLogOut,
     MergeOut,
     ProfileOut,
@@ -30,14 +30,13 @@ from profiles.models.api import (
 )
 from profiles.models.profile import Profile
 from profiles.observability import logger
-from profiles.routes.errors import ApiError, FieldError
 from profiles.settings import get_settings
 
 router = Router()
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"model": ErrorOut}}}
+    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
 
 
 def _answers(model: type, description: str, **extra: dict[str, Any]) -> dict[int, Any]:
@@ -115,14 +114,17 @@ def lookup(
             400,
             "invalid_request",
             "give exactly one of email, phone, identifier",
-            [FieldError(name, "give exactly one") for name in (given or {"email": "", "phone": "", "identifier": ""})],
+            errors=[
+                FieldError(f"query.{name}", "give exactly one")
+                for name in (given or {"email": "", "phone": "", "identifier": ""})
+            ],
         )
     ((name, raw),) = given.items()
     key = f"{name}:{raw}" if name != "identifier" else raw
     try:
         found = parse_identifier_key(key, default_region=get_settings().default_phone_region)
     except InvalidIdentifier as exc:
-        raise ApiError(400, "invalid_identifier", str(exc), [FieldError(name, exc.reason)]) from exc
+        raise ApiError(400, "invalid_identifier", str(exc), errors=[FieldError(f"query.{name}", exc.reason)]) from exc
     profile = wiring.get_store().owner_of(found)
     if profile is None:
         raise ApiError(404, "not_found", f"no profile holds that {found[0].value}")
@@ -156,7 +158,7 @@ def timeline(
             identifiers, limit=min(limit, get_settings().timeline_page_max), cursor=cursor
         )
     except BadCursor as exc:
-        raise ApiError(400, "invalid_cursor", str(exc), [FieldError("cursor", str(exc))]) from exc
+        raise ApiError(400, "invalid_cursor", str(exc), "query.cursor") from exc
     return TimelineOut(profile_id=profile.profile_id, events=page.events, next_cursor=page.cursor)
 
 

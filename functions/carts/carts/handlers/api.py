@@ -1,14 +1,14 @@
 """HTTP entry point of the carts function: the cart API (customer token or device anonymous id).
 
-Thin on purpose: route, map errors. The work happens in ``carts.logic``.
+Thin on purpose: the shared front door (``omnichannel.http_api``) decodes, routes and answers errors; this maps the
+cart's own refusals. The work happens in ``carts.logic``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,26 +16,19 @@ from carts.logic.cart import CartRuleError
 from carts.logic.cart_service import PreconditionFailed, TooMuchContention
 from carts.observability import logger, metrics, tracer
 from carts.routes import cart_api
-from carts.routes.errors import ApiError, error_response
-from omnichannel.http_errors import field_errors
+from omnichannel import http_api
+from omnichannel.http_api import ApiError
 
-app = APIGatewayHttpResolver(enable_validation=True)
+app = http_api.api_resolver(logger, metrics)
 app.include_router(cart_api.router)
-
-
-def _refuse(error: ApiError) -> Response[str]:
-    logger.info("request refused", extra={"status": error.status, "code": error.code})
-    return error_response(error)
-
-
-@app.exception_handler(ApiError)
-def _api_error(error: ApiError) -> Response[str]:
-    return _refuse(error)
+_PATH_FIELDS = frozenset({"line_id"})
 
 
 @app.exception_handler(CartRuleError)
 def _cart_rule(error: CartRuleError) -> Response[str]:
-    return _refuse(ApiError(error.status, error.code, error.message, error.field))
+    field = f"path.{error.field}" if error.field in _PATH_FIELDS else error.field
+    status = 400 if error.status == 422 else error.status
+    return http_api.refuse(app, ApiError(status, error.code, error.message, field))
 
 
 @app.exception_handler(PreconditionFailed)
@@ -49,34 +42,24 @@ def _precondition_failed(error: PreconditionFailed) -> Response[str]:
 @app.exception_handler(TooMuchContention)
 def _contention(_: TooMuchContention) -> Response[str]:
     metrics.add_metric(name="WritesGivenUp", unit="Count", value=1)
-    response = error_response(ApiError(503, "busy", "the cart is being changed by others; try again"))
-    response.headers["Retry-After"] = "1"
-    return response
-
-
-@app.exception_handler(RequestValidationError)
-def _validation_error(error: RequestValidationError) -> Response[str]:
-    errors = field_errors(error, strip=("body",))
-    response: Response[str] = _api_error(
-        ApiError(400, "invalid_request", "the request does not match the API", errors=errors)
-    )
-    return response
+    message = "the cart is being changed by others; try again"
+    return http_api.refuse(app, ApiError(503, "busy", message, headers={"Retry-After": "1"}))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return http_api.handle(app, event, context)
 
 
 def openapi_document() -> str:
     """The OpenAPI document of the cart API (``make openapi``)."""
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
-    return app.get_openapi_json_schema(
+    return http_api.openapi_document(
+        app,
         title="Omnichannel carts API",
-        version="1.0.0",
         description=(
             "One cart per customer on every device. /carts/me... with a customer or agent JWT; /carts/anonymous... "
             "with the device's anonymous id in X-Anonymous-Id. Writes may send If-Match (the ETag or the version): "

@@ -2,7 +2,8 @@
 
 No authorizer: the files hold no data; every API call the console makes carries the agent's bearer token. Only
 files below ``console/`` with a known static suffix are served (never this Python package, never dot files), with
-UTF-8 content types and a short cache; anything else is 404.
+UTF-8 content types and a short cache; anything else is 404, and a write 405, in the one error body of every API
+(``omnichannel.http_api``; imported only then, so serving a file never pays for it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import base64
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -53,11 +54,11 @@ def resolve(proxy: str | None) -> Path | None:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
     if method not in ("GET", "HEAD"):
-        return _text(405, "method not allowed")
+        return _error(405, "method_not_allowed", "the console's files are read with GET", {"Allow": "GET, HEAD"})
     proxy = (event.get("pathParameters") or {}).get("proxy")
     path = resolve(proxy)
     if path is None:
-        return _text(404, "not found")
+        return _error(404, "not_found", "no such file in the console", {"Cache-Control": "no-cache"})
     content_type = CONTENT_TYPES[path.suffix]
     data = path.read_bytes()
     headers = {
@@ -70,5 +71,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"statusCode": 200, "headers": headers, "body": base64.b64encode(data).decode(), "isBase64Encoded": True}
 
 
-def _text(status: int, message: str) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"content-type": "text/plain; charset=utf-8"}, "body": message}
+def _error(status: int, code: str, message: str, headers: dict[str, str]) -> dict[str, Any]:
+    from omnichannel.http_api import ApiError, error_payload
+
+    answer = error_payload(ApiError(status, code, message, headers={**headers, **SECURITY_HEADERS}))
+    return answer
