@@ -206,7 +206,12 @@ def context_request(profile_id: str) -> dict[str, Any]:
         "pathParameters": {"profile_id": profile_id},
         "requestContext": {
             "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
-            "authorizer": {"jwt": {"claims": {"sub": "agent-bench", "custom:role": "agent"}, "scopes": []}},
+            "authorizer": {
+                "jwt": {
+                    "claims": {"sub": "agent-bench", "cognito:groups": "[agent]", "token_use": "access"},
+                    "scopes": [],
+                }
+            },
             "requestId": "bench",
             "routeKey": "GET /handoff/customers/{profile_id}/context",
             "stage": "$default",

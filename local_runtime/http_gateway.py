@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import secrets
+import sys
 import threading
 import time
 import uuid
@@ -651,3 +652,12 @@ class GatewayServer(ThreadingHTTPServer):
         self.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (closed a kept-alive connection, gave up waiting) is no error of ours: one debug
+        line, not socketserver's traceback on stderr. Anything else keeps the traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("http: %s went away (%s)", client_address[0] if client_address else "a client", error)
+            return
+        super().handle_error(request, client_address)

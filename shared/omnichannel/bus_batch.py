@@ -116,10 +116,16 @@ class Route:
 
 @dataclass
 class BatchOutcome:
-    """What a batch function reports: the indexes of the events it can never process, with a reason each.
-    Everything else it did (or found done already); a transient failure it raises."""
+    """What a batch function reports: the indexes of the events it can never process, with a reason each
+    (``poison``), and of those to deliver again (``retry``: a condition of that event alone, e.g. what it waits for
+    does not exist yet). Everything else it did (or found done already); a transient failure of the whole it raises."""
 
     poison: dict[int, str] = field(default_factory=dict)
+    retry: set[int] = field(default_factory=set)
+
+
+class DeliverAgain(Exception):
+    """A record its batch function asked to have delivered again (``BatchOutcome.retry``)."""
 
 
 BatchFunction = Callable[[Sequence[Mapping[str, Any]]], BatchOutcome]
@@ -218,11 +224,12 @@ class BusBatchConsumer:
     # ------------------------------------------------------------------ per batch
     def handle_batch(self, event: Mapping[str, Any], context: Any, apply: BatchFunction) -> PartialItemFailureResponse:
         """An SQS batch given to ``apply`` as one sequence of EventBridge events (as a rule target receives them), in
-        order. Records that are not events are quarantined; so are the events ``apply`` reports as poison. If
-        ``apply`` raises, every other record fails and comes back (the consumer's dedupe makes the redelivery
-        exact): it cannot say which event was at fault."""
+        order. Records that are not events are quarantined; so are the events ``apply`` reports as poison; those it
+        reports for retry fail alone and come back. If ``apply`` raises, every other record fails and comes back
+        (the consumer's dedupe makes the redelivery exact): it cannot say which event was at fault."""
         self._consumer = getattr(context, "function_name", "") or ""
         reasons: dict[str, str] = {}  # message id -> why it is quarantined
+        again: set[str] = set()  # message ids to deliver again
         readable: list[tuple[SQSRecord, dict[str, Any]]] = []
         for raw in event.get("Records", []):
             record = SQSRecord(raw)
@@ -243,12 +250,15 @@ class BusBatchConsumer:
             for index, reason in result.poison.items():
                 if 0 <= index < len(readable):
                     reasons[readable[index][0].message_id] = reason[:MAX_REASON_LENGTH]
+            again = {readable[index][0].message_id for index in result.retry if 0 <= index < len(readable)}
 
         def replay(record: SQSRecord) -> str:
             if record.message_id in reasons:
                 return self._quarantined(record, reasons[record.message_id])
             if failure is not None:
                 raise failure
+            if record.message_id in again:
+                raise DeliverAgain(record.message_id)
             return "done"
 
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

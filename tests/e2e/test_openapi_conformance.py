@@ -56,7 +56,10 @@ def _headers(rt: LocalRuntime, document: str) -> dict[str, str]:
     if document == "openapi.json":
         return {"Authorization": "Basic " + base64.b64encode(b"dev-write-key:").decode()}
     # An admin holds every role; the anonymous cart routes read X-Anonymous-Id.
-    return {"Authorization": "Bearer " + rt.token("admin", sub="fuzz-admin"), "X-Anonymous-Id": "fuzz-device-0001"}
+    return {
+        "Authorization": "Bearer " + rt.token("admin", sub="fuzz-admin"),
+        "X-Anonymous-Id": "f0220d1e-0000-4000-8000-000000000001",
+    }  # a UUIDv4
 
 
 def _exercise(rt: LocalRuntime, document: str) -> Findings:

@@ -47,14 +47,14 @@ def statements(function: Resource) -> list[dict[str, Any]]:
 
 def test_every_bus_consumer_reads_a_queue_and_no_function_is_a_bare_rule_target() -> None:
     # Given the template's functions, Then none is an EventBridge rule target any more (one invocation per event),
-    # and the seven bus consumers read queues
+    # and the eight bus consumers read queues
     assert [
         (function.logical_id, name)
         for function in FUNCTIONS
         for name, event in (function.properties.get("Events") or {}).items()
         if event.get("Type") in ("EventBridgeRule", "CloudWatchEvent")
     ] == []
-    assert len(SQS_CONSUMERS) == 7
+    assert len(SQS_CONSUMERS) == 8
 
 
 @pytest.mark.parametrize("function", SQS_CONSUMERS, ids=lambda function: function.logical_id)

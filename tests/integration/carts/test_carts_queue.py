@@ -3,6 +3,8 @@ quarantined once, the next events change their carts, and the poison never reach
 
 from __future__ import annotations
 
+import uuid
+
 from local_runtime.runtime import LocalRuntime
 from omnichannel.canonical_event import CAPTURE_SOURCE
 from tests.support.quarantine_runtime import canonical, run_batch, runtime
@@ -23,9 +25,10 @@ def added(anonymous_id: str, product_id: str, **overrides: str) -> dict[str, obj
 
 def test_a_poison_event_is_quarantined_once_and_the_next_events_change_their_carts() -> None:
     with runtime() as rt:
-        # Given three product additions; the middle one happened on the last day of the year 9999
-        poison = {**added("anon-q-2", "P-2"), "occurred_at": "9999-12-31T23:30:00Z"}
-        events = [added("anon-q-1", "P-1"), poison, added("anon-q-3", "P-3")]
+        # Given three product additions from three devices; the middle one happened on the last day of the year 9999
+        first, second, third = (str(uuid.uuid4()) for _ in range(3))  # device cart credentials are UUIDv4s
+        poison = {**added(second, "P-2"), "occurred_at": "9999-12-31T23:30:00Z"}
+        events = [added(first, "P-1"), poison, added(third, "P-3")]
 
         # When they reach carts' queue together
         run = run_batch(rt, "CartsEventsFunction", [(CAPTURE_SOURCE, "Product Added", event) for event in events])
@@ -36,6 +39,6 @@ def test_a_poison_event_is_quarantined_once_and_the_next_events_change_their_car
         assert kept.body["detail"]["event_id"] == poison["event_id"]
         assert kept.reason.startswith("OverflowError")
         # And the other carts have their product; the poison's device has no cart (its reads do not fail)
-        assert lines(rt, "anon-q-1") == ["P-1"]
-        assert lines(rt, "anon-q-3") == ["P-3"]
-        assert lines(rt, "anon-q-2") == []
+        assert lines(rt, first) == ["P-1"]
+        assert lines(rt, third) == ["P-3"]
+        assert lines(rt, second) == []

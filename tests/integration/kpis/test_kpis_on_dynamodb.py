@@ -21,6 +21,7 @@ from kpis.handlers import api as handler
 from kpis.handlers import bus_batch
 from kpis.logic.report import COUNTERS
 from kpis.settings import get_settings
+from local_runtime.moto_patches import patched_moto
 from omnichannel.event_bus import BusEvent, PublishResult
 from tests.fakes import FakeLambdaContext
 from tests.support.kpi_journeys import RATES, generate, reference
@@ -48,7 +49,9 @@ def kpis(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBKpiStore]:
     monkeypatch.setenv("FX_RATES", json.dumps({code: str(rate) for code, rate in RATES.items()}))
     monkeypatch.setenv("ATTRIBUTION_MODEL", "position_based")
     get_settings.cache_clear()
-    with mock_aws():
+    # patched_moto: a transaction backs up the items it touches, not the whole table (stock moto's deep copy of
+    # every table made this test quadratic: 5 minutes on a busy 2-core machine; see test_moto_patches.py)
+    with mock_aws(), patched_moto():
         client = boto3.client("dynamodb", region_name="eu-west-1")
         create_table(client, TABLE, table_properties("KpisTable"))
         store = DynamoDBKpiStore(client, TABLE)

@@ -1,6 +1,6 @@
-"""The resolver's batch read (profiles.dal.batch_reads): a batch's identifiers, idempotency items and profiles are
-read with BatchGetItem up front; the resolutions then read nothing more for them, and a write makes its keys be
-read again."""
+"""The resolver's batch read (profiles.dal.batch_reads): a batch's identifiers, suppression markers, idempotency
+items and profiles are read with BatchGetItem up front; the resolutions then read nothing more for them, and a
+write makes its keys be read again."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from profiles.logic.resolver_service import Outcome, ProfileResolver
 from tests.support.profiles_harness import PROFILES_TABLE, T0, make_event, profiles_in_moto
 
 
-def test_a_batch_of_known_customers_costs_one_read_round_and_no_write() -> None:
+def test_a_batch_of_known_customers_costs_one_read_round_and_writes_only_their_timeline_rows() -> None:
     with profiles_in_moto() as harness:
         # Given 30 visitors known already (each by a device)
         customers = [{"anonymous_id": f"anon-{n}"} for n in range(30)]
@@ -31,12 +31,12 @@ def test_a_batch_of_known_customers_costs_one_read_round_and_no_write() -> None:
             outcomes = [resolver.resolve(event).outcome for event in batch]
             during = calls[before:]
 
-        # Then the batch was read in a few BatchGetItem calls (identifiers and idempotency items, then profiles),
-        # and resolving the 30 events read and wrote nothing more
+        # Then the batch was read in a few BatchGetItem calls (identifiers, suppression markers and idempotency
+        # items, then profiles), and resolving the 30 events read nothing more: each wrote only its timeline row
         assert outcomes == [Outcome.UNCHANGED] * 30
         assert prefetch_calls == 2
         assert calls[:before] == ["BatchGetItem"] * 2
-        assert during == []
+        assert during == ["PutItem"] * 30
 
 
 def test_a_write_makes_the_keys_it_wrote_be_read_again() -> None:

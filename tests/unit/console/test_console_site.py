@@ -91,3 +91,32 @@ def test_a_binary_file_goes_base64(tmp_path: Any, monkeypatch: pytest.MonkeyPatc
     answer = _get("logo.png")
     assert answer["isBase64Encoded"] is True
     assert base64.b64decode(answer["body"]) == b"\x89PNG\r\n\x1a\n\x00\xff"
+
+
+# ---------------------------------------------------------------- managed login (sign-in.json)
+def test_without_managed_login_the_console_is_told_nothing_and_may_call_only_its_origin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MANAGED_LOGIN_URL", "")
+    monkeypatch.setenv("STAFF_CLIENT_ID", "client-1")
+    answer = _get("sign-in.json")
+    assert (answer["statusCode"], answer["body"]) == (200, "{}")
+    assert "connect-src 'self';" in _get(None)["headers"]["content-security-policy"]
+
+
+def test_with_managed_login_the_console_learns_where_and_may_post_the_code_there_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a stack with ConsoleCallbackUrls set (the template then fills MANAGED_LOGIN_URL)
+    monkeypatch.setenv("MANAGED_LOGIN_URL", "https://cx-1234.auth.eu-west-1.amazoncognito.com/")
+    monkeypatch.setenv("STAFF_CLIENT_ID", "5h1ghpqcl0abc")
+    answer = _get("sign-in.json")
+    assert answer["headers"]["content-type"] == "application/json; charset=utf-8"
+    assert answer["headers"]["cache-control"] == "no-cache"
+    assert answer["body"] == (
+        '{"managedLogin": "https://cx-1234.auth.eu-west-1.amazoncognito.com", "clientId": "5h1ghpqcl0abc"}'
+    )
+    # Then the page's policy adds that origin to connect-src (the token endpoint) and nothing else
+    policy = _get(None)["headers"]["content-security-policy"]
+    assert "connect-src 'self' https://cx-1234.auth.eu-west-1.amazoncognito.com;" in policy
+    assert "script-src 'self';" in policy

@@ -245,3 +245,20 @@ def test_the_dead_letter_quarantine_keeps_the_body_and_says_why() -> None:
         "quarantined_by": "ShopFunction",
         "original_message_id": record.message_id,
     }
+
+
+def test_a_batch_function_may_ask_for_some_records_again_and_only_those_come_back() -> None:
+    # Given a batch function that needs one event delivered again (what it waits for does not exist yet)
+    quarantine = FakeQuarantine()
+    batch = sqs_batch([order("o-1"), order("o-2"), order("o-3", bad=True)])
+    ids = [record["messageId"] for record in batch["Records"]]
+
+    def apply_batch(events: Sequence[Mapping[str, Any]]) -> BatchOutcome:
+        return BatchOutcome(poison={2: "year out of range"}, retry={1})
+
+    # When the shell settles the batch
+    answer = batch_consumer(quarantine).handle_batch(batch, FakeLambdaContext(), apply_batch)
+
+    # Then only that record fails (it comes back), the poison one is quarantined once, the first is done
+    assert failed_ids(answer) == [ids[1]]
+    assert [(message_id, reason) for message_id, reason, _ in quarantine.kept] == [(ids[2], "year out of range")]

@@ -1,4 +1,5 @@
-"""HTTP entry point of the capture function: the Segment tracking API and the channel webhooks.
+"""HTTP entry point of the capture function: the Segment tracking API, analytics.js's settings and the channel
+webhooks.
 
 Thin on purpose: the shared front door (``omnichannel.http_api``) decodes the body and answers every error in the
 one shape; capture adds gzip and the trailing-slash path. The work happens in ``capture.routes`` and
@@ -13,13 +14,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from capture.observability import logger, metrics, tracer
-from capture.routes import tracking_api, webhooks
+from capture.routes import sdk_settings, tracking_api, webhooks
 from capture.routes.request_body import decoded_body, without_trailing_slash
 from omnichannel import http_api
 
 app = http_api.api_resolver(logger, metrics)
 app.include_router(tracking_api.router)
 app.include_router(webhooks.router)
+app.include_router(sdk_settings.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
@@ -39,7 +41,8 @@ def openapi_document() -> str:
         app,
         title="Omnichannel capture API",
         description=(
-            "Segment-compatible HTTP Tracking API (write key as HTTP Basic username) and signed channel webhooks. "
+            "Segment-compatible HTTP Tracking API (write key as HTTP Basic username), the settings analytics.js loads, "
+            "and signed channel webhooks. "
             "Every accepted touchpoint becomes one canonical event on the EventBridge bus. Errors: see "
             "docs/http-api.md (one body for every API)."
         ),

@@ -1,10 +1,12 @@
-"""Entry point of capture's erasure: SQS batches of ``profile.erased`` (rule → queue → Lambda) delete the customer's
-captured events from capture's table.
+"""Entry point of capture's erasure: SQS batches of ``profile.erased`` (rule → queue → Lambda) erase the customer
+from capture's table (the decision: ``logic/erasure.py``).
 
 The profiles function erases its own table and announces the identifiers the customer had; this deletes every
-stored event carrying any of them (found through the identifier indexes). Idempotent: a redelivery finds nothing
-left to delete. A detail that is not a ``profile.erased`` is quarantined; a DynamoDB failure fails only its record,
-which comes back. See ``omnichannel.bus_batch``.
+stored event that is only theirs and takes their identifiers out of events that are also someone else's (found
+through the identifier indexes; whose else an event is, through the profiles table, read-only). Idempotent: a
+redelivery finds nothing left to do. A detail that is not a ``profile.erased`` is quarantined; a DynamoDB failure
+fails only its record, which comes back. See ``omnichannel.bus_batch``. The raw messages in the data lake are not
+touched here (see docs/security.md, open items).
 """
 
 from __future__ import annotations
@@ -17,20 +19,39 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from capture import wiring
+from capture.logic.erasure import ErasureDecision, erase_customer_events
 from capture.observability import logger, metrics, tracer
+from capture.settings import get_settings
+from omnichannel import aws_clients
 from omnichannel.bus_batch import BusBatchConsumer
+from omnichannel.identifiers import IdentifierType
+from omnichannel.profile_directory import ProfileDirectory
 from omnichannel.profile_events import PROFILES_SOURCE, ProfileErased, ProfileEventType
 
 
-def erase(erased: ProfileErased) -> int:
-    identifiers = [(kind.value, value) for kind, values in erased.identifiers.items() for value in values]
-    deleted = wiring.get_event_store().erase_events_of(identifiers)
-    metrics.add_metric(name="ErasedEvents", unit=MetricUnit.Count, value=deleted)
+def erase(erased: ProfileErased) -> ErasureDecision:
+    identifiers = {(IdentifierType(kind), value) for kind, values in erased.identifiers.items() for value in values}
+    settings = get_settings()
+    directory = ProfileDirectory(settings.profiles_table_name, aws_clients.dynamodb())
+    decision = erase_customer_events(
+        wiring.get_event_store(),
+        identifiers,
+        {erased.profile_id, *erased.profile_ids},
+        lambda identifier: directory.profile_of(*identifier),
+        default_region=settings.default_phone_region,
+    )
+    metrics.add_metric(name="ErasedEvents", unit=MetricUnit.Count, value=len(decision.delete))
+    metrics.add_metric(name="RedactedEvents", unit=MetricUnit.Count, value=len(decision.redact))
     logger.info(
         "captured events erased",
-        extra={"profile_id": erased.profile_id, "identifiers": len(identifiers), "events_deleted": deleted},
+        extra={
+            "profile_id": erased.profile_id,
+            "identifiers": len(identifiers),
+            "events_deleted": len(decision.delete),
+            "events_redacted": len(decision.redact),
+        },
     )
-    return deleted
+    return decision
 
 
 consumer = BusBatchConsumer(logger, metrics)

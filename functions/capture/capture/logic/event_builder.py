@@ -20,7 +20,7 @@ from typing import Any
 
 from capture.models.segment import EARLIEST_EVENT, MAX_AHEAD
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType, event_id_for
-from omnichannel.identifiers import IdentifierType, InvalidIdentifier, normalize
+from omnichannel.identifiers import IdentifierType, InvalidIdentifier, Provenance, normalize
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,12 @@ def build_event(
     properties: Mapping[str, Any] | None = None,
     traits: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
+    provenance: Provenance = Provenance.VERIFIED,
 ) -> CanonicalEvent:
-    """A canonical event whose ``event_id`` is ``event_id_for(source, message_id)``: resending it changes nothing."""
+    """A canonical event whose ``event_id`` is ``event_id_for(source, message_id)``: resending it changes nothing.
+
+    Its identifiers are ``verified`` by default: every caller is a channel webhook, whose request is signed by
+    the provider (or the store) and whose identifiers are the provider's own (the number Meta says wrote)."""
     if occurred_at is not None and not EARLIEST_EVENT <= occurred_at <= received_at + MAX_AHEAD:
         occurred_at = None
     return CanonicalEvent(
@@ -92,6 +96,7 @@ def build_event(
         name=name,
         channel=channel,
         identifiers=dict(identifiers or {}),
+        provenance=provenance,
         occurred_at=occurred_at or received_at,
         received_at=received_at,
         properties={key: value for key, value in (properties or {}).items() if value is not None},

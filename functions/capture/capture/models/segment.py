@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from omnichannel.http_api import FieldProblem, JsonLimits
 
 SegmentType = Literal["identify", "track", "page", "screen", "group", "alias"]
-Identifier = str | int
+# A string or a whole number, as the SDKs send ids; a JSON boolean or a float is never one (``true`` is not the
+# customer "1"). Cleaning and the placeholder rule come after, in omnichannel.identifiers.
+Identifier = StrictStr | StrictInt
 
 
 # A device's clock may be off (the clock-skew correction undoes it), but not by centuries: a timestamp outside

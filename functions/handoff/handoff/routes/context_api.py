@@ -84,7 +84,7 @@ def _context(profile_id: str) -> tuple[dict[str, Any], list[Conversation]] | Non
     reach = reachability(
         CustomerFacts(profile.profile_id, profile.identifiers, profile.traits, profile.trait_times, conversations)
     )
-    page = wiring.get_timeline_reader().page(profile.pairs(), limit=wiring.timeline_limit())
+    page = wiring.get_timeline_reader().page(profile.timeline_owner(), limit=wiring.timeline_limit())
     tickets = wiring.get_tickets().of_profile(profile.profile_id, limit=get_settings().context_tickets_limit)
     body = {
         "profile": {

@@ -1,5 +1,6 @@
-"""One read for a whole batch: the identifier items, idempotency items and profiles that a batch of events will ask
-for are fetched with ``BatchGetItem`` up front; the store's own reads are then answered from them.
+"""One read for a whole batch: the identifier items, suppression markers, idempotency items and profiles that a
+batch of events will ask for are fetched with ``BatchGetItem`` up front; the store's own reads are then answered
+from them.
 
 ``PrefetchingClient`` wraps the DynamoDB client the profile store uses and changes nothing else about it:
 
@@ -21,7 +22,18 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from profiles.dal.items import ID_SK, PROFILE_SK, RESOLVED_SK, S, event_pk, identifier_pk, profile_pk
+from omnichannel.identifiers import identifier_digest
+from profiles.dal.items import (
+    ID_SK,
+    PROFILE_SK,
+    RESOLVED_SK,
+    SUPPRESSED_SK,
+    S,
+    event_pk,
+    identifier_pk,
+    profile_pk,
+    suppressed_pk,
+)
 
 BATCH_GET_KEYS = 100
 WRITES = ("put_item", "update_item", "delete_item")
@@ -143,13 +155,16 @@ class PrefetchingClient:
 
 
 def keys_of_events(events: Iterable[Any]) -> set[tuple[str, str]]:
-    """The idempotency item and identifier items each canonical event will be resolved with."""
+    """The idempotency item, identifier items and suppression markers each canonical event will be resolved with
+    (what ``DynamoDBProfileStore.read_graph`` asks for)."""
     from profiles.logic.resolution import event_identifiers
 
     keys: set[tuple[str, str]] = set()
     for event in events:
         keys.add((event_pk(event.event_id), RESOLVED_SK))
-        keys.update((identifier_pk(kind, value), ID_SK) for kind, value in event_identifiers(event))
+        for kind, value in event_identifiers(event):
+            keys.add((identifier_pk(kind, value), ID_SK))
+            keys.add((suppressed_pk(identifier_digest(kind, value)), SUPPRESSED_SK))
     return keys
 
 
