@@ -134,8 +134,9 @@ def aws_calls(count: int) -> None:
     import yaml
     from moto import mock_aws
 
-    from capture import stream_publisher, wiring
+    from capture import wiring
     from capture.handlers import api as handler
+    from capture.handlers import stream_events as stream_publisher
     from omnichannel import aws_clients
 
     class Loader(yaml.SafeLoader):
@@ -230,10 +231,11 @@ def best_of(rounds: int, action: Callable[[], Any]) -> float:
 
 
 def handler_cost(count: int, rounds: int) -> None:
-    from capture import stream_publisher, wiring
+    from capture import wiring
     from capture.dal.event_store import event_item
     from capture.dal.in_memory_store import InMemoryEventStore
     from capture.handlers import api as handler
+    from capture.handlers import stream_events as stream_publisher
     from capture.logic.capture_service import CaptureService
     from capture.models.segment import SegmentMessage
     from omnichannel.event_bus import InMemoryPublisher

@@ -25,7 +25,7 @@ KPIS = ROOT / "functions" / "kpis"
 sys.path.insert(0, str(KPIS))
 
 from kpis.clv.fit import fit_bgnbd, fit_gamma_gamma  # noqa: E402 - after the path above
-from kpis.clv.scoring import expected_purchases, predicted_clv, probability_alive  # noqa: E402
+from kpis.clv.prediction import expected_purchases, predicted_clv, probability_alive  # noqa: E402
 
 CDNOW = ROOT / "tests" / "data" / "cdnow" / "cdnow_customers_summary_with_transactions.csv"
 
@@ -94,7 +94,7 @@ print(time.perf_counter() - t)
 
 def import_cost(runs: int) -> None:
     codes = {
-        "kpis.clv.scoring": IMPORT.format(path=str(KPIS), module="kpis.clv.scoring"),
+        "kpis.clv.prediction": IMPORT.format(path=str(KPIS), module="kpis.clv.prediction"),
         "scipy.special": IMPORT.format(path=str(KPIS), module="scipy.special"),
         "dataclasses, decimal": IMPORT.format(path=str(KPIS), module="dataclasses, decimal"),
     }
@@ -105,10 +105,10 @@ def import_cost(runs: int) -> None:
         for name, code in codes.items():
             out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
             times[name].append(float(out.stdout.strip().splitlines()[-1]))
-    scorer = statistics.median(times["kpis.clv.scoring"])
+    scorer = statistics.median(times["kpis.clv.prediction"])
     scipy = statistics.median(times["scipy.special"])
     print(f"\nImport in a fresh interpreter, median of {runs}:")
-    print(f"  import kpis.clv.scoring   {scorer * 1000:7.2f} ms")
+    print(f"  import kpis.clv.prediction {scorer * 1000:7.2f} ms")
     print(f"  import scipy.special      {scipy * 1000:7.2f} ms")
     floor = statistics.median(times["dataclasses, decimal"])
     print(
@@ -116,7 +116,7 @@ def import_cost(runs: int) -> None:
         f"{floor * 1000:7.2f} ms"
     )
     print(
-        f"  ratio scipy.special / kpis.clv.scoring: {scipy / scorer:.0f}; "
+        f"  ratio scipy.special / kpis.clv.prediction: {scipy / scorer:.0f}; "
         f"beyond the stdlib floor: {(scipy - floor) / max(scorer - floor, 1e-6):.0f}"
     )
 

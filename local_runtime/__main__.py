@@ -11,6 +11,7 @@ OpenAPI document.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -74,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     openapi.add_argument("--template", default="template.yaml")
     openapi.add_argument("--config", default=None)
     openapi.add_argument("--function", default="CaptureApiFunction", help="its handler module must define `app`")
+    sqs = commands.add_parser(
+        "sqs-event", help="print the SQS event Lambda hands a queue consumer, with these files' JSON as bodies"
+    )
+    sqs.add_argument("files", nargs="+", type=Path, help="e.g. events/bus/product_added.json")
     return parser
 
 
@@ -280,9 +286,31 @@ def openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def sqs_event(args: argparse.Namespace) -> int:
+    """An SQS batch for ``sam local invoke -e`` of a function that reads a queue (a bus consumer)."""
+    records = []
+    for number, file in enumerate(args.files, start=1):
+        body = json.dumps(json.loads(file.read_text(encoding="utf-8")))
+        records.append(
+            {
+                "messageId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{file}#{number}")),
+                "receiptHandle": f"local-{number}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "local"},
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's checksum, not security
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:local",
+                "awsRegion": "eu-west-1",
+            }
+        )
+    print(json.dumps({"Records": records}, indent=2, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"serve": serve, "token": token, "demo": demo, "openapi": openapi, "env": env}
+    commands = {"serve": serve, "token": token, "demo": demo, "openapi": openapi, "env": env, "sqs-event": sqs_event}
     return commands[args.command](args)
 
 

@@ -10,8 +10,11 @@ queue received. No pattern matching and no routing table live here: what moto pu
   ``TARGET_ARN``, ``ERROR_CODE``, ``ERROR_MESSAGE`` attributes), else it is dropped. Each step is logged. (On AWS
   a handler error of this asynchronous invocation is retried by Lambda, twice by default; locally the rule's
   policy stands for both. ``MaximumEventAgeInSeconds`` is not applied.)
-- ``Type: SQS`` events poll the template's queue and invoke with a batch of records; ``ReportBatchItemFailures``
-  is honoured; failed messages come back after the queue's visibility timeout and its redrive policy applies.
+- ``Type: SQS`` events poll the template's queue and invoke with a batch of up to ``BatchSize`` records (several
+  receives of 10, as Lambda's pollers do; ``MaximumBatchingWindowInSeconds`` is not waited for: a batch is what
+  the queue holds); ``ReportBatchItemFailures`` is honoured. A failed message comes back at once rather than after
+  the queue's visibility timeout (locally time is short; the retries themselves are the same), and the queue's
+  redrive policy moves it to the dead-letter queue after ``maxReceiveCount`` receives, as on AWS.
 - ``Type: Schedule`` events fire on their ``rate``/``cron`` expression from the background thread, through their
   own queue so that retries and dead letters work the same way; :meth:`BusDelivery.fire_schedule` fires one now.
 - ``Type: DynamoDB`` events read the table's stream (see :mod:`local_runtime.dynamodb_streams`).
@@ -382,17 +385,28 @@ class BusDelivery:
         }
         self._clients("sqs").send_message(QueueUrl=subscription.queue_url, MessageBody=json.dumps(event))
 
-    def _poll(self, subscription: Subscription) -> _Poll:
-        if not subscription.enabled:
-            return _Poll()
+    def _receive(self, subscription: Subscription) -> list[dict[str, Any]]:
+        """Up to the subscription's batch size: receives of at most 10 until the queue has no more (or the batch is
+        full), as a Lambda poller gathers a batch."""
         request: dict[str, Any] = {
             "QueueUrl": subscription.queue_url,
-            "MaxNumberOfMessages": min(subscription.batch_size, 10),
             "WaitTimeSeconds": 0,
             "MessageSystemAttributeNames": ["All"],
             "MessageAttributeNames": ["All"],
         }
-        messages = self._clients("sqs").receive_message(**request).get("Messages", [])
+        messages: list[dict[str, Any]] = []
+        while len(messages) < subscription.batch_size:
+            wanted = min(subscription.batch_size - len(messages), 10)
+            received = self._clients("sqs").receive_message(MaxNumberOfMessages=wanted, **request).get("Messages", [])
+            messages += received
+            if len(received) < wanted or subscription.kind != "SQS":
+                break
+        return messages
+
+    def _poll(self, subscription: Subscription) -> _Poll:
+        if not subscription.enabled:
+            return _Poll()
+        messages = self._receive(subscription)
         result = _Poll(received=len(messages))
         if not messages:
             return result
@@ -508,11 +522,19 @@ class BusDelivery:
             answer = self._invoke(subscription.function, event)
         except HandlerError as exc:
             log.error("✗ %s batch of %d failed:\n%s", subscription.trigger, len(messages), exc.traceback)
+            self._visible_again(subscription, messages)
             return Delivery(subscription.function, subscription.trigger, "SQS", event, attempt, "failed", str(exc))
         failed = _batch_failures(answer, messages) if subscription.report_batch_failures else set()
-        for message in messages:
-            if message["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=subscription.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        done = [message for message in messages if message["MessageId"] not in failed]
+        for start in range(0, len(done), 10):  # as Lambda's poller deletes: DeleteMessageBatch, 10 at a time
+            sqs.delete_message_batch(
+                QueueUrl=subscription.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(done[start : start + 10])
+                ],
+            )
+        self._visible_again(subscription, [message for message in messages if message["MessageId"] in failed])
         if failed:
             log.error("✗ %s: %d of %d messages failed", subscription.trigger, len(failed), len(messages))
             return Delivery(subscription.function, subscription.trigger, "SQS", event, attempt, "partial")
@@ -523,6 +545,17 @@ class BusDelivery:
             extra={"activity": subscription.trigger},
         )
         return Delivery(subscription.function, subscription.trigger, "SQS", event, attempt, "delivered")
+
+    def _visible_again(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
+        """Failed messages come back now instead of after the visibility timeout (see the module docstring)."""
+        sqs = self._clients("sqs")
+        for message in messages:
+            try:
+                sqs.change_message_visibility(
+                    QueueUrl=subscription.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            except ClientError as exc:  # moved to the dead-letter queue meanwhile, or deleted
+                log.debug("%s: message %s not made visible again: %s", subscription.trigger, message["MessageId"], exc)
 
     def _record(self, subscription: Subscription, message: dict[str, Any]) -> dict[str, Any]:
         attributes = message.get("Attributes", {})

@@ -11,12 +11,14 @@ import gzip
 import hashlib
 import hmac
 import json
+import sys
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,6 +27,7 @@ import requests
 from local_runtime.runtime import DEFAULT_CONFIG
 
 STACK_TABLE_HINT = "EventsTable"
+SHARED_CODE = Path(__file__).resolve().parent.parent / "shared"
 
 
 @dataclass
@@ -276,17 +279,32 @@ def _events_table(moto_endpoint: str) -> tuple[Any, str]:
     return client, names[0]
 
 
+def _decode(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored event item's canonical event, with capture's own decoder (``omnichannel.stored_event``: compressed
+    with a preset dictionary), from the repository's shared code."""
+    if str(SHARED_CODE) not in sys.path:
+        sys.path.append(str(SHARED_CODE))
+    from omnichannel.stored_event import decode_event
+
+    decoded: dict[str, Any] = decode_event(item).model_dump(mode="json", exclude_none=True)
+    return decoded
+
+
 def _events_of(client: Any, table: str, identifier_type: str, value: str) -> list[dict[str, Any]]:
-    response = client.query(
+    """The canonical events carrying one identifier, newest first: the index's keys, then the events themselves
+    (capture keeps each one compact in its ``event`` attribute)."""
+    keys = client.query(
         TableName=table,
         IndexName=f"by_{identifier_type}",
         KeyConditionExpression="#id = :v",
         ExpressionAttributeNames={"#id": f"id_{identifier_type}"},
         ExpressionAttributeValues={":v": {"S": value}},
         ScanIndexForward=False,
-    )
-    items: list[dict[str, Any]] = response["Items"]
-    return items
+    )["Items"]
+    events = []
+    for key in keys:
+        events.append(_decode(client.get_item(TableName=table, Key={"pk": key["pk"], "sk": key["sk"]})["Item"]))
+    return events
 
 
 def _wait_for_bus(base_url: str, event_ids: set[str], timeout: float = 60.0) -> list[dict[str, Any]]:
@@ -351,8 +369,8 @@ def run_demo(base_url: str, moto_endpoint: str) -> int:
     for identifier_type, value in identifiers:
         items = _events_of(client, table, identifier_type, value)
         for item in items:
-            stored[item["event_id"]["S"]] = item
-        kinds = ", ".join(f"{i['channel']['S']}:{i.get('name', i['type'])['S']}" for i in items)
+            stored[item["event_id"]] = item
+        kinds = ", ".join(f"{i['channel']}:{i.get('name') or i['type']}" for i in items)
         print(f"  {identifier_type:<13} {value:<34} {len(items)} event(s)  {kinds}")
 
     events_on_bus = _wait_for_bus(base_url, set(stored))

@@ -1,4 +1,4 @@
-"""Two changes to moto for a long-running local runtime, applied while a runtime runs and undone when it stops.
+"""Four changes to moto for a long-running local runtime, applied while a runtime runs and undone when it stops.
 
 moto is written for short tests; the local runtime keeps one moto alive for hours and writes to it thousands of
 times a minute. Two of moto's habits then cost gigabytes and minutes:
@@ -13,18 +13,39 @@ times a minute. Two of moto's habits then cost gigabytes and minutes:
    stream records the partial writes left, as restoring the whole tables did. Conditions, errors and
    ``CancellationReasons`` are moto's own (the loop below is moto 5.2's, only the backup differs).
 
-``bench/local_runtime_memory.py`` measures both: resident memory and time to fill the demo with and without.
+3. **A rule target gets an event without ``account``, built through eight JSONPath parses.** moto shapes what a
+   target receives with its input-transformer code even when the target has no ``InputTransformer``, with a
+   default template that leaves ``account`` out, and compiles each JSONPath (a PLY parser) anew every time: with
+   queues as rule targets, most of a busy run's time. A target without an ``InputTransformer`` now gets the
+   event as EventBridge sends it (all nine fields), at once; one with a transformer (the bus archive's) still
+   goes through moto, with each JSONPath compiled once. And a receive no longer reads the queue's every attribute
+   (counting its messages) once per message it hands out, only its retention period: O(n) instead of O(n²); a
+   message's visibility is checked against the clock directly (moto converts through ``datetime`` each time, for
+   every message of the queue, on every send and receive).
+
+4. **Firehose writes its S3 objects its own way.** moto ignores ``CompressionFormat`` and adds ``YYYY/MM/DD/HH/``
+   after any prefix. An S3 destination now gets what AWS writes: the prefix with its ``!{timestamp:...}``
+   expressions filled in (and no extra folders when it has one), GZIP-compressed when the stream says so.
+
+``bench/local_runtime_memory.py`` measures the first two: resident memory and time to fill the demo with and without.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import gzip
 import importlib
+import re
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import jsonpath_ng.ext as jsonpath_ext
 from moto.core.model_instances import model_data
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -38,6 +59,9 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
+from moto.events.utils import EventTemplateParser
+from moto.firehose.models import FirehoseBackend
+from moto.sqs.models import Message, SQSBackend
 
 TRACKING_KEPT = frozenset({"s3"})  # moto's S3 reset walks its tracked keys and multipart uploads
 
@@ -193,20 +217,101 @@ SERVICE_MODELS = (
     "moto.ses.models",
     "moto.secretsmanager.models",
     "moto.cognitoidp.models",
+    "moto.firehose.models",
+    "moto.s3.models",
 )
+
+
+_moto_jsonpath = jsonpath_ext.parse  # type: ignore[attr-defined]
+_cached_jsonpath = functools.lru_cache(maxsize=512)(_moto_jsonpath)
+
+EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+_moto_template_parse = EventTemplateParser.parse
+
+
+def _target_input(input_template: Any, input_paths_map: Any, event: Any) -> dict[str, Any]:
+    """What a rule target receives: the whole event (without moto's ``ingestion-time``) unless it transforms it."""
+    if input_template or input_paths_map:
+        return _moto_template_parse(input_template, input_paths_map, event)
+    return {name: copy.deepcopy(event[name]) for name in EVENT_FIELDS if name in event}
+
+
+_TIMESTAMP_EXPRESSION = re.compile(r"!\{timestamp:([^}]+)\}")
+_JAVA_DATE_TOKENS = (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"))
+_moto_put_s3_records = FirehoseBackend.put_s3_records
+
+
+def _firehose_prefix(prefix: str, now: datetime) -> str:
+    """A Firehose S3 prefix with its ``!{timestamp:<java date format>}`` expressions evaluated at ``now``; a prefix
+    without one gets Firehose's default ``YYYY/MM/DD/HH/`` folders."""
+    if not _TIMESTAMP_EXPRESSION.search(prefix):
+        return f"{prefix}{now:%Y/%m/%d/%H}/"
+
+    def evaluate(match: re.Match[str]) -> str:
+        pattern = match.group(1)
+        for java, python in _JAVA_DATE_TOKENS:
+            pattern = pattern.replace(java, python)
+        return now.strftime(pattern)
+
+    return _TIMESTAMP_EXPRESSION.sub(evaluate, prefix)
+
+
+def _put_s3_records(
+    self: FirehoseBackend,
+    delivery_stream_name: str,
+    version_id: str,
+    s3_destination: dict[str, Any],
+    records: list[dict[str, bytes]],
+) -> list[dict[str, str]]:
+    from moto.s3.models import s3_backends
+
+    now = datetime.now(UTC)
+    data = b"".join(record["Data"] for record in records)
+    if s3_destination.get("CompressionFormat") == "GZIP":
+        data = gzip.compress(data)
+    key = (
+        _firehose_prefix(s3_destination.get("Prefix", ""), now)
+        + f"{delivery_stream_name}-{version_id}-{now:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
+        + (".gz" if s3_destination.get("CompressionFormat") == "GZIP" else "")
+    )
+    bucket = s3_destination["BucketARN"].split(":")[-1]
+    s3_backends[self.account_id][self.partition].put_object(bucket, key, data)
+    return [{"RecordId": str(uuid.uuid4())} for _ in records]
+
+
+def _retention_ok(self: SQSBackend, queue_name: str, message: Any) -> bool:
+    """moto's check, reading only the retention period (moto builds every attribute of the queue for it)."""
+    retention: int = self.get_queue(queue_name).message_retention_period  # type: ignore[attr-defined]
+    return bool(retention + message.sent_timestamp / 1000 > time.time())
+
+
+_moto_retention_ok = SQSBackend.is_message_valid_based_on_retention_period
+_moto_visible, _moto_delayed = Message.visible, Message.delayed
+_fast_visible = property(lambda message: time.time() * 1000 > message.visible_at)
+_fast_delayed = property(lambda message: time.time() * 1000 < message.delayed_until)
 
 
 @contextmanager
 def patched_moto() -> Iterator[None]:
-    """Both changes for the duration of the block (the runtime's life)."""
+    """The three changes for the duration of the block (the runtime's life)."""
     for module in SERVICE_MODELS:
         importlib.import_module(module)
     original = DynamoDBBackend.transact_write_items
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    EventTemplateParser.parse = staticmethod(_target_input)  # type: ignore[method-assign]
+    FirehoseBackend.put_s3_records = _put_s3_records  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = _retention_ok  # type: ignore[method-assign]
+    jsonpath_ext.parse = _cached_jsonpath  # type: ignore[attr-defined]
+    Message.visible, Message.delayed = _fast_visible, _fast_delayed  # type: ignore[method-assign,assignment]
     stop_tracking_instances()
     try:
         yield
     finally:
+        EventTemplateParser.parse = staticmethod(_moto_template_parse)  # type: ignore[method-assign]
+        FirehoseBackend.put_s3_records = _moto_put_s3_records  # type: ignore[method-assign]
+        SQSBackend.is_message_valid_based_on_retention_period = _moto_retention_ok  # type: ignore[method-assign]
+        jsonpath_ext.parse = _moto_jsonpath  # type: ignore[attr-defined]
+        Message.visible, Message.delayed = _moto_visible, _moto_delayed  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
         for models in model_data.values():
             for model in models.values():

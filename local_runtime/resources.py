@@ -61,7 +61,6 @@ GLOBALS_SECTION = {
 # Types that only matter on AWS (permissions, alarms, log retention): nothing to do locally, no warning.
 NO_LOCAL_EFFECT = frozenset(
     {
-        "AWS::IAM::Role",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",
         "AWS::Lambda::Permission",
@@ -72,6 +71,10 @@ NO_LOCAL_EFFECT = frozenset(
         "AWS::Logs::LogGroup",
         "AWS::CloudWatch::Alarm",
         "AWS::CloudWatch::Dashboard",
+        "AWS::S3::BucketPolicy",
+        # Athena's catalog: nothing queries it locally (the lake's objects are in moto's S3)
+        "AWS::Glue::Database",
+        "AWS::Glue::Table",
         # Identity: locally the development key in dev-config.json signs the tokens the JWT authorizer checks.
         "AWS::Cognito::UserPool",
         "AWS::Cognito::UserPoolGroup",
@@ -256,6 +259,8 @@ class Stack:
             }
         if props.get("Tags"):
             request["Tags"] = props["Tags"]
+        if props.get("TableClass"):
+            request["TableClass"] = props["TableClass"]
         dynamodb = self.client("dynamodb")
         description = dynamodb.create_table(**request)["TableDescription"]
         ttl = props.get("TimeToLiveSpecification")
@@ -376,6 +381,43 @@ class Stack:
             events.put_targets(Rule=name, EventBusName=props.get("EventBusName", "default"), Targets=targets)
         return Resource(logical_id, "AWS::Events::Rule", props, ref=name, attributes={"Arn": arn})
 
+    def _bucket(self, logical_id: str, props: dict[str, Any]) -> Resource:
+        name = props.get("BucketName") or self.context.physical_name(logical_id, 63).lower()
+        s3 = self.client("s3")
+        location = {} if self.context.region == "us-east-1" else {"LocationConstraint": self.context.region}
+        s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": location} if location else {}))
+        if props.get("LifecycleConfiguration"):
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration=_lifecycle(props["LifecycleConfiguration"])
+            )
+        attributes = {
+            "Arn": f"arn:aws:s3:::{name}",
+            "DomainName": f"{name}.s3.amazonaws.com",
+            "RegionalDomainName": f"{name}.s3.{self.context.region}.amazonaws.com",
+        }
+        return Resource(logical_id, "AWS::S3::Bucket", props, ref=name, attributes=attributes)
+
+    def _delivery_stream(self, logical_id: str, props: dict[str, Any]) -> Resource:
+        name = props.get("DeliveryStreamName") or self.context.physical_name(logical_id, 64)
+        request: dict[str, Any] = {
+            "DeliveryStreamName": name,
+            "DeliveryStreamType": props.get("DeliveryStreamType", "DirectPut"),
+        }
+        request |= _only(props, "ExtendedS3DestinationConfiguration", "S3DestinationConfiguration")
+        arn = self.client("firehose").create_delivery_stream(**request)["DeliveryStreamARN"]
+        return Resource(logical_id, "AWS::KinesisFirehose::DeliveryStream", props, ref=name, attributes={"Arn": arn})
+
+    def _topic(self, logical_id: str, props: dict[str, Any]) -> Resource:
+        name = props.get("TopicName") or self.context.physical_name(logical_id, 256)
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        return Resource(logical_id, "AWS::SNS::Topic", props, ref=arn, attributes={"TopicArn": arn, "TopicName": name})
+
+    def _role(self, logical_id: str, props: dict[str, Any]) -> Resource:
+        """Not created (permissions have no local effect), but its ARN is what other resources name."""
+        name = props.get("RoleName") or self.context.physical_name(logical_id, 64)
+        arn = f"arn:aws:iam::{self.context.account_id}:role/{name}"
+        return Resource(logical_id, "AWS::IAM::Role", props, ref=name, attributes={"Arn": arn, "RoleId": name})
+
     def _layer(self, logical_id: str, props: dict[str, Any]) -> Resource:
         name = props.get("LayerName") or logical_id
         arn = self.context.arn("lambda", f"layer:{name}:1")
@@ -400,6 +442,10 @@ CREATORS: dict[str, Callable[[Stack, str, dict[str, Any]], Resource]] = {
     "AWS::Events::Rule": Stack._rule,
     "AWS::SQS::Queue": Stack._queue,
     "AWS::SecretsManager::Secret": Stack._secret,
+    "AWS::S3::Bucket": Stack._bucket,
+    "AWS::KinesisFirehose::DeliveryStream": Stack._delivery_stream,
+    "AWS::IAM::Role": Stack._role,
+    "AWS::SNS::Topic": Stack._topic,
     "AWS::SSM::Parameter": Stack._ssm_parameter,
     "AWS::Serverless::LayerVersion": Stack._layer,
     "AWS::Serverless::Function": Stack._function,
@@ -437,6 +483,23 @@ def _index(index: Mapping[str, Any], provisioned: bool) -> dict[str, Any]:
     if provisioned:
         out["ProvisionedThroughput"] = _throughput(index.get("ProvisionedThroughput"))
     return out
+
+
+def _lifecycle(configuration: Mapping[str, Any]) -> dict[str, Any]:
+    """CloudFormation's LifecycleConfiguration in the S3 API's shape (the properties the runtime passes on)."""
+    rules = []
+    for rule in configuration.get("Rules") or []:
+        out: dict[str, Any] = {"ID": rule.get("Id", "rule"), "Status": rule.get("Status", "Enabled")}
+        out["Filter"] = {"Prefix": rule.get("Prefix", "")}
+        if "ExpirationInDays" in rule:
+            out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+        if rule.get("Transitions"):
+            out["Transitions"] = [
+                {"Days": int(item["TransitionInDays"]), "StorageClass": item["StorageClass"]}
+                for item in rule["Transitions"]
+            ]
+        rules.append(out)
+    return {"Rules": rules}
 
 
 def _generated_secret(spec: Mapping[str, Any]) -> str:

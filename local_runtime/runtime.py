@@ -288,7 +288,14 @@ class LocalRuntime:
         with _SESSIONS_LOCK:
             if service not in self._clients:
                 # In-process, never follow an AWS_ENDPOINT_URL from the shell past mock_aws.
-                core = _botocore_session(ignore_configured_endpoints=self.moto_endpoint is None)
+                ignore = self.moto_endpoint is None
+                # boto3 adds S3's transfer methods to the client class of each boto3 session it is given a botocore
+                # session for: a shared botocore session would get them twice, so S3 gets a session of its own.
+                core = (
+                    _fresh_botocore_session(ignore)
+                    if service == "s3"
+                    else _botocore_session(ignore_configured_endpoints=ignore)
+                )
                 session = boto3.session.Session(
                     botocore_session=core, region_name=self.context.region, **FAKE_CREDENTIALS
                 )
@@ -466,6 +473,13 @@ def _botocore_session(*, ignore_configured_endpoints: bool) -> botocore.session.
             core.set_config_variable("ignore_configured_endpoint_urls", True)
         _SESSIONS[ignore_configured_endpoints] = core
     return _SESSIONS[ignore_configured_endpoints]
+
+
+def _fresh_botocore_session(ignore_configured_endpoints: bool) -> botocore.session.Session:
+    core = botocore.session.Session()
+    if ignore_configured_endpoints:
+        core.set_config_variable("ignore_configured_endpoint_urls", True)
+    return core
 
 
 def _ensure_free(host: str, port: int, variable: str) -> None:

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from omnichannel.retry import attempts
+
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
@@ -153,15 +155,13 @@ class EventBridgePublisher:
                 result.failed[event.event_id] = ENTRY_TOO_LARGE  # the bus would refuse it: never sent
             else:
                 pending.append((event.event_id, entry))
-        for attempt in range(self._attempts):
+        for _attempt in attempts(self._attempts, base=self._backoff, cap=5.0, jitter=False, sleep=self._sleep):
             retry: list[tuple[str, PutEventsRequestEntryTypeDef]] = []
             for chunk in chunks(pending):
                 self._send(chunk, result, retry)
             if not retry:
                 break
             pending = retry
-            if attempt + 1 < self._attempts:
-                self._sleep(self._backoff * (2**attempt))
         return result
 
     def _send(

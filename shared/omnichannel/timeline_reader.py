@@ -7,6 +7,7 @@ profile held). A profile's timeline is its own partition plus those of the profi
 profile's partition is frozen (new events go to the survivor), so it is read only while its latest possible time
 can still reach the page. A page is one Query (more only when merged partitions reach into it) and one
 BatchGetItem of the events from capture's table: its cost does not grow with the identifiers a profile holds.
+Capture stores each event compact (``omnichannel.stored_event``); the page decodes them with the same decoder.
 
 Nothing of another profile shows: an event belongs to the profile the resolver chose, and identifiers of anyone
 else it carries (a shared phone, a family tablet's device id) are taken out before it is returned. A customer's
@@ -26,6 +27,7 @@ from typing import Any
 from omnichannel.canonical_event import CanonicalEvent
 from omnichannel.identifiers import IdentifierType, identifier_digest
 from omnichannel.redaction import without_identifiers
+from omnichannel.stored_event import EVENT_ATTRIBUTE, decode_event
 
 Position = tuple[str, str]  # (occurred_at, event_id): the timeline's order, newest first
 Identifier = tuple[IdentifierType, str]
@@ -126,9 +128,9 @@ class TimelineReader:
                 found.setdefault(position[1], position)
         return sorted(found.values(), reverse=True)[:need]
 
-    def _load(self, event_ids: list[str]) -> dict[str, str]:
-        """The events' canonical JSON by id (an event past its retention, or erased, is missing)."""
-        loaded: dict[str, str] = {}
+    def _load(self, event_ids: list[str]) -> dict[str, CanonicalEvent]:
+        """The stored events by id (an event past its retention, or erased, is missing)."""
+        loaded: dict[str, CanonicalEvent] = {}
         for start in range(0, len(event_ids), _BATCH_GET):
             request: dict[str, Any] = {
                 self._events: {
@@ -137,13 +139,13 @@ class TimelineReader:
                         for eid in event_ids[start : start + _BATCH_GET]
                     ],
                     "ProjectionExpression": "pk, #e",
-                    "ExpressionAttributeNames": {"#e": "event"},
+                    "ExpressionAttributeNames": {"#e": EVENT_ATTRIBUTE},
                 }
             }
             while request:
                 response = self._client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._events, []):
-                    loaded[item["pk"]["S"].removeprefix("EVENT#")] = item["event"]["S"]
+                    loaded[item["pk"]["S"].removeprefix("EVENT#")] = decode_event(item)
                 request = response.get("UnprocessedKeys") or {}
         return loaded
 
@@ -159,13 +161,13 @@ class TimelineReader:
         last: Position | None = None
         size = 0
         for position in positions[:limit]:
-            text = loaded.get(position[1])
-            if text is not None:  # else past its retention, or erased: gone from capture's table
-                if events and size + len(text) > max_bytes:
+            event = loaded.get(position[1])
+            if event is not None:  # else past its retention, or erased: gone from capture's table
+                text_size = len(event.model_dump_json(exclude_none=True))
+                if events and size + text_size > max_bytes:
                     more = True
                     break
-                size += len(text)
-                event = CanonicalEvent.model_validate_json(text)
+                size += text_size
                 events.append(
                     without_identifiers(event, lambda kind, value: (kind, value) in own, default_region=self._region)
                 )

@@ -16,13 +16,14 @@ from rudderstack.analytics.client import Client as RudderClient
 from segment.analytics.client import Client as SegmentClient
 
 from local_runtime.runtime import LocalRuntime
+from omnichannel.stored_event import event_json
 
 
 def _stored_events(runtime: LocalRuntime) -> list[dict[str, Any]]:
     dynamodb = runtime.client("dynamodb")
     table = runtime.table_name("EventsTable")
     items = dynamodb.scan(TableName=table)["Items"]
-    return [json.loads(item["event"]["S"]) for item in items if item["pk"]["S"].startswith("EVENT#")]
+    return [json.loads(event_json(item["event"])) for item in items if item["pk"]["S"].startswith("EVENT#")]
 
 
 def _record_posts(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from local_runtime.runtime import LocalRuntime
+from omnichannel.stored_event import event_json  # capture stores each event compact
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +49,7 @@ def make_smoke(runtime: LocalRuntime, *extra: str) -> subprocess.CompletedProces
 
 def stored_messages(runtime: LocalRuntime) -> list[str]:
     items = runtime.client("dynamodb").scan(TableName=runtime.table_name("EventsTable"))["Items"]
-    return [item["event"]["S"] for item in items if item["pk"]["S"].startswith("EVENT#")]
+    return [event_json(item["event"]) for item in items if item["pk"]["S"].startswith("EVENT#")]
 
 
 def test_make_smoke_passes_against_the_local_runtime_and_leaves_nothing(serving: LocalRuntime) -> None:

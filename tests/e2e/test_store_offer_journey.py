@@ -20,13 +20,20 @@ from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent, Channel,
 from omnichannel.cart_events import CARTS_SOURCE
 from tests.e2e.test_cart_journey import TEMPLATE, settle
 from tests.support.fake_whatsapp import fake_whatsapp
+from tests.support.sqs_batches import sqs_batch
 from tests.support.store_offer_runtime import HOME, ISTANBUL, MODA, StoreOfferRuntime, next_local
 
 STORES = {
     "IST-MODA": MODA,  # ~3 km
     "IST-ATASEHIR": {"name": "Ataşehir", "lat": 40.9900, "lon": 29.1250},  # ~8 km
 }
-HANDOFF_FUNCTIONS = ("HandoffOfferFunction", "HandoffDeliveryFunction", "HandoffApiFunction", "HandoffEventsFunction")
+HANDOFF_FUNCTIONS = (
+    "HandoffOfferFunction",
+    "HandoffDeliveryFunction",
+    "HandoffDeliveryRequestsFunction",
+    "HandoffApiFunction",
+    "HandoffEventsFunction",
+)
 
 
 class Journey(StoreOfferRuntime):
@@ -273,13 +280,13 @@ def test_the_message_requested_sample_is_sent_once_however_often_it_is_delivered
 
     sample = json.loads((Path(TEMPLATE).parent / "events/handoff/message_requested.json").read_text(encoding="utf-8"))
 
-    # When the delivery function gets it twice
-    first = journey.rt.invoke("HandoffDeliveryFunction", sample)
-    second = journey.rt.invoke("HandoffDeliveryFunction", sample)
+    # When the delivery function's queue hands it over twice (two SQS batches)
+    first = journey.rt.invoke("HandoffDeliveryRequestsFunction", sqs_batch([sample]))
+    second = journey.rt.invoke("HandoffDeliveryRequestsFunction", sqs_batch([sample]))
 
-    # Then the Cloud API got it once, with the sample's code
-    assert [a["outcome"] for a in first["attempts"]] == ["sent"]
-    assert [a["outcome"] for a in second["attempts"]] == ["skipped"]
+    # Then both batches succeeded, the message is sent, and the Cloud API got it once, with the sample's code
+    assert first == second == {"batchItemFailures": []}
+    assert journey.outbox(sample["detail"]["message_id"])["state"] == "sent"
     assert len(journey.whatsapp.delivered) == 1
     sent = journey.whatsapp.delivered[0].body
     assert sent["to"] == "905321234567"

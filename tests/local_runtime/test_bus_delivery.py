@@ -199,3 +199,46 @@ def test_the_background_thread_delivers_bus_events_without_drain() -> None:
         while not recorded(runtime, "orders") and time.monotonic() < deadline:
             time.sleep(0.05)
         assert [event["detail"]["event_id"] for event in recorded(runtime, "orders")] == ["o-bg"]
+
+
+def test_a_rule_fills_a_queue_that_a_function_reads_in_batches_bigger_than_one_receive(runtime: LocalRuntime) -> None:
+    # Given BatchRule ($or of two patterns) -> BatchQueue -> BatchFunction (BatchSize 25)
+    for number in range(30):
+        runtime.put_event(
+            "Batch Me", {"event_id": f"b-{number}"}, source="fixture.batch" if number % 2 else "fixture.other"
+        )
+    runtime.put_event("Not Me", {"event_id": "x"}, source="fixture.other")
+    # When everything is delivered
+    deliveries = [d for d in runtime.drain() if d.function == "BatchFunction"]
+    # Then the 30 matching events came in two batches, the first full (25 > one receive of 10), each record the
+    # EventBridge event as the queue received it (account included)
+    assert [len(d.event["Records"]) for d in deliveries] == [25, 5]
+    bodies = [json.loads(record["body"]) for d in deliveries for record in d.event["Records"]]
+    assert sorted(body["detail"]["event_id"] for body in bodies) == sorted(f"b-{n}" for n in range(30))
+    assert {body["account"] for body in bodies} == {"123456789012"}
+    assert set(bodies[0]) == {
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    }
+
+
+def test_a_failed_record_comes_back_at_once_then_moves_to_the_dead_letter_queue(runtime: LocalRuntime) -> None:
+    # Given a queue whose visibility timeout is 5 minutes and which redrives after 2 receives
+    runtime.put_event("Batch Me", {"event_id": "ok"}, source="fixture.batch")
+    runtime.put_event("Batch Me", {"event_id": "bad", "fail": True}, source="fixture.batch")
+    # When everything is delivered (no waiting for the visibility timeout)
+    deliveries = [d for d in runtime.drain() if d.function == "BatchFunction"]
+    # Then the failed record was handed over twice, alone the second time, then SQS moved it to the DLQ
+    assert [len(d.event["Records"]) for d in deliveries] == [2, 1]
+    assert [d.outcome for d in deliveries] == ["partial", "partial"]
+    sqs = runtime.client("sqs")
+    dead = sqs.receive_message(QueueUrl=runtime.resource_ref("BatchDeadLetterQueue"))["Messages"]
+    assert [json.loads(message["Body"])["detail"]["event_id"] for message in dead] == ["bad"]
+    assert sqs.receive_message(QueueUrl=runtime.resource_ref("BatchQueue")).get("Messages", []) == []

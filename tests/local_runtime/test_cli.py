@@ -179,3 +179,14 @@ def test_openapi_writes_the_document_generated_by_the_functions_resolver(tmp_pat
     assert document["openapi"].startswith("3.")
     assert "/hello/{name}" in document["paths"]
     assert out.read_text().startswith('{\n  "openapi"')
+
+
+def test_sqs_event_wraps_bus_samples_for_a_queue_consumer(capsys: pytest.CaptureFixture[str]) -> None:
+    from local_runtime.__main__ import main
+
+    sample = Path(__file__).resolve().parents[2] / "events" / "bus" / "product_added.json"
+    assert main(["sqs-event", str(sample), str(sample)]) == 0
+    event = json.loads(capsys.readouterr().out)
+    assert [json.loads(record["body"]) for record in event["Records"]] == [json.loads(sample.read_text())] * 2
+    assert len({record["messageId"] for record in event["Records"]}) == 2
+    assert {record["eventSource"] for record in event["Records"]} == {"aws:sqs"}

@@ -131,3 +131,24 @@ def test_unknown_resource_types_warn_once_per_type_and_are_skipped(caplog: pytes
         )
         assert runtime.stack.resources["Mystery"].created is False
         assert runtime.resource_ref("AnotherMystery") == "AnotherMystery"
+
+
+def test_a_firehose_stream_writes_to_its_bucket_as_aws_does(runtime: LocalRuntime) -> None:
+    import gzip
+    from datetime import UTC, datetime
+
+    # Given the fixture's bucket, role and Firehose stream (GZIP, a prefix with a timestamp expression)
+    assert runtime.resource_attribute("LakeRole", "Arn") == "arn:aws:iam::123456789012:role/omnichannel-local-LakeRole"
+    assert runtime.resource_ref("AlarmTopic").startswith("arn:aws:sns:eu-west-1:123456789012:")
+    # When records are put
+    runtime.client("firehose").put_record_batch(
+        DeliveryStreamName=runtime.resource_ref("LakeStream"),
+        Records=[{"Data": b'{"a": 1}\n'}, {"Data": b'{"a": 2}\n'}],
+    )
+    # Then one GZIP object holds them, under the prefix evaluated for today (no extra hour folders)
+    s3 = runtime.client("s3")
+    [item] = s3.list_objects_v2(Bucket=runtime.resource_ref("LakeBucket"))["Contents"]
+    assert item["Key"].startswith(f"raw/dt={datetime.now(UTC):%Y-%m-%d}/")
+    assert item["Key"].count("/") == 2
+    body = s3.get_object(Bucket=runtime.resource_ref("LakeBucket"), Key=item["Key"])["Body"].read()
+    assert gzip.decompress(body) == b'{"a": 1}\n{"a": 2}\n'

@@ -19,6 +19,7 @@ import itertools
 import json
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ import pytest
 
 from local_runtime.http_gateway import HttpResponse
 from local_runtime.runtime import LocalRuntime
+from omnichannel.stored_event import event_json
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 CLIENT_KEY = "dev-web-key"  # what every web page ships: public
@@ -241,8 +243,20 @@ class Shop:
         )
 
 
+def _readable(value: Any) -> str:
+    """Binary attributes as their text: capture's compact events (zlib with a preset dictionary) and the outbox
+    attributes (zlib) decompressed, so that a value they hold is found, not hidden by the compression."""
+    if not isinstance(value, bytes | bytearray):
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    try:
+        return event_json({"B": bytes(value)})
+    except (zlib.error, KeyError, UnicodeDecodeError):
+        return bytes(value).decode("latin-1")
+
+
 def text_of(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """``value`` as searchable text (what a scan holds, compressed attributes decompressed)."""
+    return json.dumps(value, ensure_ascii=False, default=_readable)
 
 
 def lines(answer: HttpResponse) -> dict[str, int]:

@@ -21,7 +21,8 @@ from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent, Channel,
 from omnichannel.event_bus import BusEvent, InMemoryPublisher
 from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_events import ProfileCreated, profile_event_id
-from tests.support.moto_tables import atomic_moto_dynamodb, create_table, table_properties
+from omnichannel.stream_outbox import announced_by_outbox
+from tests.support.moto_tables import atomic_moto_dynamodb, create_table, stream_records, table_properties
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -56,7 +57,16 @@ class CartsHarness:
         self.sync = ProfileSync(self.service)
 
     def published(self, detail_type: str) -> list[BusEvent]:
-        return [event for event in self.publisher.events if event.detail_type == detail_type]
+        """What carts announced: published at once (the abandonment sweep), then what its writes carry in their
+        outbox, in the order the table's stream has them (what the stream publisher puts on the bus)."""
+        announced = [
+            event
+            for record in stream_records(self.client, self.table)
+            for event in announced_by_outbox(
+                record["dynamodb"].get("NewImage", {}), record["dynamodb"].get("OldImage", {})
+            )
+        ]
+        return [event for event in [*self.publisher.events, *announced] if event.detail_type == detail_type]
 
 
 def carts_table(client: Any, name: str = "carts") -> str:

@@ -77,7 +77,13 @@ def get_event_store() -> DynamoDBEventStore:
 
 def get_capture_service() -> CaptureService:
     if _wiring.service is None:
-        _wiring.service = CaptureService(get_event_store())
+        archive = None
+        stream = get_settings().raw_archive_stream
+        if stream:
+            from capture.dal.raw_archive import FirehoseRawArchive
+
+            archive = FirehoseRawArchive(aws_clients.client("firehose"), stream)
+        _wiring.service = CaptureService(get_event_store(), archive)
     return _wiring.service
 
 

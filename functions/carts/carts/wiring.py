@@ -66,11 +66,16 @@ def rules_from(settings: CartsSettings) -> CartRules:
     )
 
 
+def get_publisher() -> EventPublisher:
+    if _wiring.publisher is None:
+        _wiring.publisher = EventBridgePublisher(aws_clients.events(), get_settings().event_bus_name)
+    return _wiring.publisher
+
+
 def get_service() -> CartService:
     if _wiring.service is None:
         settings = get_settings()
         rules = _wiring.rules or rules_from(settings)
-        publisher = _wiring.publisher or EventBridgePublisher(aws_clients.events(), settings.event_bus_name)
         store = DynamoDBCartStore(aws_clients.dynamodb(), settings.carts_table_name, due_shards=rules.due_shards)
-        _wiring.service = CartService(store, publisher, now, rules)
+        _wiring.service = CartService(store, get_publisher(), now, rules)
     return _wiring.service

@@ -95,7 +95,7 @@ def get_tickets() -> TicketStore:
 
 
 def get_handoff() -> HandoffService:
-    return HandoffService(tickets=get_tickets(), publisher=get_publisher(), clock=now)
+    return HandoffService(tickets=get_tickets(), clock=now)
 
 
 def get_redeem_guard() -> RedeemGuard:

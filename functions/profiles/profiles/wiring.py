@@ -5,13 +5,16 @@ Tests replace them with ``override(...)`` (a fake clock, other rules, a publishe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from omnichannel import aws_clients
 from omnichannel.event_bus import EventBridgePublisher, EventPublisher
 from omnichannel.timeline_reader import TimelineReader
+from profiles.dal.batch_reads import PrefetchingClient, canonical_events_of, keys_of_events
 from profiles.dal.profile_store import DynamoDBProfileStore
 from profiles.logic.identity_rules import IdentityRules
 from profiles.logic.resolver_service import ProfileResolver
@@ -28,6 +31,7 @@ class Wiring:
     rules: IdentityRules | None = None
     publisher: EventPublisher | None = None
     store: DynamoDBProfileStore | None = None
+    reads: PrefetchingClient | None = None
     timeline: TimelineReader | None = None
 
 
@@ -61,15 +65,29 @@ def get_rules() -> IdentityRules:
     return _wiring.rules
 
 
+def get_reads() -> PrefetchingClient:
+    if _wiring.reads is None:
+        _wiring.reads = PrefetchingClient(aws_clients.dynamodb(), get_settings().profiles_table_name)
+    return _wiring.reads
+
+
 def get_store() -> DynamoDBProfileStore:
     if _wiring.store is None:
         settings = get_settings()
         _wiring.store = DynamoDBProfileStore(
-            aws_clients.dynamodb(),
+            get_reads(),  # the batch's reads prefetched (dal/batch_reads.py); everything else passes through
             settings.profiles_table_name,
             timeline_retention_days=settings.raw_event_retention_days,
         )
     return _wiring.store
+
+
+@contextmanager
+def batch_reads(records: Sequence[Mapping[str, Any]]) -> Iterator[int]:
+    """While a batch of bus records is resolved: its identifiers, idempotency items and profiles read up front
+    (``BatchGetItem``); yields the number of calls that took."""
+    with get_reads().batch(keys_of_events(canonical_events_of(records))) as calls:
+        yield calls
 
 
 def get_timeline() -> TimelineReader:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from local_runtime.runtime import LocalRuntime
+from omnichannel.stored_event import event_json  # capture stores each event compact
 from tests.support.chromium import headless_chromium, requests_sent
 from tests.support.page_server import PageServer
 
@@ -62,7 +63,7 @@ def snippet_page(api: str, static: str, load_options: dict[str, Any]) -> str:
 
 def stored_events(runtime: LocalRuntime) -> list[dict[str, Any]]:
     items = runtime.client("dynamodb").scan(TableName=runtime.table_name("EventsTable"))["Items"]
-    return [json.loads(item["event"]["S"]) for item in items if item["pk"]["S"].startswith("EVENT#")]
+    return [json.loads(event_json(item["event"])) for item in items if item["pk"]["S"].startswith("EVENT#")]
 
 
 def wait_for_events(runtime: LocalRuntime, count: int, seconds: float = 60) -> list[dict[str, Any]]:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from capture import outbox_relay, wiring
+from capture import wiring
 from capture.dal.event_store import DEAD_LETTER_PK, DynamoDBEventStore
 from capture.dal.in_memory_store import InMemoryEventStore
+from capture.handlers import schedule_outbox_relay
 from capture.logic.capture_service import CaptureService, IncomingEvent, OutboxEntry, publish_or_park
 from capture.logic.outbox_relay import MAX_RELAY_ATTEMPTS, relay_outbox
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType, event_id_for
@@ -99,8 +100,10 @@ def test_stored_event_round_trips_and_expires_by_ttl(store: DynamoDBEventStore, 
     assert store.get_event(incoming.event.event_id) == incoming.event
     [item] = _items(dynamodb, "events", "EVENT#")
     assert int(item["expires_at"]["N"]) == int((T0 + timedelta(days=30)).timestamp())
-    assert item["raw"]["S"] == '{"raw": true}'
     assert item["id_phone"]["S"] == "+905321234567"
+    # and the item is compact: its keys, its time and identifiers, the compressed canonical event, its expiry
+    assert set(item) == {"pk", "sk", "occurred_at", "event", "expires_at", "id_user_id", "id_phone"}
+    assert "B" in item["event"]
 
 
 def test_parked_events_are_published_by_the_relay_after_the_grace_period(
@@ -352,7 +355,7 @@ def test_the_relay_handler_counts_and_logs_what_it_dead_letters(
     wiring._wiring.store = store
     capfd.readouterr()
     try:
-        answer = outbox_relay.lambda_handler({}, FakeLambdaContext(function_name="CaptureOutboxRelayFunction"))
+        answer = schedule_outbox_relay.lambda_handler({}, FakeLambdaContext(function_name="CaptureOutboxRelayFunction"))
     finally:
         wiring.reset()
     # Then it reports it, counts it for the alarm and logs it as an error, by id
@@ -364,14 +367,20 @@ def test_the_relay_handler_counts_and_logs_what_it_dead_letters(
     assert [entry.reason for entry in store.dead_letters()] == ["MalformedDetail"]
 
 
-def test_transactions_are_sized_in_bytes_not_characters() -> None:
-    from capture.dal.event_store import MAX_TRANSACTION_BYTES, _groups, event_item
+def test_a_batch_is_stored_with_one_conditional_put_per_event(store: DynamoDBEventStore, dynamodb: Any) -> None:
+    # Given a batch of 30 events, 5 of them stored before (a client resending part of a batch)
+    calls: list[str] = []
+    dynamodb.meta.events.register("provide-client-params.dynamodb.*", lambda model, **_: calls.append(model.name))
+    batch = [_event(f"m{i}", user_id="u") for i in range(30)]
+    CaptureService(store).capture(batch[:5])
+    calls.clear()
 
-    # Given 60 events of ~60 KB of Turkish text each: 60 K characters but ~120 KB of UTF-8 apiece
-    heavy = [_event(f"m{i}", user_id="u") for i in range(60)]
-    heavy = [IncomingEvent(event=item.event, raw="ş" * 60_000) for item in heavy]
-    groups = list(_groups([(item, event_item(item, 0)) for item in heavy]))
-    # Then no transaction carries more than the byte budget
-    for group in groups:
-        assert sum(len(str(v).encode()) for _, item in group for v in item.values()) < MAX_TRANSACTION_BYTES * 1.1
-    assert len(groups) >= 3
+    # When the whole batch arrives
+    outcome = CaptureService(store).capture(batch)
+
+    # Then each event was one conditional PutItem (never a transaction, which bills every item twice), the 25 new
+    # ones are stored and the 5 others are duplicates
+    assert calls == ["PutItem"] * 30
+    assert sorted(event.message_id for event in outcome.stored) == sorted(f"m{i}" for i in range(5, 30))
+    assert sorted(event.message_id for event in outcome.duplicates) == sorted(f"m{i}" for i in range(5))
+    assert len(_items(dynamodb, "events", "EVENT#")) == 30

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from capture import stream_publisher, wiring
+from capture import wiring
 from capture.dal.event_store import DynamoDBEventStore
+from capture.handlers import stream_events as stream_publisher
 from capture.logic.capture_service import CaptureService, IncomingEvent
 from omnichannel.canonical_event import MAX_DETAIL_TYPE_LENGTH, CanonicalEvent, Channel, EventType, event_id_for
 from omnichannel.event_bus import (

@@ -25,6 +25,7 @@ from tests.support.store_offer_runtime import HOME, ISTANBUL, MODA, StoreOfferRu
 CLOCKED = {
     "HandoffOfferFunction": "handoff.wiring",
     "HandoffDeliveryFunction": "handoff.wiring",
+    "HandoffDeliveryRequestsFunction": "handoff.wiring",
     "HandoffApiFunction": "handoff.wiring",
     "HandoffStoresApiFunction": "handoff.wiring",
     "HandoffEventsFunction": "handoff.wiring",

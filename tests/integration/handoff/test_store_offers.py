@@ -20,13 +20,14 @@ from handoff.dal.offer_store import CapChanged, OfferStore
 from handoff.dal.outbox_store import OutboxStore
 from handoff.dal.store_catalog import StoreCatalog
 from handoff.dal.ticket_store import TicketStore
+from handoff.handlers import stream_handoff
 from handoff.logic.geo import Point
 from handoff.logic.offer_service import OfferService
 from handoff.logic.store_offer import FrequencyCap, Policy, QuietHours, Store
 from omnichannel.cart_events import CartAbandoned
 from omnichannel.event_bus import InMemoryPublisher
 from omnichannel.handoff_events import handoff_event_id
-from tests.support.moto_tables import create_table, table_properties
+from tests.support.moto_tables import create_table, stream_records, table_properties
 
 T0 = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)  # 12:00 in Istanbul
 MODA = Store("IST-MODA", "Moda", Point(41.0135, 29.0500), "Europe/Istanbul")
@@ -141,7 +142,17 @@ def test_an_offer_issues_a_ticket_queues_the_message_and_announces_both(env: Env
     assert (message.channel.value, message.to) == ("whatsapp", "+905320000001")
     assert message.due_at == "2026-06-10T09:00:00.000Z"
     assert message.variables["code"] == f"{handled.ticket_code[:4]}-{handled.ticket_code[4:]}"
-    assert [event.detail_type for event in env.publisher.events] == ["handoff.created", "message.requested"]
+    # message.requested is published by the decision; handoff.created is the new ticket's own announcement, which
+    # the handoff table's stream carries to the stream publisher
+    assert [event.detail_type for event in env.publisher.events] == ["message.requested"]
+    announced = [
+        event
+        for record in stream_records(env.client, "handoff")
+        for event in stream_handoff.announced(record["dynamodb"]["NewImage"], record["dynamodb"].get("OldImage", {}))
+    ]
+    assert [(event.detail_type, event.detail["code"]) for event in announced] == [
+        ("handoff.created", handled.ticket_code)
+    ]
     record = env.offers.get("cart-1", 1)
     assert record is not None
     assert record.published

@@ -82,6 +82,8 @@ def redeem(rt: LocalRuntime, code: str, sub: str = "clerk-1", **body: Any) -> Ht
 
 
 def on_bus(rt: LocalRuntime, detail_type: str, ticket_id: str) -> list[dict[str, Any]]:
+    """What reached the bus about a ticket (the table's stream announces it, asynchronously: deliver first)."""
+    rt.drain()
     return [
         event
         for event in rt.bus_log()

@@ -7,7 +7,7 @@ from typing import Any
 
 from omnichannel.event_bus import InMemoryPublisher
 from profiles import wiring
-from profiles.stream_publisher import lambda_handler
+from profiles.handlers.stream_profiles import lambda_handler
 from tests.fakes import FakeLambdaContext
 from tests.support.moto_tables import stream_records
 from tests.support.profiles_harness import PROFILES_TABLE, T0, make_event, profiles_in_moto

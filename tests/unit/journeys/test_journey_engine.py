@@ -7,15 +7,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from journeys import wiring
 from journeys.handlers import bus_batch
 from journeys.logic.ports import Conflict
 from journeys.models.definition import JourneyDefinition
 from journeys.models.state import Change, CustomerState
+from omnichannel.bus_batch import BusBatchConsumer
 from omnichannel.event_bus import BusEvent, InMemoryPublisher, PublishResult
 from omnichannel.profile_events import PROFILES_SOURCE
 from tests.support.journey_memory import MemoryJourneys, envelope
+from tests.support.sqs_batches import failed_ids, sqs_batch
 
 SMS = {"sms": {"text": "Hi {first_name}"}}
 
@@ -270,12 +274,28 @@ def test_an_event_before_its_profile_is_retried_and_a_malformed_one_dropped(monk
     # An old event whose customer never appeared is given up (nobody to write to), not retried forever
     memory.advance(hours=1)
     assert memory.service.handle([fresh]).outcomes[fresh["id"]] == "no_profile"
-    # The bus entry point raises for a retry, so Lambda's asynchronous retries take over
+    # Through the bus entry point (an SQS batch on the shared shell): only the event to retry comes back, the
+    # malformed one is quarantined once with its reason, the chatter is done
     monkeypatch.setattr(wiring, "get_service", lambda: memory.service)
     memory.now = memory.now.replace(hour=memory.now.hour - 1)
     assert bus_batch.process([fresh, malformed]).failed == [fresh["id"]]
-    with pytest.raises(bus_batch.RetryLater):
-        bus_batch.lambda_handler(fresh, LambdaContext())
+    kept: list[tuple[str, str]] = []
+    consumer = BusBatchConsumer(
+        Logger(service="test"), Metrics(namespace="Test", service="test"), quarantine=lambda: KeptInMemory(kept)
+    )
+    batch = sqs_batch([fresh, malformed, chatter])
+    ids = [record["messageId"] for record in batch["Records"]]
+    answer = consumer.handle_batch(batch, LambdaContext(), bus_batch.apply_batch)
+    assert failed_ids(answer) == [ids[0]]
+    assert kept == [(ids[1], "dropped:ValidationError")]
+
+
+class KeptInMemory:
+    def __init__(self, kept: list[tuple[str, str]]) -> None:
+        self.kept = kept
+
+    def keep(self, record: SQSRecord, reason: str, consumer: str) -> None:
+        self.kept.append((record.message_id, reason))
 
 
 class LambdaContext:

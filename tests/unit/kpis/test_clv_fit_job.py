@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from kpis.dal import keys
 from kpis.dal.memory_store import MemoryKpiStore
-from kpis.jobs import fit_clv
+from kpis.handlers.schedule_clv_fit import fit_clv
 from kpis.logic.clv_scoring import ClvModel, score
 from kpis.logic.facts import Fact, FactKind
 from kpis.logic.money import FxRates

@@ -1,9 +1,13 @@
 """The events table: every captured event once, plus the outbox of events whose publication kept failing.
 
 Items
-- event:  ``pk = EVENT#<event_id>``, ``sk = EVENT``; the canonical event (JSON), the raw message, one
-  ``id_<type>`` attribute per identifier (each is the key of a sparse index ``by_<type>`` whose range key is
-  ``occurred_at``: all events of one identifier, newest first, without a scan), ``expires_at`` (TTL).
+- event:  ``pk = EVENT#<event_id>``, ``sk = EVENT``; ``event``: the compact canonical event (its ``context`` without
+  what no consumer reads), its JSON zlib-compressed (``omnichannel.stored_event``: a typical web event's 1.3 KB of
+  JSON becomes about 0.4 KB, so an item stays well under the 1 KB of one write unit);
+  ``occurred_at``; one ``id_<type>`` attribute per identifier (each is the key of a sparse index ``by_<type>``
+  whose range key is ``occurred_at``; the indexes project keys only, and a reader fetches the events it shows with
+  ``BatchGetItem``); ``expires_at`` (TTL). Nothing else: the raw message goes to the data lake (S3, through
+  Firehose, see ``raw_archive``), and what the canonical event holds is not repeated beside it.
 - outbox: ``pk = OUTBOX#<shard>``, ``sk = <time>#<uuid>``, ``event_ids`` (the ids of events stored but not yet
   published), ``attempts`` (the relay's failed attempts). ``<time>`` is when the entry was parked or, after a
   failed attempt, until when it waits: the relay reads each shard oldest first, and a failing entry is
@@ -12,17 +16,19 @@ Items
   bus's error code, ``EntryTooLarge`` or ``Undecodable``), ``expires_at`` (the events' own retention). The
   relay never reads this partition; an operator replays an entry by writing it back to an ``OUTBOX#<shard>``.
 
-A new event item is written on the condition that its id is new: one PutItem for a single call, one
-transaction per 100 events for a batch. The table's stream carries each new item to the stream publisher.
+A new event item is written on the condition that its id is new: one conditional PutItem per event, a batch's in
+parallel (``PARALLEL_PUTS``). On-demand tables bill write units, not requests: a transaction would cost each item
+twice, and a batch's events do not need to be stored all or none, only each once. The table's stream carries each
+new item to the stream publisher.
 Nothing above this module touches boto3.
 """
 
 from __future__ import annotations
 
 import random
-import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +37,8 @@ from botocore.exceptions import ClientError
 from capture.logic.capture_service import IncomingEvent, OutboxEntry, StoreResult
 from capture.logic.outbox_relay import RELAY_BUDGET
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
-from omnichannel.dynamodb import cancellation_codes, condition_failed, ttl_after
+from omnichannel.dynamodb import condition_failed, ttl_after
+from omnichannel.stored_event import EVENT_ATTRIBUTE, compact_json, decode_event, encode_event
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,9 +48,7 @@ EVENT_SK = "EVENT"
 OUTBOX_PREFIX = "OUTBOX#"
 DEAD_LETTER_PK = OUTBOX_PREFIX + "DEAD"
 OUTBOX_PAGE = 100  # entries per Query page
-MAX_TRANSACTION_ITEMS = 100
-MAX_TRANSACTION_BYTES = 3_500_000  # DynamoDB allows 4 MB; keep room for attribute overhead
-MAX_CONFLICT_RETRIES = 5
+PARALLEL_PUTS = 10  # botocore's connection pool holds 10 connections by default
 NEW_ITEM = "attribute_not_exists(pk)"
 
 
@@ -63,20 +68,10 @@ def event_item(incoming: IncomingEvent, expires_at: int) -> dict[str, Any]:
     event = incoming.event
     item: dict[str, Any] = {
         **event_key(event.event_id),
-        "event_id": {"S": event.event_id},
-        "type": {"S": event.type.value},
-        "channel": {"S": event.channel.value},
-        "source": {"S": event.source},
-        "message_id": {"S": event.message_id},
         "occurred_at": {"S": utc_iso(event.occurred_at)},
-        "received_at": {"S": utc_iso(event.received_at)},
-        "event": {"S": incoming.json()},
+        EVENT_ATTRIBUTE: encode_event(compact_json(event)),
         "expires_at": {"N": str(expires_at)},
     }
-    if event.name:
-        item["name"] = {"S": event.name}
-    if incoming.raw is not None:
-        item["raw"] = {"S": incoming.raw}
     for identifier_type, value in event.identifiers.items():
         item[identifier_attribute(identifier_type)] = {"S": value}
     return item
@@ -118,30 +113,11 @@ def _outbox_ids(event_ids: Sequence[str]) -> tuple[str, ...]:
 
 def event_from_item(item: dict[str, Any]) -> CanonicalEvent:
     """The canonical event of a stored item, or of a stream record's NewImage (same attribute-value shape)."""
-    return CanonicalEvent.model_validate_json(item["event"]["S"])
+    return decode_event(item)
 
 
 def is_event_item(item: dict[str, Any]) -> bool:
-    return item.get("sk", {}).get("S") == EVENT_SK and "event" in item
-
-
-def _item_size(item: dict[str, Any]) -> int:
-    """DynamoDB's size of an item of string and number attributes: UTF-8 bytes of names and values."""
-    return sum(len(name.encode()) + len(str(next(iter(value.values()))).encode()) for name, value in item.items())
-
-
-def _groups(items: list[tuple[IncomingEvent, dict[str, Any]]]) -> Iterator[list[tuple[IncomingEvent, dict[str, Any]]]]:
-    group: list[tuple[IncomingEvent, dict[str, Any]]] = []
-    size = 0
-    for pair in items:
-        item_size = _item_size(pair[1])
-        if group and (len(group) == MAX_TRANSACTION_ITEMS or size + item_size > MAX_TRANSACTION_BYTES):
-            yield group
-            group, size = [], 0
-        group.append(pair)
-        size += item_size
-    if group:
-        yield group
+    return item.get("sk", {}).get("S") == EVENT_SK and EVENT_ATTRIBUTE in item
 
 
 class DynamoDBEventStore:
@@ -157,58 +133,33 @@ class DynamoDBEventStore:
         self._table = table_name
         self._retention = timedelta(days=retention_days)
         self._shards = outbox_shards
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- capture path -------------------------------------------------------------------------------------
     def store_new(self, events: Sequence[IncomingEvent]) -> StoreResult:
+        """Each event written if its id is new (a conditional PutItem each, in parallel); the rest are duplicates.
+        An error other than a duplicate raises (after botocore's retries): the caller answers 5xx and the client
+        sends again, and what was stored meanwhile is then a duplicate."""
+        items = [event_item(incoming, ttl_after(incoming.event.received_at, self._retention)) for incoming in events]
+        if len(items) == 1:
+            stored = [self._put_new(items[0])]
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=PARALLEL_PUTS, thread_name_prefix="put-event")
+            stored = list(self._pool.map(self._put_new, items))
         result = StoreResult()
-        pairs = [
-            (incoming, event_item(incoming, ttl_after(incoming.event.received_at, self._retention)))
-            for incoming in events
-        ]
-        for group in _groups(pairs):
-            self._store_group(group, result)
+        for incoming, new in zip(events, stored, strict=True):
+            (result.stored if new else result.duplicates).append(incoming.event)
         return result
 
-    def _store_group(self, group: list[tuple[IncomingEvent, dict[str, Any]]], result: StoreResult) -> None:
-        if len(group) == 1:
-            incoming, item = group[0]
-            try:
-                self._client.put_item(TableName=self._table, Item=item, ConditionExpression=NEW_ITEM)
-            except ClientError as error:
-                if not condition_failed(error):
-                    raise
-                result.duplicates.append(incoming.event)
-            else:
-                result.stored.append(incoming.event)
-            return
-        pending = list(group)
-        for attempt in range(MAX_CONFLICT_RETRIES + 1):
-            actions: list[Any] = [
-                {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": NEW_ITEM}}
-                for _, item in pending
-            ]
-            try:
-                self._client.transact_write_items(TransactItems=actions)
-            except ClientError as error:
-                reasons = cancellation_codes(error)
-                if not reasons:
-                    raise
-                duplicates = {index for index, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
-                if not duplicates:
-                    if attempt == MAX_CONFLICT_RETRIES:
-                        raise
-                    time.sleep(0.02 * (2**attempt) * random.random())  # noqa: S311 - a conflict: back off, retry
-                    continue
-                result.duplicates.extend(pending[index][0].event for index in sorted(duplicates))
-                pending = [pair for index, pair in enumerate(pending) if index not in duplicates]
-                if len(pending) <= 1:
-                    if pending:
-                        self._store_group(pending, result)
-                    return
-                continue
-            result.stored.extend(incoming.event for incoming, _ in pending)
-            return
-        raise RuntimeError("the events could not be stored: transaction conflicts did not clear")
+    def _put_new(self, item: dict[str, Any]) -> bool:
+        try:
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression=NEW_ITEM)
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
 
     # -- outbox ---------------------------------------------------------------------------------------------
     def add_to_outbox(self, event_ids: Sequence[str], *, due: datetime | None = None, attempts: int = 0) -> OutboxEntry:
@@ -297,7 +248,7 @@ class DynamoDBEventStore:
                 self._table: {
                     "Keys": [event_key(event_id) for event_id in ids[start : start + 100]],
                     "ProjectionExpression": "#e",
-                    "ExpressionAttributeNames": {"#e": "event"},
+                    "ExpressionAttributeNames": {"#e": EVENT_ATTRIBUTE},
                 }
             }
             while request:
@@ -327,8 +278,10 @@ class DynamoDBEventStore:
         }
         if start:
             query["ExclusiveStartKey"] = start
-        response = self._client.query(**query)
-        return [event_from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
+        response = self._client.query(**query)  # the index holds keys only: the events come from the table
+        ids = [event_id_of_item(item) for item in response.get("Items", [])]
+        found = {event.event_id: event for event in self.load_events(ids)}
+        return [found[event_id] for event_id in ids if event_id in found], response.get("LastEvaluatedKey")
 
     # -- erasure (the decision: logic/erasure.py) -----------------------------------------------------------
     def event_ids_carrying(self, identifiers: Sequence[tuple[str, str]]) -> list[str]:
@@ -364,22 +317,22 @@ class DynamoDBEventStore:
         return len(keys)
 
     def redact_event(self, event: CanonicalEvent, removed: Iterable[str]) -> None:
-        """Keep ``event`` as given (someone's identifiers taken out): its canonical JSON rewritten, the raw message
-        (which still names them) dropped, and the index attributes of the removed identifier types with it."""
+        """Keep ``event`` as given (someone's identifiers taken out): its stored form rewritten (the same compact
+        encoding as a new item, ``omnichannel.stored_event``), and the index attributes of the removed identifier
+        types with it. No raw message is kept here (it is in the data lake; see docs/security.md for the lake)."""
         gone = sorted(
             identifier_attribute(kind) for kind in {str(kind) for kind in removed} if kind not in event.identifiers
         )
+        update = "SET #e = :e"
+        if gone:
+            update += " REMOVE " + ", ".join(f"#g{n}" for n in range(len(gone)))
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=event_key(event.event_id),
-                UpdateExpression="SET #e = :e REMOVE " + ", ".join(["#raw", *(f"#g{n}" for n in range(len(gone)))]),
-                ExpressionAttributeNames={
-                    "#e": "event",
-                    "#raw": "raw",
-                    **{f"#g{n}": name for n, name in enumerate(gone)},
-                },
-                ExpressionAttributeValues={":e": {"S": event.model_dump_json(exclude_none=True)}},
+                UpdateExpression=update,
+                ExpressionAttributeNames={"#e": EVENT_ATTRIBUTE, **{f"#g{n}": name for n, name in enumerate(gone)}},
+                ExpressionAttributeValues={":e": encode_event(compact_json(event))},
                 ConditionExpression="attribute_exists(pk)",
             )
         except ClientError as error:

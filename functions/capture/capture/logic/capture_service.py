@@ -1,9 +1,11 @@
 """Capture's exactly-once effect, in two steps joined by the table's stream (a transactional outbox).
 
-1. **Store** (the HTTP request): events are de-duplicated on ``event_id`` within the request, then written on
-   the condition that the id is new. A retried message (same source and messageId, so the same event_id) fails
-   the condition: it is answered like a success and neither stored nor published again. The request makes
-   no bus call at all: one conditional write per event, or one transaction per 100 events of a batch.
+1. **Store** (the HTTP request): events are de-duplicated on ``event_id`` within the request; their raw messages
+   go to the data lake first (one Firehose ``PutRecordBatch`` per request: a lake is at-least-once, so a message
+   sent again may be archived again, never lost), then each is written on the condition that the id is new. A
+   retried message (same source and messageId, so the same event_id) fails the condition: it is answered like a
+   success and neither stored nor published again. The request makes no bus call at all: one conditional write
+   per event.
 2. **Publish** (the events table's DynamoDB stream): every *new* event item appears exactly once on the
    stream; the stream publisher puts them on the bus in chunks of 10, retrying only the failed entries. What
    still fails for a passing reason is written to the outbox and published later by the scheduled relay (with
@@ -60,6 +62,12 @@ class OutboxEntry:
 class StoreResult:
     stored: list[CanonicalEvent] = field(default_factory=list)
     duplicates: list[CanonicalEvent] = field(default_factory=list)
+
+
+class RawArchive(Protocol):
+    def keep(self, events: Sequence[IncomingEvent]) -> None:
+        """Keep the events' raw messages (and canonical form) where analysts read them; raise if that failed."""
+        ...
 
 
 class EventStore(Protocol):
@@ -141,8 +149,9 @@ def publish_or_park(publisher: EventPublisher, outbox: OutboxStore, events: Sequ
 
 
 class CaptureService:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, archive: RawArchive | None = None) -> None:
         self._store = store
+        self._archive = archive
 
     def capture(self, incoming: Sequence[IncomingEvent]) -> CaptureOutcome:
         unique: dict[str, IncomingEvent] = {}
@@ -154,5 +163,7 @@ class CaptureService:
                 unique[item.event.event_id] = item
         if not unique:
             return CaptureOutcome(duplicates=repeated)
+        if self._archive is not None:
+            self._archive.keep(list(unique.values()))
         stored = self._store.store_new(list(unique.values()))
         return CaptureOutcome(stored=stored.stored, duplicates=stored.duplicates + repeated)

@@ -4,7 +4,9 @@ Items (``pk`` / ``sk``):
 
 - ``CART#<type>#<value>`` / ``CART``: the cart of one identifier (``user_id`` or ``anonymous_id``), or a pointer
   to the profile's cart (``moved_to``). Written with ``PutItem`` conditioned on ``rev`` (optimistic locking).
-  ``applied`` remembers the bus events applied to it (idempotency in the same write as the change).
+  ``applied`` remembers the bus events applied to it (idempotency in the same write as the change); ``outbox`` the
+  events the write announces (``cart.updated``, ``cart.recovered``, ``cart.merged``): the table's stream publishes
+  them (``omnichannel.stream_outbox``), so a stored change is an announced change.
 - ``CART#...`` / ``SAVED#<from cart id>#<version>``: a cart kept aside by a merge (replace mode).
 - ``PROFILE#<profile id>`` / ``PROFILE``: the identifiers carts has seen for a profile (string set ``ids``,
   ``<type>:<value>``) and ``merged_into``.
@@ -36,6 +38,7 @@ from carts.logic.ports import CartWrite, ProfileMirror, WriteConflict
 from omnichannel.canonical_event import CanonicalEvent
 from omnichannel.dynamodb import cancellation_codes, condition_failed
 from omnichannel.identifiers import identifier_digest
+from omnichannel.stream_outbox import OUTBOX_ATTRIBUTE, outbox_bytes
 
 DUE_INDEX = "by_abandon_due"
 PROFILE_SK = "PROFILE"
@@ -128,6 +131,8 @@ def cart_item(write: CartWrite, shards: int) -> dict[str, Any]:
         "last_recovery": cart.last_recovery,
         "expires_at": write.expires_at,
     }
+    if write.announce:
+        optional[OUTBOX_ATTRIBUTE] = outbox_bytes(write.announce)
     if write.due_at is not None:
         optional["due_shard"] = due_shard(cart.key, shards)
         optional["due_at"] = iso(write.due_at)

@@ -11,10 +11,9 @@ change (atomic, no second table), remembered for ``dedupe_window``.
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +33,7 @@ from carts.logic.ports import CartStore, CartWrite, WriteConflict
 from omnichannel.canonical_event import Channel
 from omnichannel.cart_events import CARTS_SOURCE, CartEventType, CartLine, CartUpdated
 from omnichannel.event_bus import BusEvent, EventPublisher
+from omnichannel.retry import RetriesExhausted, attempts
 
 MAX_POINTER_HOPS = 4
 
@@ -67,7 +67,7 @@ class SignedIn(Exception):
     credential alone no longer does."""
 
 
-class TooMuchContention(Exception):
+class TooMuchContention(RetriesExhausted):
     """Every attempt lost the race to another writer."""
 
 
@@ -147,8 +147,12 @@ class CartService:
         return cart
 
     # ------------------------------------------------------------------ writing
-    def write_of(self, cart: Cart, previous: Cart) -> CartWrite:
-        """The conditional write of ``cart`` over ``previous`` (the state it was read as)."""
+    def write_of(
+        self, cart: Cart, previous: Cart, *, channel: str | None = None, announce: Sequence[BusEvent] = ()
+    ) -> CartWrite:
+        """The conditional write of ``cart`` over ``previous`` (the state it was read as), with what it announces:
+        ``cart.updated`` when the cart's content changed (``channel``: where the change came from), ``cart.recovered``
+        when an order recovered an abandoned episode, and ``announce``."""
         now = self.clock()
         stamped = replace(
             cart,
@@ -160,11 +164,17 @@ class CartService:
         expires_at = None
         if stamped.owner[0] == OwnerKind.ANONYMOUS_ID:
             expires_at = int(((stamped.last_activity_at or now) + self.rules.anonymous_ttl).timestamp())
+        events = list(announce)
+        if stamped.moved_to is None and stamped.version != previous.version:
+            events.append(self.updated_event(stamped, channel))
+        if stamped.last_recovery and stamped.last_recovery != previous.last_recovery:
+            events.append(bus_event(CartEventType.RECOVERED, dict(stamped.last_recovery)))
         return CartWrite(
             cart=stamped,
             expected_rev=previous.rev if previous.exists else None,
             due_at=abandon_due_at(stamped, self.rules.abandon_after),
             expires_at=expires_at,
+            announce=tuple(events),
         )
 
     def mutate(
@@ -174,12 +184,14 @@ class CartService:
         *,
         event_id: str | None = None,
         expected: Expected | None = None,
+        channel: str | None = None,
         follow: bool = True,
     ) -> Outcome:
         """Read the cart reached from ``key``, apply ``change``, write it back if nobody wrote in between; retry
         otherwise. ``event_id``: a bus event applied at most once. ``expected``: the client's If-Match.
-        ``follow``: whether a pointer may be followed (see :meth:`resolve`)."""
-        for attempt in range(self.rules.attempts):
+        ``channel``: where the change came from (in its ``cart.updated``). ``follow``: whether a pointer may be
+        followed (see :meth:`resolve`)."""
+        for _attempt in self.attempts():
             current = self.resolve(key, follow=follow)
             if event_id is not None and event_id in current.applied:
                 return Outcome(current, duplicate=True, changed=False)
@@ -193,18 +205,17 @@ class CartService:
                 updated = replace(updated, applied={**updated.applied, event_id: int(self.clock().timestamp())})
             if updated == current:
                 return Outcome(current, changed=False)
-            write = self.write_of(updated, current)
+            write = self.write_of(updated, current, channel=channel)
             try:
                 self.store.save(write)
             except WriteConflict:
-                self._backoff(attempt)
                 continue
             return Outcome(write.cart, changed=write.cart.version != current.version)
         raise TooMuchContention(key)
 
-    def _backoff(self, attempt: int) -> None:
-        if attempt:
-            self._sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not a secret
+    def attempts(self) -> Iterator[int]:
+        """Optimistic attempts at one change (``rules.attempts``), with jittered backoff between them."""
+        return attempts(self.rules.attempts, base=0.005, cap=0.2, sleep=self._sleep)
 
     def label(self, key: str, profile_id: str) -> Cart:
         """Name the profile a cart belongs to (``profile_id`` on it, in its bus events): never moves anything."""
@@ -239,7 +250,8 @@ class CartService:
         return bus_event(CartEventType.UPDATED, detail.model_dump(mode="json"))
 
     def announce(self, events: list[BusEvent]) -> list[str]:
-        """Publish; returns the ids that could not be published."""
+        """Publish now (the abandonment sweep, whose pending mark retries a refusal); returns the ids that could not
+        be published. Changes announce through their own write instead (``write_of``)."""
         if not events:
             return []
         return list(self.publisher.publish(events).failed)

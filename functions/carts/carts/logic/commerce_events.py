@@ -36,10 +36,9 @@ from carts.logic.cart import (
     take_bought_lines,
     touch,
 )
-from carts.logic.cart_service import CartService, bus_event, cart_event_id, channel_of
+from carts.logic.cart_service import CartService, cart_event_id, channel_of
 from omnichannel.canonical_event import CanonicalEvent
-from omnichannel.cart_events import CartEventType, CartRecovered
-from omnichannel.event_bus import BusEvent
+from omnichannel.cart_events import CartRecovered
 from omnichannel.identifiers import IdentifierType
 
 PRODUCT_ADDED = "Product Added"
@@ -69,9 +68,6 @@ class UnusableEvent(ValueError):
 class Applied:
     outcome: str  # applied | duplicate | unchanged
     cart: Cart
-    published: list[str]
-    failed: list[str]
-    recovery_unannounced: bool = False  # cart.recovered could not be published: the caller must fail (retry)
 
 
 @dataclass(frozen=True)
@@ -196,15 +192,6 @@ def ordered_products(properties: dict[str, Any]) -> list[tuple[str, str | None, 
     return ordered
 
 
-def _recovered_event(cart: Cart) -> BusEvent | None:
-    """The ``cart.recovered`` of the order this cart last closed on, if that order recovered an episode."""
-    recovery = cart.last_recovery
-    if not recovery:
-        return None
-    detail = CartRecovered.model_validate(recovery)
-    return bus_event(CartEventType.RECOVERED, detail.model_dump(mode="json"))
-
-
 def apply_event(service: CartService, event: CanonicalEvent) -> Applied:
     """Apply one captured e-commerce event to its cart, at most once, and announce what changed; park an event
     whose customer carts does not know yet."""
@@ -221,7 +208,7 @@ def apply_event(service: CartService, event: CanonicalEvent) -> Applied:
         service.store.park(event, names, int((service.clock() + PARKED_FOR).timestamp()))
         owner = find_owner(service, event)
         if owner is None:
-            return Applied("parked", Cart(key=""), [], [])
+            return Applied("parked", Cart(key=""))
         service.store.unpark(event.event_id, names)
     return apply_to(service, event, owner)
 
@@ -293,21 +280,7 @@ def apply_to(service: CartService, event: CanonicalEvent, owner: Owner) -> Appli
             )
             return replace(closed, last_recovery=detail.model_dump(mode="json"))
 
-    result = service.mutate(key, change, event_id=event.event_id)
-    events: list[BusEvent] = []
-    recovered: BusEvent | None = None
-    if name == ORDER_COMPLETED:
-        recovered = _recovered_event(result.cart)
-        # On a redelivery the order was applied already: announce its recovery again (same event id) in case the
-        # first attempt stored the change but could not publish.
-        if recovered is not None and recovered.detail.get("order_event_id") == event.event_id:
-            events.append(recovered)
-        else:
-            recovered = None
-    if result.changed:
-        events.append(service.updated_event(result.cart, channel))
-    failed = service.announce(events)
+    # cart.updated and cart.recovered are announced by the write itself (its outbox, published from the stream)
+    result = service.mutate(key, change, event_id=event.event_id, channel=channel)
     outcome = "duplicate" if result.duplicate else ("applied" if result.changed else "unchanged")
-    published = [item.event_id for item in events if item.event_id not in failed]
-    unannounced = recovered is not None and recovered.event_id in failed
-    return Applied(outcome, result.cart, published, failed, recovery_unannounced=unannounced)
+    return Applied(outcome, result.cart)

@@ -10,6 +10,7 @@ from typing import Protocol
 from carts.logic.cart import Cart
 from carts.logic.cart_merge import SavedCart
 from omnichannel.canonical_event import CanonicalEvent
+from omnichannel.event_bus import BusEvent
 
 
 class WriteConflict(Exception):
@@ -18,12 +19,14 @@ class WriteConflict(Exception):
 
 @dataclass(frozen=True)
 class CartWrite:
-    """Put ``cart`` if the stored item still has ``expected_rev`` (None: if there is no item yet)."""
+    """Put ``cart`` if the stored item still has ``expected_rev`` (None: if there is no item yet), with the events
+    the write announces in the same item (its ``outbox``: the table's stream publishes them)."""
 
     cart: Cart
     expected_rev: int | None
     due_at: datetime | None
     expires_at: int | None
+    announce: tuple[BusEvent, ...] = ()
 
 
 @dataclass(frozen=True)

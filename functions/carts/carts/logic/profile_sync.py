@@ -47,7 +47,6 @@ class SyncResult:
     home: str | None = None
     writes: int = 0
     deleted: int = 0
-    failed: list[str] = field(default_factory=list)
     linked: int = 0
     applied: list[Applied] = field(default_factory=list)
 

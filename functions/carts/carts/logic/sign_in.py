@@ -13,7 +13,7 @@ already joined, to this customer or anyone else on a shared device, brings nothi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from carts.logic.cart import Cart, OwnerKind, cart_id_of, cart_key
 from carts.logic.cart_merge import MergedFrom, plan_consolidation
@@ -27,30 +27,27 @@ from omnichannel.event_bus import BusEvent
 class SignInResult:
     cart: Cart
     merged: list[MergedFrom] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
 
 
 def sign_in(service: CartService, user_id: str, anonymous_id: str) -> SignInResult:
-    """Bring the device's cart (``anonymous_id``, its credential) into the cart of ``user_id`` (the token's sub)."""
+    """Bring the device's cart (``anonymous_id``, its credential) into the cart of ``user_id`` (the token's sub).
+
+    ``cart.merged`` (one per cart brought) and the home cart's ``cart.updated`` ride the transaction's writes (their
+    outbox: the carts table's stream publishes them), so a joined cart is an announced one."""
     home_key = cart_key(OwnerKind.USER_ID, user_id)
     device_key = cart_key(OwnerKind.ANONYMOUS_ID, anonymous_id)
     rules = service.rules
-    for attempt in range(rules.attempts):
+    for _attempt in service.attempts():
         carts = service.store.load_many([home_key, device_key])
         home, device = carts[home_key], carts[device_key]
         if device.is_pointer:
             return SignInResult(home)  # brought already (by this customer, or another one on a shared device)
         plan = plan_consolidation(home, [device], mode=rules.mode, limits=rules.limits, profile_id=home.profile_id)
-        writes = [service.write_of(plan.home, home)] if plan.home_changed else []
+        writes = [service.write_of(plan.home, home, channel=plan.home.last_channel)] if plan.home_changed else []
         writes += [service.write_of(pointer, carts[pointer.key]) for pointer in plan.pointers]
         now = service.clock()
-        try:
-            service.store.save_all(writes, plan.saved, int((now + rules.saved_ttl).timestamp()))
-        except WriteConflict:
-            service._backoff(attempt)
-            continue
         cart = writes[0].cart if plan.home_changed else home
-        events: list[BusEvent] = []
+        merged_events: list[BusEvent] = []
         for merged in plan.merged:
             detail = CartMerged(
                 event_id=cart_event_id(cart.cart_id, "merged", cart_id_of(merged.from_key), str(merged.from_version)),
@@ -62,8 +59,12 @@ def sign_in(service: CartService, user_id: str, anonymous_id: str) -> SignInResu
                 version=cart.version,
                 kept_as_saved=merged.saved,
             )
-            events.append(bus_event(CartEventType.MERGED, detail.model_dump(mode="json")))
-        if plan.merged:
-            events.append(service.updated_event(cart, cart.last_channel))
-        return SignInResult(cart, plan.merged, service.announce(events))
+            merged_events.append(bus_event(CartEventType.MERGED, detail.model_dump(mode="json")))
+        if merged_events and writes:  # announced by the sign-in's own transaction (its first write's outbox)
+            writes[0] = replace(writes[0], announce=(*writes[0].announce, *merged_events))
+        try:
+            service.store.save_all(writes, plan.saved, int((now + rules.saved_ttl).timestamp()))
+        except WriteConflict:
+            continue
+        return SignInResult(cart, plan.merged)
     raise TooMuchContention(home_key)

@@ -31,7 +31,7 @@ from carts.logic.cart_service import Expected, SignedIn
 from carts.logic.sign_in import sign_in
 from carts.models.api import AddLineRequest, CartOut, ChangeQuantityRequest, SavedCartOut, SavedCartsOut
 from carts.models.api import cart_out as to_cart_out
-from carts.observability import logger, metrics
+from carts.observability import metrics
 from omnichannel.auth import Principal, Role, principal_from_event
 from omnichannel.http_api import ApiError, ErrorBody
 
@@ -159,12 +159,8 @@ def expected_version() -> Expected | None:
 
 
 def _announce(cart: Cart) -> None:
-    """cart.updated after an API write: best effort (the write stands; a refusal is logged and counted)."""
-    service = wiring.get_service()
+    """Counts an API write; its cart.updated is in the write itself (the carts table's stream publishes it)."""
     metrics.add_metric(name="CartWrites", unit="Count", value=1)
-    if service.announce([service.updated_event(cart, None)]):
-        metrics.add_metric(name="CartUpdatesNotPublished", unit="Count", value=1)
-        logger.warning("cart.updated not published", extra={"cart_id": cart.cart_id, "version": cart.version})
 
 
 def _read(key: str, *, show_profile: bool) -> Response[str]:
@@ -270,8 +266,6 @@ def merge_device_cart() -> Response[str]:
     principal = _principal()
     result = sign_in(wiring.get_service(), principal.subject, _device_credential())
     metrics.add_metric(name="CartsMerged", unit="Count", value=len(result.merged))
-    if result.failed:
-        logger.warning("cart events not published", extra={"failed": len(result.failed)})
     return cart_response(result.cart, show_profile=True)
 
 

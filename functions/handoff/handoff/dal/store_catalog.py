@@ -12,7 +12,6 @@ within r by great-circle distance; a store that moves changes cell in the same t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -22,6 +21,7 @@ from botocore.exceptions import ClientError
 from handoff.logic.geo import Point, cell_of, cells_within, haversine_km
 from handoff.logic.store_offer import Store
 from omnichannel.dynamodb import cancellation_codes
+from omnichannel.retry import RetriesExhausted, attempts
 
 STORE_SK = "STORE"
 INVENTORY_SK_PREFIX = "INVENTORY#"
@@ -171,14 +171,13 @@ class StoreCatalog:
         ]
         for start in range(0, len(requests), BATCH_WRITE_ITEMS):
             pending: dict[str, Any] = {self._table: requests[start : start + BATCH_WRITE_ITEMS]}
-            for round_ in range(MAX_BATCH_ROUNDS):
+            for _round in attempts(MAX_BATCH_ROUNDS, base=0.05, cap=1.0, jitter=False):
                 response = self._client.batch_write_item(RequestItems=pending)
                 pending = response.get("UnprocessedItems") or {}
                 if not pending:
                     break
-                time.sleep(min(1.0, 0.05 * 2**round_))
             if pending:
-                raise RuntimeError(f"DynamoDB left {len(pending[self._table])} inventory writes unprocessed")
+                raise RetriesExhausted(f"DynamoDB left {len(pending[self._table])} inventory writes unprocessed")
 
     def stock(self, store_ids: Iterable[str], skus: Iterable[str]) -> dict[str, dict[str, int]]:
         """Quantity on hand per store and sku (absent: none), read with BatchGetItem."""
@@ -190,7 +189,7 @@ class StoreCatalog:
         stock: dict[str, dict[str, int]] = {}
         for start in range(0, len(keys), BATCH_GET_KEYS):
             pending: dict[str, Any] = {self._table: {"Keys": keys[start : start + BATCH_GET_KEYS]}}
-            for round_ in range(MAX_BATCH_ROUNDS):
+            for _round in attempts(MAX_BATCH_ROUNDS, base=0.05, cap=1.0, jitter=False):
                 response = self._client.batch_get_item(RequestItems=pending)
                 for item in response.get("Responses", {}).get(self._table, []):
                     store_id = item["pk"]["S"].removeprefix("STORE#")
@@ -199,7 +198,6 @@ class StoreCatalog:
                 pending = response.get("UnprocessedKeys") or {}
                 if not pending:
                     break
-                time.sleep(min(1.0, 0.05 * 2**round_))
             if pending:
-                raise RuntimeError("DynamoDB left inventory reads unprocessed")
+                raise RetriesExhausted("DynamoDB left inventory reads unprocessed")
         return stock

@@ -8,7 +8,6 @@ point it at its profile later. ``profile.merged`` re-homes the merged profile's 
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,11 +25,12 @@ from handoff.logic.conversations import (
 from omnichannel.canonical_event import CanonicalEvent
 from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_events import ProfileCreated, ProfileErased, ProfileMerged, ProfileUnmerged, ProfileUpdated
+from omnichannel.retry import RetriesExhausted, attempts
 
 MAX_ATTEMPTS = 8
 
 
-class TooMuchContention(RuntimeError):
+class TooMuchContention(RetriesExhausted):
     pass
 
 
@@ -79,14 +79,13 @@ class ConversationService:
         expires_at = int((self.clock() + self.dedupe_window).timestamp())
         # A call continues the customer's open case on another channel (implicit handoff): read their cases once.
         others = self.store.of_profile(profile_id) if profile_id and event.name in LINKING_EVENTS else []
-        for attempt in range(MAX_ATTEMPTS):
+        for _attempt in attempts(MAX_ATTEMPTS, base=0.01, cap=0.5, sleep=self.sleep):
             before = self.store.load(contact)
             after = link_to_open_case(before, apply_event(before, event, profile_id), event, others)
             try:
                 if not self.store.save_applied(before, after, event.event_id, expires_at):
                     return Applied("duplicate", before)
             except self.conflict:
-                self.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not a secret
                 continue
             return Applied("applied", after)
         raise TooMuchContention(f"conversation kept changing for {MAX_ATTEMPTS} attempts")

@@ -1,9 +1,9 @@
 """Explicit handoff: issue a ticket, redeem it once, announce both on the bus.
 
-The ticket is the record; the bus events (``handoff.created``, ``handoff.accepted``) are announced after the
-write succeeded, with ids derived from the ticket, so a consumer sees each at most once per ticket even if a
-retry publishes again. Publishing is best effort: a bus refusal is reported to the caller (logged and counted
-by the route), never undoes the ticket.
+The ticket is the record, and its announcement: the handoff table's stream carries every new ticket and every
+redemption to the stream publisher (``handlers/stream_handoff.py``), which derives ``handoff.created`` and
+``handoff.accepted`` from the ticket item with ids derived from the ticket (``omnichannel.stream_outbox``). A
+stored ticket is an announced ticket; a bus that refuses makes the stream retry.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from handoff.logic.tickets import Ticket, new_ticket
-from omnichannel.event_bus import BusEvent, EventPublisher
+from omnichannel.event_bus import BusEvent
 from omnichannel.handoff_events import (
     HANDOFF_SOURCE,
     HandoffAccepted,
@@ -79,11 +79,7 @@ class Issued:
 @dataclass
 class HandoffService:
     tickets: Tickets
-    publisher: EventPublisher
     clock: Callable[[], datetime]
-
-    def _announce(self, event: BusEvent) -> bool:
-        return not self.publisher.publish([event]).failed
 
     def create(
         self,
@@ -110,9 +106,9 @@ class HandoffService:
                 link_base_url=link_base_url,
             )
         )
-        return Issued(ticket, self._announce(created_event(ticket)))
+        return Issued(ticket, announced=True)  # by the table's stream
 
     def redeem(self, code: str, *, by: str, channel: str, store_id: str | None) -> Issued:
         """Raises ``TicketNotFound`` / ``TicketExpired`` / ``TicketAlreadyUsed``."""
         ticket = self.tickets.redeem(code, by, self.clock(), channel=channel, store_id=store_id)
-        return Issued(ticket, self._announce(accepted_event(ticket)))
+        return Issued(ticket, announced=True)  # by the table's stream

@@ -12,7 +12,6 @@ the message request, the redelivery publishes it.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,6 @@ from typing import Any, Protocol
 from handoff.logic.conversations import Consent
 from handoff.logic.customer_facts import CustomerFacts, conversation_consent
 from handoff.logic.geo import Point
-from handoff.logic.handoff_service import created_event
 from handoff.logic.offer_record import Cap, OfferRecord
 from handoff.logic.store_offer import (
     DEFAULT_CHANNEL_ORDER,
@@ -52,6 +50,7 @@ from omnichannel.handoff_events import (
     handoff_event_id,
 )
 from omnichannel.identifiers import IdentifierType
+from omnichannel.retry import RetriesExhausted, attempts
 
 OFFER_TEMPLATE = "reserve_in_store"
 OFFER_REASON = "cart_abandoned_in_stock_nearby"
@@ -241,7 +240,7 @@ class OfferService:
             return self._again(existing)
         profile_id = self.customers.profile_of(event.profile_id, event.anonymous_id)
         ticket: Ticket | None = None  # kept across a cap conflict, so a retry issues no second ticket
-        for attempt in range(MAX_ATTEMPTS):
+        for _attempt in attempts(MAX_ATTEMPTS, base=0.02, cap=0.5, sleep=self.sleep):
             now = self.clock()
             facts = self.gather(event, profile_id)
             decision = decide(facts, self.policy, now)
@@ -278,11 +277,10 @@ class OfferService:
                     message=message,
                 )
             except self.cap_changed:
-                self.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not a secret
                 continue
             if not recorded:
                 return self._again(self.offers.get(event.cart_id, event.episode))
-            self._publish(message, event.cart_id, event.episode, ticket)
+            self._publish(message, event.cart_id, event.episode)
             return Handled(
                 decision.outcome.value,
                 decision.reason,
@@ -290,7 +288,7 @@ class OfferService:
                 ticket_code=ticket.code,
                 decision=decision,
             )
-        raise RuntimeError(f"the offer cap kept changing for {MAX_ATTEMPTS} attempts")
+        raise RetriesExhausted(f"the offer cap kept changing for {MAX_ATTEMPTS} attempts")
 
     def _again(self, existing: OfferRecord | None) -> Handled:
         """A cart episode decided before: publish its request if that did not happen, send nothing new."""
@@ -363,8 +361,8 @@ class OfferService:
             due_at=utc_iso(decision.send_at),
         )
 
-    def _publish(self, message: OutboundMessage, cart_id: str, episode: int, ticket: Ticket | None = None) -> None:
-        """``handoff.created`` for a new ticket (the first time only) and ``message.requested``."""
+    def _publish(self, message: OutboundMessage, cart_id: str, episode: int) -> None:
+        """``message.requested``, then the decision is marked published."""
         request = OutboundMessageRequested(
             event_id=handoff_event_id(HandoffEventType.MESSAGE_REQUESTED.value, message.message_id),
             occurred_at=datetime.fromisoformat(message.requested_at),
@@ -377,18 +375,18 @@ class OfferService:
             ticket_code=message.ticket_code,
             reason=message.reason,
         )
-        events = [created_event(ticket)] if ticket is not None else []
-        events.append(
+        # handoff.created of the offer's ticket is the ticket's own announcement (the table's stream)
+        events = [
             BusEvent(
                 event_id=request.event_id,
                 source=HANDOFF_SOURCE,
                 detail_type=HandoffEventType.MESSAGE_REQUESTED.value,
                 detail=request.model_dump(mode="json"),
             )
-        )
+        ]
         result = self.publisher.publish(events)
-        if result.failed:
-            raise RuntimeError(f"message.requested was not published: {result.failed}")
+        if result.failed:  # the decision stands unpublished: the redelivered cart.abandoned publishes it (_again)
+            raise RetriesExhausted(f"message.requested was not published: {result.failed}")
         self.offers.mark_published(cart_id, episode)
 
 

@@ -1,44 +1,63 @@
-"""Bus entry point: a batch of EventBridge events (capture's, ``lifecycle.changed``, ``cart.abandoned``, the
-profiles') moves the customers' journeys.
+"""Entry point of the journeys' bus consumer: SQS batches (rule → queue → Lambda) of bus events (capture's,
+``lifecycle.changed``, ``cart.abandoned``, the profiles') move the customers' journeys.
 
-``process(envelopes)`` is the whole of it and takes a list, so an SQS batch shell can call it as it is (its
-answer names the events to deliver again). Today an ``EventBridgeRule`` invokes ``lambda_handler`` with one
-event: a failure that should be retried (the customer's profile does not exist yet) raises, so Lambda's
-asynchronous retries and the rule's failure queue take over. Redelivery is harmless: each event is applied once
-per customer.
+``process(envelopes)`` is the whole of it and takes the batch's EventBridge events in order; the shared shell
+(``omnichannel.bus_batch``, ``handle_batch``) hands them over and settles each record from the answer:
+
+- an event the journeys can never read (``dropped:<error>``) is quarantined once in the queue's dead-letter queue,
+  with that reason;
+- an event to deliver again (it would start a journey, but its customer's profile does not exist yet) fails alone
+  and comes back after the queue's visibility timeout, until its retry window has passed;
+- everything else is done. A transient AWS failure raises: the batch's records come back, and each event is applied
+  once per customer, so the redelivery changes nothing twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from journeys import wiring
 from journeys.logic.service import BatchResult
 from journeys.observability import logger, metrics, tracer
+from omnichannel.bus_batch import BatchOutcome, BusBatchConsumer
 
-
-class RetryLater(RuntimeError):
-    """Some events of the batch should be delivered again."""
+DROPPED = "dropped"
 
 
 def process(envelopes: Sequence[dict[str, Any]]) -> BatchResult:
     result = wiring.get_service().handle(envelopes)
     for envelope_id, outcome in result.outcomes.items():
         metrics.add_metric(name=f"JourneyEvents_{outcome.split(':')[0]}", unit="Count", value=1)
-        if outcome.startswith("dropped"):
+        if outcome.startswith(DROPPED):
             logger.warning("event dropped", extra={"envelope_id": envelope_id, "reason": outcome})
     return result
+
+
+def apply_batch(events: Sequence[Mapping[str, Any]]) -> BatchOutcome:
+    """``process`` in the shell's terms: the dropped events are poison, those to deliver again are retried."""
+    envelopes = [dict(event) for event in events]
+    result = process(envelopes)
+    again = set(result.failed)
+    outcome = BatchOutcome()
+    for index, envelope in enumerate(envelopes):
+        envelope_id = str(envelope.get("id") or "")
+        verdict = result.outcomes.get(envelope_id, "")
+        if verdict.startswith(DROPPED):
+            outcome.poison[index] = verdict
+        elif envelope_id in again:
+            outcome.retry.add(index)
+    return outcome
+
+
+consumer = BusBatchConsumer(logger, metrics)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any] | list[dict[str, Any]], context: LambdaContext) -> dict[str, Any]:
-    envelopes = event if isinstance(event, list) else [event]
-    result = process(envelopes)
-    if result.failed:
-        raise RetryLater(f"{len(result.failed)} event(s) to deliver again: {result.failed}")
-    return {"outcomes": result.outcomes}
+def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return consumer.handle_batch(event, context, apply_batch)

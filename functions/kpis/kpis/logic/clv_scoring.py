@@ -2,7 +2,7 @@
 
 The models are fitted in weeks (as the published CDNOW estimates are): x counts repeat purchase days (the first
 purchase day excluded), t_x and T are in weeks, spend is the mean gross revenue of the repeat purchase days in
-the reporting currency. Pure Python (``kpis.clv.scoring``): no numpy or scipy in the stream.
+the reporting currency. Pure Python (``kpis.clv.prediction``): no numpy or scipy in the stream.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from kpis.clv.model import BgNbdParams, GammaGammaParams
-from kpis.clv.scoring import expected_purchases, predicted_clv, probability_alive
+from kpis.clv.prediction import expected_purchases, predicted_clv, probability_alive
 from kpis.logic.customer import CustomerState
 
 TIME_UNIT_DAYS = 7.0

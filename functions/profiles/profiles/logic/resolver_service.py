@@ -7,7 +7,6 @@ redelivered event finds the item and changes nothing; an event that changed noth
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
+from omnichannel.retry import RetriesExhausted, attempts
 from profiles.logic.identity_rules import Identifier, IdentityRules
 from profiles.logic.ports import AlreadyResolved, ConcurrentChange, ResolutionStore
 from profiles.logic.resolution import Mode, Plan, event_identifiers, plan_resolution
@@ -43,7 +43,7 @@ class Resolution:
     plan: Plan | None = None
 
 
-class GaveUp(Exception):
+class GaveUp(RetriesExhausted):
     """Too many concurrent changes in a row; the bus delivery is retried."""
 
 
@@ -67,7 +67,8 @@ class ProfileResolver:
         identifiers = [item for item in event_identifiers(event) if not self._rules.is_blocked(*item)]
         if not identifiers:
             return Resolution(Outcome.NO_IDENTIFIERS)
-        for attempt in range(1, self._max_attempts + 1):
+        for tried in attempts(self._max_attempts, base=0.02, cap=0.4, sleep=self._sleep):
+            attempt = tried + 1
             view = self._store.read_graph(identifiers, event.event_id)
             if view.already_resolved:
                 return Resolution(Outcome.DUPLICATE, attempts=attempt)
@@ -89,9 +90,7 @@ class ProfileResolver:
             except AlreadyResolved:
                 return Resolution(Outcome.DUPLICATE, attempts=attempt)
             except ConcurrentChange:
-                # Full jitter: two resolvers that collided should not collide again in step.
-                self._sleep(random.uniform(0, min(0.4, 0.01 * 2**attempt)))  # noqa: S311 - not cryptographic
-                continue
+                continue  # the next attempt waits a jittered while (omnichannel.retry)
             if plan.merged or view.stale:
                 self._store.repoint(plan, view.stale)
             blocked = (

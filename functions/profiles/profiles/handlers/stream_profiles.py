@@ -6,15 +6,16 @@ becomes ``profile.created`` / ``profile.updated``; a merge log item ``profile.me
 anything, so no personal data waits in the table for the stream.) Event ids derive from the item and its version, so
 a stream batch retried publishes the same ids again and consumers drop the repeat. If the bus refuses entries
 after the publisher's retries, the batch is reported back from the first failed record and the stream retries it
-(then bisects, then the failure queue): at least once, never lost silently.
+(then bisects, then the failure queue): at least once, never lost silently. The same shell as every table's
+outbox (``omnichannel.stream_outbox``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -28,16 +29,17 @@ from omnichannel.profile_events import (
     ProfileUpdated,
     profile_event_id,
 )
+from omnichannel.stream_outbox import publish_stream_batch
 from profiles import wiring
 from profiles.dal.items import identifiers_from_item, identifiers_to_json
 from profiles.observability import logger, metrics, tracer
 
 
-def _text(image: dict[str, Any], name: str) -> str:
+def _text(image: Mapping[str, Any], name: str) -> str:
     return str(image[name]["S"])
 
 
-def profile_event_of(image: dict[str, Any]) -> tuple[ProfileEventType, BaseModel] | None:
+def profile_event_of(image: Mapping[str, Any]) -> tuple[ProfileEventType, BaseModel] | None:
     """The bus event a stored item announces, if any."""
     kind = image.get("kind", {}).get("S")
     if kind == "profile":
@@ -92,31 +94,20 @@ def profile_event_of(image: dict[str, Any]) -> tuple[ProfileEventType, BaseModel
     return None
 
 
+def announced(new: Mapping[str, Any], _old: Mapping[str, Any]) -> list[BusEvent]:
+    """The profile event a written item announces (the table is the outbox: ``omnichannel.stream_outbox``)."""
+    found = profile_event_of(new)
+    if found is None:
+        return []
+    kind, detail = found
+    payload = detail.model_dump(mode="json")
+    return [BusEvent(event_id=str(payload["event_id"]), source=PROFILES_SOURCE, detail_type=kind.value, detail=payload)]
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    entries: list[tuple[str, BusEvent]] = []
-    for record in event.get("Records", []):
-        image = record.get("dynamodb", {}).get("NewImage") or {}
-        if record.get("eventName") not in ("INSERT", "MODIFY"):
-            continue
-        announced = profile_event_of(image)
-        if announced is None:
-            continue
-        kind, detail = announced
-        payload = detail.model_dump(mode="json")
-        bus_event = BusEvent(
-            event_id=str(payload["event_id"]), source=PROFILES_SOURCE, detail_type=kind.value, detail=payload
-        )
-        entries.append((record["dynamodb"]["SequenceNumber"], bus_event))
-    if not entries:
-        return {"batchItemFailures": []}
-    result = wiring.get_publisher().publish([bus_event for _, bus_event in entries])
-    failed = set(result.failed)
-    metrics.add_metric(name="ProfileEventsPublished", unit=MetricUnit.Count, value=len(entries) - len(failed))
-    if failed:
-        first = next(sequence for sequence, bus_event in entries if bus_event.event_id in failed)
-        logger.error("profile events not published; the stream retries", extra={"event_ids": sorted(failed)})
-        return {"batchItemFailures": [{"itemIdentifier": first}]}
-    return {"batchItemFailures": []}
+    return publish_stream_batch(
+        event.get("Records", []), wiring.get_publisher(), announced, logger=logger, metrics=metrics
+    )

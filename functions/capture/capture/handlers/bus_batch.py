@@ -1,33 +1,35 @@
-"""EventBridge entry point: ``profile.erased`` erases the customer from capture's table (``logic/erasure.py``).
+"""Entry point of capture's erasure: SQS batches of ``profile.erased`` (rule → queue → Lambda) erase the customer
+from capture's table (the decision: ``logic/erasure.py``).
 
 The profiles function erases its own table and announces the identifiers the customer had; this deletes every
 stored event that is only theirs and takes their identifiers out of events that are also someone else's (found
 through the identifier indexes; whose else an event is, through the profiles table, read-only). Idempotent: a
-redelivery finds nothing left to do. A failure raises, so Lambda's retries and then the failure queue take it.
+redelivery finds nothing left to do. A detail that is not a ``profile.erased`` is quarantined; a DynamoDB failure
+fails only its record, which comes back. See ``omnichannel.bus_batch``. The raw messages in the data lake are not
+touched here (see docs/security.md, open items).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from capture import wiring
-from capture.logic.erasure import erase_customer_events
+from capture.logic.erasure import ErasureDecision, erase_customer_events
 from capture.observability import logger, metrics, tracer
 from capture.settings import get_settings
 from omnichannel import aws_clients
+from omnichannel.bus_batch import BusBatchConsumer
 from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_directory import ProfileDirectory
-from omnichannel.profile_events import ProfileErased
+from omnichannel.profile_events import PROFILES_SOURCE, ProfileErased, ProfileEventType
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    erased = ProfileErased.model_validate(event.get("detail") or {})
+def erase(erased: ProfileErased) -> ErasureDecision:
     identifiers = {(IdentifierType(kind), value) for kind, values in erased.identifiers.items() for value in values}
     settings = get_settings()
     directory = ProfileDirectory(settings.profiles_table_name, aws_clients.dynamodb())
@@ -49,4 +51,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "events_redacted": len(decision.redact),
         },
     )
-    return {"events_deleted": len(decision.delete), "events_redacted": len(decision.redact)}
+    return decision
+
+
+consumer = BusBatchConsumer(logger, metrics)
+consumer.route(PROFILES_SOURCE, {ProfileEventType.ERASED}, ProfileErased, erase)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return consumer.handle(event, context)

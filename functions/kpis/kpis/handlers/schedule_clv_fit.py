@@ -1,4 +1,4 @@
-"""Scheduled jobs: the daily lifecycle review (stages that time alone changes) and the CLV model fit.
+"""Scheduled entry point (daily): the CLV model fit.
 
 The fit reads every customer's running totals (x repeat purchase days, t_x and T in weeks, mean repeat spend),
 fits BG/NBD and Gamma-Gamma by maximum likelihood (scipy, imported here only) and stores the parameters with
@@ -69,7 +69,7 @@ def fit_clv(store: KpiStore, today_iso: str, max_customers: int) -> ClvModel | N
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def fit_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from kpis.settings import get_settings
 
     today = wiring.now().astimezone(get_settings().rollup_config().zone).date().isoformat()
@@ -87,12 +87,3 @@ def fit_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         "bgnbd": model.bg.to_dict(),
         "gamma_gamma": model.gg.to_dict(),
     }
-
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
-def review_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    changed = wiring.get_service().review()
-    metrics.add_metric(name="LifecycleStagesChangedByTime", unit="Count", value=changed)
-    return {"changed": changed}

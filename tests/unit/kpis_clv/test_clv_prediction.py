@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpis.clv.model import BgNbdParams, GammaGammaParams
-from kpis.clv.scoring import (
+from kpis.clv.prediction import (
     expected_average_value,
     expected_purchases,
     hyp2f1,
@@ -291,7 +291,7 @@ def test_predicted_clv_refuses_bad_settings(kwargs, message):
 
 
 def test_scoring_imports_neither_numpy_nor_scipy():
-    code = "import sys, kpis.clv.scoring; print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"
+    code = "import sys, kpis.clv.prediction; print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"
     out = subprocess.run(  # noqa: S603 - our own interpreter, a fixed script
         [sys.executable, "-c", code],
         capture_output=True,

@@ -1,0 +1,68 @@
+"""What the delivery entry points share: a ``message.requested`` taken into the outbox, the attempts counted, and
+``message.sent`` as the handoff table's stream announces it when an outbox item turns sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from handoff import outbound_wiring, wiring
+from handoff.observability import logger, metrics
+from handoff.outbound.dispatcher import Attempt
+from handoff.outbound.events import OutboundMessageSent
+from handoff.outbound.message import OutboundMessage
+from omnichannel.canonical_event import utc_iso
+from omnichannel.event_bus import BusEvent
+from omnichannel.handoff_events import HANDOFF_SOURCE, HandoffEventType, OutboundMessageRequested, handoff_event_id
+
+KEEP_DAYS = 90
+
+
+def requested_message(request: OutboundMessageRequested) -> str:
+    """The requested message in the outbox (known already: nothing changes); its id."""
+    now = wiring.now()
+    message = OutboundMessage(
+        message_id=request.message_id,
+        profile_id=request.profile_id,
+        channel=request.channel,
+        to=request.to,
+        template=request.template,
+        variables=dict(request.variables),
+        reason=request.reason,
+        ticket_code=request.ticket_code,
+        requested_at=utc_iso(request.occurred_at),
+        due_at=utc_iso(now),
+    )
+    # The online-to-store flow queues its messages itself, maybe for later: then this changes nothing.
+    outbound_wiring.get_outbox().request(message, int(now.timestamp()) + KEEP_DAYS * 86400)
+    return request.message_id
+
+
+def sent_event(message: OutboundMessage) -> BusEvent:
+    """``message.sent`` of a message the outbox has as sent (the handoff table's stream announces it)."""
+    sent = OutboundMessageSent(
+        event_id=handoff_event_id(HandoffEventType.MESSAGE_SENT.value, message.message_id),
+        occurred_at=datetime.fromisoformat(message.sent_at or message.requested_at),
+        message_id=message.message_id,
+        profile_id=message.profile_id,
+        channel=message.channel,
+        template=message.template,
+        provider_id=message.provider_id or "",
+        reason=message.reason,
+        ticket_code=message.ticket_code,
+        attempts=message.attempts,
+    )
+    return BusEvent(
+        event_id=sent.event_id,
+        source=HANDOFF_SOURCE,
+        detail_type=HandoffEventType.MESSAGE_SENT.value,
+        detail=sent.model_dump(mode="json"),
+    )
+
+
+def count_attempts(attempts: Sequence[Attempt]) -> None:
+    """Metrics and warnings of delivery attempts; ``message.sent`` is announced by the outbox item itself."""
+    for attempt in attempts:
+        metrics.add_metric(name=f"Outbound_{attempt.outcome}", unit="Count", value=1)
+        if attempt.outcome == "failed":
+            logger.warning("message failed", extra={"message_id": attempt.message_id, "error": attempt.error})

@@ -1,0 +1,58 @@
+"""Entry point of the profiles resolver: SQS batches of captured events (rule → queue → Lambda), each event's
+identifiers resolved to one profile.
+
+A batch's identifiers are read first in one go (``BatchGetItem``), then every event is resolved in order, each
+with its own conditional transaction: a merge keeps its per-profile transaction. Resolution is idempotent on the
+event id (the ``RESOLVED`` item goes in the same transaction), so a redelivered record changes nothing. A detail
+that is not a canonical event is quarantined with the failing fields (never their values); resolution that keeps
+losing races (``GaveUp``) fails only its record, which comes back. See ``omnichannel.bus_batch``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from omnichannel.bus_batch import BusBatchConsumer
+from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
+from profiles import wiring
+from profiles.logic.resolver_service import GaveUp, Outcome
+from profiles.observability import logger, metrics, tracer
+
+
+def resolve(captured: CanonicalEvent) -> str:
+    resolution = wiring.get_resolver().resolve(captured)
+    metrics.add_metric(
+        name=f"Profiles{resolution.outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1
+    )
+    if resolution.attempts > 1:
+        metrics.add_metric(name="ResolutionRetries", unit=MetricUnit.Count, value=resolution.attempts - 1)
+    if resolution.conflicts:
+        metrics.add_metric(name="IdentityConflicts", unit=MetricUnit.Count, value=resolution.conflicts)
+    if resolution.outcome is not Outcome.UNCHANGED:
+        logger.info(
+            "resolved",
+            extra={
+                "outcome": resolution.outcome.value,
+                "profile_id": resolution.profile_id,
+                "merged_ids": list(resolution.merged_ids),
+                "conflicts": resolution.conflicts,
+            },
+        )
+    return resolution.outcome.value
+
+
+consumer = BusBatchConsumer(logger, metrics, transient=(GaveUp,))
+consumer.route(CAPTURE_SOURCE, None, CanonicalEvent, resolve)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    with wiring.batch_reads(event.get("Records") or []):
+        return consumer.handle(event, context)

@@ -1,0 +1,123 @@
+"""Handoff's three queues, through the local runtime: in each, a poison record is quarantined once and its
+batch-mates are processed (conversations, online-to-store decisions, message requests)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from local_runtime.runtime import LocalRuntime
+from omnichannel.canonical_event import CAPTURE_SOURCE
+from omnichannel.cart_events import CARTS_SOURCE
+from omnichannel.handoff_events import HANDOFF_SOURCE
+from tests.support.quarantine_runtime import canonical, run_batch, runtime
+
+
+def item(rt: LocalRuntime, pk: str, sk: str) -> dict[str, Any] | None:
+    found = rt.client("dynamodb").get_item(
+        TableName=rt.table_name("HandoffTable"), Key={"pk": {"S": pk}, "sk": {"S": sk}}
+    )
+    return dict(found["Item"]) if "Item" in found else None
+
+
+def test_a_poison_message_is_quarantined_once_and_the_next_messages_become_conversations() -> None:
+    with runtime() as rt:
+        # Given two WhatsApp messages and, between them, one whose sender id is a number
+        first = canonical("Message Received", {"whatsapp": "905321110001"}, channel="whatsapp", text="merhaba")
+        poison = {**canonical("Message Received", {"whatsapp": "905321110002"}, channel="whatsapp")}
+        poison["identifiers"] = {"whatsapp": 905321110002}
+        second = canonical("Message Received", {"whatsapp": "905321110003"}, channel="whatsapp", text="selam")
+
+        # When they reach handoff's queue together
+        events = [(CAPTURE_SOURCE, "Message Received", event) for event in (first, poison, second)]
+        run = run_batch(rt, "HandoffEventsFunction", events)
+
+        # Then the poison was handed over once and kept with the failing field
+        assert run.records_delivered.count(str(poison["event_id"])) == 1
+        [kept] = run.quarantined
+        assert kept.reason == "invalid detail.identifiers.whatsapp"
+        # And the other two senders have a conversation
+        assert item(rt, "CONTACT#whatsapp#905321110001", "CONV#whatsapp") is not None
+        assert item(rt, "CONTACT#whatsapp#905321110003", "CONV#whatsapp") is not None
+
+
+def abandoned(cart_id: str) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": "2026-11-23T12:00:00Z",
+        "cart_id": cart_id,
+        "profile_id": None,
+        "anonymous_id": f"anon-{cart_id}",
+        "episode": 1,
+        "lines": [
+            {
+                "product_id": "P-1",
+                "sku": "SKU-1",
+                "name": "Tişört",
+                "quantity": 1,
+                "unit_price": "10",
+                "currency": "TRY",
+            }
+        ],
+        "value": "10",
+        "currency": "TRY",
+        "last_activity_at": "2026-11-23T10:00:00Z",
+    }
+
+
+def test_a_poison_abandoned_cart_is_quarantined_once_and_the_next_carts_are_decided() -> None:
+    with runtime() as rt:
+        # Given two abandoned carts and, between them, one whose value is not a number
+        poison = {**abandoned("cart-q-2"), "value": "a lot"}
+        events = [abandoned("cart-q-1"), poison, abandoned("cart-q-3")]
+
+        # When they reach online-to-store's queue together
+        run = run_batch(rt, "HandoffOfferFunction", [(CARTS_SOURCE, "cart.abandoned", event) for event in events])
+
+        # Then the poison was handed over once and kept with the failing field
+        assert run.records_delivered.count(str(poison["event_id"])) == 1
+        [kept] = run.quarantined
+        assert kept.reason == "invalid detail.value"
+        # And the other two episodes are decided (no profile to offer anything to: recorded as such), not the poison's
+        for cart_id in ("cart-q-1", "cart-q-3"):
+            decision = item(rt, f"OFFER#{cart_id}#1", "OFFER")
+            assert decision is not None
+            assert decision["outcome"]["S"] == "no_profile"
+        assert item(rt, "OFFER#cart-q-2#1", "OFFER") is None
+
+
+def requested(message_id: str, channel: str = "sms") -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": "2026-11-23T12:00:00Z",
+        "message_id": message_id,
+        "profile_id": "prof-q",
+        "channel": channel,
+        "to": "+905321234567",
+        "template": "reserve_in_store",
+        "variables": {"store_name": "Moda", "product": "Tişört", "code": "QW4R-T8YP"},
+        "reason": "test",
+    }
+
+
+def test_a_poison_message_request_is_quarantined_once_and_the_next_requests_are_sent() -> None:
+    with runtime() as rt:
+        # Given two SMS requests and, between them, one for a channel nobody sends on
+        poison = requested("msg-q-2", channel="fax")
+        events = [requested("msg-q-1"), poison, requested("msg-q-3")]
+
+        # When they reach the delivery queue together
+        run = run_batch(
+            rt, "HandoffDeliveryRequestsFunction", [(HANDOFF_SOURCE, "message.requested", event) for event in events]
+        )
+
+        # Then the poison was handed over once and kept with the failing field
+        assert run.records_delivered.count(str(poison["event_id"])) == 1
+        [kept] = run.quarantined
+        assert kept.reason == "invalid detail.channel"
+        # And the two SMS were sent (through SNS), once each
+        for message_id in ("msg-q-1", "msg-q-3"):
+            outbox = item(rt, f"OUTBOX#{message_id}", "OUTBOX")
+            assert outbox is not None
+            assert outbox["state"]["S"] == "sent"
+        assert item(rt, "OUTBOX#msg-q-2", "OUTBOX") is None

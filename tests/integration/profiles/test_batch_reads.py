@@ -1,0 +1,64 @@
+"""The resolver's batch read (profiles.dal.batch_reads): a batch's identifiers, suppression markers, idempotency
+items and profiles are read with BatchGetItem up front; the resolutions then read nothing more for them, and a
+write makes its keys be read again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from profiles.dal.batch_reads import PrefetchingClient, keys_of_events
+from profiles.dal.profile_store import DynamoDBProfileStore
+from profiles.logic.resolver_service import Outcome, ProfileResolver
+from tests.support.profiles_harness import PROFILES_TABLE, T0, make_event, profiles_in_moto
+
+
+def test_a_batch_of_known_customers_costs_one_read_round_and_writes_only_their_timeline_rows() -> None:
+    with profiles_in_moto() as harness:
+        # Given 30 visitors known already (each by a device)
+        customers = [{"anonymous_id": f"anon-{n}"} for n in range(30)]
+        for identifiers in customers:
+            harness.resolver().resolve(make_event(identifiers, at=T0))
+        reads = PrefetchingClient(harness.client, PROFILES_TABLE)
+        resolver = ProfileResolver(DynamoDBProfileStore(reads, PROFILES_TABLE), harness.rules, lambda: harness.clock[0])
+        calls: list[str] = []
+        harness.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+
+        # When a batch of their page views 5 minutes later (nothing new) is resolved, its reads made up front
+        batch = [make_event(identifiers, at=T0 + timedelta(minutes=5)) for identifiers in customers]
+        with reads.batch(keys_of_events(batch)) as prefetch_calls:
+            before = len(calls)
+            outcomes = [resolver.resolve(event).outcome for event in batch]
+            during = calls[before:]
+
+        # Then the batch was read in a few BatchGetItem calls (identifiers, suppression markers and idempotency
+        # items, then profiles), and resolving the 30 events read nothing more: each wrote only its timeline row
+        assert outcomes == [Outcome.UNCHANGED] * 30
+        assert prefetch_calls == 2
+        assert calls[:before] == ["BatchGetItem"] * 2
+        assert during == ["PutItem"] * 30
+
+
+def test_a_write_makes_the_keys_it_wrote_be_read_again() -> None:
+    with profiles_in_moto() as harness:
+        reads = PrefetchingClient(harness.client, PROFILES_TABLE)
+        resolver = ProfileResolver(DynamoDBProfileStore(reads, PROFILES_TABLE), harness.rules, lambda: harness.clock[0])
+        first = make_event({"user_id": "cus-new", "anonymous_id": "anon-a"})
+        second = make_event({"user_id": "cus-new", "anonymous_id": "anon-b"})
+        calls: list[dict[str, Any]] = []
+        harness.client.meta.events.register(
+            "provide-client-params.dynamodb.BatchGetItem", lambda params, **_: calls.append(params)
+        )
+
+        # Given a batch of two events of a customer nobody knows yet, its reads made up front (nothing found)
+        with reads.batch(keys_of_events([first, second])):
+            assert resolver.resolve(first).outcome is Outcome.CREATED
+            # When the second is resolved after the first created the profile and its identifier items
+            calls.clear()
+            resolution = resolver.resolve(second)
+
+        # Then it read the identifier item the first wrote (not the stale "absent") and attached the new device
+        assert resolution.outcome is Outcome.UPDATED
+        read_keys = {key["pk"]["S"] for params in calls for key in params["RequestItems"][PROFILES_TABLE]["Keys"]}
+        assert "ID#user_id#cus-new" in read_keys
+        assert len(harness.root_profiles()) == 1
