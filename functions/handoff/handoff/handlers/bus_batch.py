@@ -5,7 +5,8 @@
 - ``offers_handler`` (``HandoffOfferFunction``): ``cart.abandoned`` becomes an online-to-store decision (and, when a
   store near the customer has the items, a ticket and a ``message.requested``); ``profile.erased`` deletes the
   profile's decisions and messages;
-- ``requests_handler`` (``HandoffDeliveryRequestsFunction``): ``message.requested`` is sent at once, each message
+- ``requests_handler`` (``HandoffDeliveryRequestsFunction``): ``message.requested`` (handoff's own, and a journey
+  step's, sent with the text the journey rendered) is sent at once, each message
   claimed before it is sent so a redelivered request never sends twice; ``message.sent`` is announced.
 
 An event that cannot be a conversation is skipped; a detail that does not validate is quarantined once; a write
@@ -23,11 +24,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff import outbound_wiring, wiring
 from handoff.logic.conversations import NotAConversationEvent
 from handoff.observability import logger, metrics, tracer
-from handoff.outbound.announce import count_attempts, requested_message
+from handoff.outbound.announce import count_attempts, journey_message, requested_message
 from omnichannel.bus_batch import BusBatchConsumer
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
 from omnichannel.cart_events import CARTS_SOURCE, CartAbandoned, CartEventType
 from omnichannel.handoff_events import HANDOFF_SOURCE, HandoffEventType, OutboundMessageRequested
+from omnichannel.journey_events import JOURNEYS_SOURCE, JourneyEventType, JourneyMessageRequested
 from omnichannel.profile_events import (
     PROFILES_SOURCE,
     ProfileCreated,
@@ -140,8 +142,17 @@ def message_requested(request: OutboundMessageRequested) -> str:
     return attempt.outcome
 
 
+def journey_message_requested(request: JourneyMessageRequested) -> str:
+    attempt = outbound_wiring.get_dispatcher().deliver(journey_message(request))
+    count_attempts([attempt])
+    return attempt.outcome
+
+
 requests = BusBatchConsumer(logger, metrics)
 requests.route(HANDOFF_SOURCE, {HandoffEventType.MESSAGE_REQUESTED}, OutboundMessageRequested, message_requested)
+requests.route(
+    JOURNEYS_SOURCE, {JourneyEventType.MESSAGE_REQUESTED}, JourneyMessageRequested, journey_message_requested
+)
 
 
 @logger.inject_lambda_context(clear_state=True)
