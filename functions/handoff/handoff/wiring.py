@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from handoff.dal.context_reader import ContextReader
 from handoff.dal.conversation_store import ConversationStore, WriteConflict
 from handoff.dal.redeem_guard import RedeemGuard
+from handoff.dal.task_store import TaskStore
 from handoff.dal.ticket_store import TicketStore
 from handoff.logic.conversation_service import ConversationService
 from handoff.logic.handoff_service import HandoffService
@@ -86,6 +87,10 @@ def timeline_limit() -> int:
 
 def get_tickets() -> TicketStore:
     return TicketStore(get_settings().handoff_table_name, aws_clients.dynamodb(), clock=now)
+
+
+def get_tasks() -> TaskStore:
+    return TaskStore(aws_clients.dynamodb(), get_settings().handoff_table_name)
 
 
 def get_handoff() -> HandoffService:
