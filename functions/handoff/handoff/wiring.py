@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from handoff.dal.context_reader import ContextReader
 from handoff.dal.conversation_store import ConversationStore, WriteConflict
 from handoff.dal.redeem_guard import RedeemGuard
+from handoff.dal.store_catalog import StoreCatalog
 from handoff.dal.task_store import TaskStore
 from handoff.dal.ticket_store import TicketStore
 from handoff.logic.conversation_service import ConversationService
@@ -94,7 +95,8 @@ def get_tasks() -> TaskStore:
 
 
 def get_handoff() -> HandoffService:
-    return HandoffService(tickets=get_tickets(), clock=now)
+    catalog = StoreCatalog(aws_clients.dynamodb(), get_settings().handoff_table_name)
+    return HandoffService(tickets=get_tickets(), clock=now, release_holds=catalog.release)
 
 
 def get_redeem_guard() -> RedeemGuard:
