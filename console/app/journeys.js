@@ -131,6 +131,7 @@ async function journeyDetail(root, journeyId) {
       tileOf("finished", "Finished", figures.finished),
       tileOf("tasks", "Agent tasks", figures.tasks),
       tileOf("rewards", "Rewards", figures.rewards),
+      ...(figures.store_offers ? [tileOf("store_offers", "Store offers asked", figures.store_offers)] : []),
       tileOf("deferred", "Deferred (quiet hours)", figures.deferred)),
     h("div.charts", {},
       funnel("journey-funnel", "Funnel: entered, each step reached, converted", stages,
@@ -191,6 +192,7 @@ function describe(item) {
     message: details.template && `${details.template} (${details.kind})`,
     agent_task: details.reason && `${details.kind}: ${details.reason}`,
     reward: details.campaign,
+    store_offer: details.cart_id && `cart of ${details.value} ${details.currency}`,
     survey_answer: details.kind && `${String(details.kind).toUpperCase()} ${details.score} (${details.via})`,
   }[item.kind];
   return `${item.kind.replace("_", " ")}${named ? ` · ${named}` : ""}`;

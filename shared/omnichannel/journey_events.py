@@ -1,12 +1,14 @@
 """What the journeys function puts on the bus (source ``omnichannel.journeys``).
 
-- ``message.requested`` (``JourneyMessageRequested``): for outbound delivery. Phase 2: today's handoff delivery
-  worker listens to ``omnichannel.handoff`` only and renders only its own templates.
-- ``agent_task.requested`` (``AgentTaskRequested``): handoff opens a case "call this customer" with the context
-  (phase 2).
+- ``message.requested`` (``JourneyMessageRequested``): handoff's outbound delivery sends it as the journey
+  rendered it (``HandoffDeliveryRequestsFunction``) and announces ``message.sent``.
+- ``agent_task.requested`` (``AgentTaskRequested``): handoff opens a task on the customer that the agent context
+  lists until an agent marks it done (``HandoffEventsFunction``).
+- ``store_offer.requested`` (``StoreOfferRequested``): handoff's online-to-store decision for the abandoned cart
+  (``HandoffOfferFunction``): the nearest store holding every line, its stock held, the offer sent.
 - ``reward.granted`` (``RewardGranted``): for the shop, loyalty or coupon system.
-- ``Survey Answered`` (``omnichannel.canonical_event.CanonicalEvent``): the KPIs count NPS / CSAT (phase 2 adds
-  this source to their rule).
+- ``Survey Answered`` (``omnichannel.canonical_event.CanonicalEvent``): the KPIs count NPS / CSAT from it as from
+  capture's.
 
 - ``message.requested`` has the same fields as handoff's ``OutboundMessageRequested`` (a sender parses it
   unchanged: ``message_id`` makes the send idempotent) plus the journey, the step and the rendered ``text`` /
@@ -32,6 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from omnichannel.cart_events import CartAbandoned
 from omnichannel.handoff_events import OutboundMessageRequested
 
 JOURNEYS_SOURCE = "omnichannel.journeys"
@@ -43,6 +46,7 @@ class JourneyEventType(StrEnum):
     MESSAGE_REQUESTED = "message.requested"
     AGENT_TASK_REQUESTED = "agent_task.requested"
     REWARD_GRANTED = "reward.granted"
+    STORE_OFFER_REQUESTED = "store_offer.requested"
     SURVEY_ANSWERED = SURVEY_ANSWERED
 
 
@@ -102,3 +106,15 @@ class RewardGranted(_JourneyStep):
     campaign: str
     value: str = Field(description="As the retailer wrote it: '10%', '50 TRY', '200 points'")
     expires_at: datetime | None = None
+
+
+class StoreOfferRequested(CartAbandoned):
+    """A journey's ``store_offer`` step: the abandoned cart (``cart.abandoned``'s own fields, so handoff decides it
+    with the same code) and the journey step that asks. ``event_id`` is the request's; handoff decides each cart
+    episode once (``cart_id``, ``episode``) however often it is asked."""
+
+    journey_id: str
+    journey_version: int
+    run: int
+    step_id: str
+    cart_event_id: str = Field(description="The cart.abandoned event that started the journey")

@@ -169,6 +169,17 @@ def test_an_abandoned_cart_in_stock_3_km_away_gets_one_whatsapp_message_with_a_c
     assert [entry["detail-type"] for entry in log].count("cart.abandoned") == 2
     names = [entry["detail-type"] for entry in log if entry["source"] == "omnichannel.handoff"]
     assert (names.count("handoff.created"), names.count("message.requested"), names.count("message.sent")) == (1, 1, 1)
+    # And it went through the abandoned-cart journey: one run, one offer asked of handoff, the stock held until the
+    # ticket ends
+    asked = [e for e in log if e["source"] == "omnichannel.journeys" and e["detail-type"] == "store_offer.requested"]
+    assert {e["detail"]["event_id"] for e in asked} == {asked[0]["detail"]["event_id"]}
+    assert asked[0]["detail"]["journey_id"] == "abandoned_cart_store_offer"
+    holds = journey.rt.client("dynamodb").query(
+        TableName=journey.rt.table_name("HandoffTable"),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
+        ExpressionAttributeValues={":pk": {"S": "STORE#IST-MODA"}, ":hold": {"S": f"HOLD#{code}#"}},
+    )["Items"]
+    assert sorted((h["sku"]["S"], h["quantity"]["N"]) for h in holds) == [("COAT", "1"), ("SCARF", "2")]
 
     # When the clerk at Moda redeems the code from the customer's phone
     clerk = journey.headers("agent")
@@ -183,6 +194,13 @@ def test_an_abandoned_cart_in_stock_3_km_away_gets_one_whatsapp_message_with_a_c
     assert [line["sku"] for line in ticket["cart_snapshot"]["lines"]] == ["COAT", "SCARF"]
     again = journey.rt.request("POST", f"/handoff/tickets/{code}/redeem", headers=clerk, body={"channel": "store"})
     assert again.status == 410
+    # And the stock it held is free again: the customer came for it
+    left = journey.rt.client("dynamodb").query(
+        TableName=journey.rt.table_name("HandoffTable"),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
+        ExpressionAttributeValues={":pk": {"S": "STORE#IST-MODA"}, ":hold": {"S": f"HOLD#{code}#"}},
+    )["Items"]
+    assert left == []
 
     # And the agent context reports the consent the offer relied on, and WhatsApp as the way to reach them
     context = journey.rt.request("GET", f"/handoff/customers/{profile_id}/context", headers=clerk).json()

@@ -373,21 +373,32 @@ class JourneyHarness:
             self.rt.put_event(ProfileEventType.UNMERGED.value, detail, source=PROFILES_SOURCE)
             self.settle()
 
-    def cart_abandoned(self, customer: Customer, *, value: str = "100.00") -> None:
+    def cart_abandoned(
+        self,
+        customer: Customer,
+        *,
+        value: str = "100.00",
+        lines: Sequence[dict[str, Any]] = (),
+        times: int = 1,
+    ) -> str:
+        """Carts' ``cart.abandoned`` for a new cart of the customer (delivered ``times``); its cart id."""
         self._sequence += 1
+        cart_id = f"cart-{self._sequence}"
         detail = {
             "event_id": str(uuid.uuid4()),
             "occurred_at": utc_iso(self._now),
-            "cart_id": f"cart-{self._sequence}",
+            "cart_id": cart_id,
             "profile_id": customer.profile_id,
             "episode": 1,
-            "lines": [],
+            "lines": list(lines),
             "value": value,
             "currency": "TRY",
             "last_activity_at": utc_iso(self._now - timedelta(hours=1)),
         }
-        self.rt.put_event("cart.abandoned", detail, source=CARTS_SOURCE)
-        self.settle()
+        for _ in range(times):
+            self.rt.put_event("cart.abandoned", detail, source=CARTS_SOURCE)
+            self.settle()
+        return cart_id
 
     def erase(self, customer: Customer) -> None:
         """The admin's erasure (``DELETE /profiles/{id}``): profiles announces ``profile.erased``."""
@@ -444,6 +455,14 @@ class JourneyHarness:
         return [
             detail
             for detail in self.published(JourneyEventType.REWARD_GRANTED.value)
+            if detail["profile_id"] == customer.profile_id
+        ]
+
+    def store_offers(self, customer: Customer) -> list[dict[str, Any]]:
+        """``store_offer.requested``: the customer's abandoned carts journeys asked handoff to offer in a store."""
+        return [
+            detail
+            for detail in self.published(JourneyEventType.STORE_OFFER_REQUESTED.value)
             if detail["profile_id"] == customer.profile_id
         ]
 

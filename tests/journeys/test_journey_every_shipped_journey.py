@@ -8,7 +8,9 @@ from collections.abc import Callable
 from tests.journeys.harness import Customer, JourneyHarness
 
 MACHINE = {"product_id": "P-ESP-1", "name": "Espresso Pro", "category": "coffee_machines"}
+COAT = {"product_id": "P-COAT", "sku": "COAT-M", "quantity": 1, "unit_price": "2499.90", "currency": "TRY"}
 TRIGGERS: dict[str, Callable[[JourneyHarness, Customer], object]] = {
+    "abandoned_cart_store_offer": lambda j, c: j.cart_abandoned(c, value="2499.90", lines=[COAT], times=2),
     "post_visit_nps": lambda j, c: j.track(c, "Store Visited", channel="store", properties={"store_id": "S1"}, times=2),
     "recovery_feedback": lambda j, c: j.lifecycle(c, "recovery", previous="retention", times=2),
     "first_purchase_follow_up": lambda j, c: j.lifecycle(c, "experimentation", previous="acquisition", times=2),
@@ -38,7 +40,8 @@ def test_every_shipped_journey_acts_once_on_redelivery_and_forgets_an_erased_cus
 
     # When one of each pair is erased, and the clock runs on past every wait and goal window
     def received(customer: Customer) -> int:
-        return len(journeys.messages(customer)) + len(journeys.tasks(customer)) + len(journeys.rewards(customer))
+        effects = journeys.messages(customer), journeys.tasks(customer), journeys.rewards(customer)
+        return sum(len(found) for found in effects) + len(journeys.store_offers(customer))
 
     before = {journey_id: received(customer) for journey_id, customer in erased.items()}
     for customer in erased.values():
@@ -55,6 +58,7 @@ def test_every_shipped_journey_acts_once_on_redelivery_and_forgets_an_erased_cus
         steps = [m.step for m in journeys.messages(customer) if m.journey == journey_id]
         steps += [t["step_id"] for t in journeys.tasks(customer) if t["journey_id"] == journey_id]
         steps += [r["step_id"] for r in journeys.rewards(customer) if r["journey_id"] == journey_id]
+        steps += [o["step_id"] for o in journeys.store_offers(customer) if o["journey_id"] == journey_id]
         assert steps, journey_id
         assert len(steps) == len(set(steps)), (journey_id, steps)  # each step's effect once
         # And the erased one has nothing left and received nothing after the erasure

@@ -10,7 +10,6 @@ from typing import Any
 
 from local_runtime.runtime import LocalRuntime
 from omnichannel.canonical_event import CAPTURE_SOURCE
-from omnichannel.cart_events import CARTS_SOURCE
 from omnichannel.handoff_events import HANDOFF_SOURCE
 from omnichannel.journey_events import JOURNEYS_SOURCE
 from tests.support.quarantine_runtime import canonical, run_batch, runtime
@@ -70,6 +69,19 @@ def abandoned(cart_id: str) -> dict[str, Any]:
     }
 
 
+def offer_request(cart: dict[str, Any]) -> dict[str, Any]:
+    """The abandoned-cart journey's ``store_offer.requested`` for a cart (its detail plus the journey step)."""
+    return {
+        **cart,
+        "event_id": str(uuid.uuid4()),
+        "cart_event_id": cart["event_id"],
+        "journey_id": "abandoned_cart_store_offer",
+        "journey_version": 1,
+        "run": 1,
+        "step_id": "offer",
+    }
+
+
 def test_a_poison_abandoned_cart_is_quarantined_once_and_the_next_carts_are_decided() -> None:
     with runtime() as rt:
         # Given two abandoned carts and, between them, one whose value is not a number
@@ -77,10 +89,11 @@ def test_a_poison_abandoned_cart_is_quarantined_once_and_the_next_carts_are_deci
         events = [abandoned("cart-q-1"), poison, abandoned("cart-q-3")]
 
         # When they reach online-to-store's queue together
-        run = run_batch(rt, "HandoffOfferFunction", [(CARTS_SOURCE, "cart.abandoned", event) for event in events])
+        asked = [(JOURNEYS_SOURCE, "store_offer.requested", offer_request(event)) for event in events]
+        run = run_batch(rt, "HandoffOfferFunction", asked)
 
         # Then the poison was handed over once and kept with the failing field
-        assert run.records_delivered.count(str(poison["event_id"])) == 1
+        assert run.records_delivered.count(str(asked[1][2]["event_id"])) == 1
         [kept] = run.quarantined
         assert kept.reason == "invalid detail.value"
         # And the other two episodes are decided (no profile to offer anything to: recorded as such), not the poison's

@@ -43,7 +43,7 @@ def test_the_api_is_for_staff_and_names_what_is_wrong(journeys: JourneyHarness) 
     # And an agent sees every journey with its trigger, holdout and lift, and the customer's run and messages
     listed = rt.request("GET", "/journeys", headers=journeys.headers()).json()["journeys"]
     by_id = {journey["id"]: journey for journey in listed}
-    assert len(by_id) == 5
+    assert len(by_id) == 6
     assert by_id["post_visit_nps"]["trigger"] == "event Store Visited"
     assert (by_id["post_visit_nps"]["holdout"], by_id["post_visit_nps"]["entered"]) == (0.05, 1)
     assert by_id["high_value_first_order_call"]["trigger"] == "lifecycle to experimentation"

@@ -18,7 +18,7 @@ from journeys.models.definition import JourneyDefinition, journey_schema
 from tests.infrastructure.cfn_template import functions, load_template
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
-SHIPPED = ["cross_sell_coffee", "first_purchase_follow_up", "high_value_first_order_call", "post_visit_nps",
+SHIPPED = ["abandoned_cart_store_offer", "cross_sell_coffee", "first_purchase_follow_up", "high_value_first_order_call", "post_visit_nps",
            "recovery_feedback"]  # fmt: skip
 MINIMAL: dict[str, Any] = {
     "id": "probe",

@@ -18,6 +18,7 @@ from omnichannel.journey_events import (
     AgentTaskRequested,
     JourneyMessageRequested,
     RewardGranted,
+    StoreOfferRequested,
 )
 
 SAMPLES = Path(__file__).resolve().parents[3] / "events" / "journeys"
@@ -25,6 +26,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "message.requested": JourneyMessageRequested,
     "agent_task.requested": AgentTaskRequested,
     "reward.granted": RewardGranted,
+    "store_offer.requested": StoreOfferRequested,
 }
 
 
@@ -33,7 +35,10 @@ def _load(name: str) -> dict[str, Any]:
     return loaded
 
 
-@pytest.mark.parametrize("name", ["message_requested.json", "agent_task_requested.json", "reward_granted.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["message_requested.json", "agent_task_requested.json", "reward_granted.json", "store_offer_requested.json"],
+)
 def test_a_journey_sample_is_what_the_model_writes(name: str) -> None:
     event = _load(name)
     assert event["source"] == JOURNEYS_SOURCE
@@ -54,3 +59,15 @@ def test_a_survey_answer_is_a_canonical_event_the_kpis_count() -> None:
     assert (answer.detail_type, answer.channel.value, answer.properties["nps"]) == ("Survey Answered", "store", 3)
     assert answer.identifiers
     assert answer.to_bus_detail() == event["detail"]
+
+
+def test_a_store_offer_request_is_a_cart_abandoned_handoff_decides() -> None:
+    from omnichannel.cart_events import CartAbandoned
+
+    detail = _load("store_offer_requested.json")["detail"]
+    cart = CartAbandoned.model_validate(detail)
+    assert (cart.cart_id, cart.episode, [line.sku for line in cart.lines]) == (
+        detail["cart_id"],
+        1,
+        ["TSHIRT-RED-M"],
+    )

@@ -4,7 +4,8 @@
   conversations; a journey's ``agent_task.requested`` opens a task on the customer (once per task id); profile
   events link, re-home, restore or erase them (a merge moves tasks to the survivor; erasure deletes handoff
   tickets and tasks too);
-- ``offers_handler`` (``HandoffOfferFunction``): ``cart.abandoned`` becomes an online-to-store decision (and, when a
+- ``offers_handler`` (``HandoffOfferFunction``): the abandoned-cart journey's ``store_offer.requested`` (the
+  ``cart.abandoned`` it started with) becomes an online-to-store decision (and, when a
   store near the customer has the items, a ticket and a ``message.requested``); ``profile.erased`` deletes the
   profile's decisions and messages;
 - ``requests_handler`` (``HandoffDeliveryRequestsFunction``): ``message.requested`` (handoff's own, and a journey
@@ -30,13 +31,14 @@ from handoff.observability import logger, metrics, tracer
 from handoff.outbound.announce import count_attempts, journey_message, requested_message
 from omnichannel.bus_batch import BusBatchConsumer
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
-from omnichannel.cart_events import CARTS_SOURCE, CartAbandoned, CartEventType
+from omnichannel.cart_events import CartAbandoned
 from omnichannel.handoff_events import HANDOFF_SOURCE, HandoffEventType, OutboundMessageRequested
 from omnichannel.journey_events import (
     JOURNEYS_SOURCE,
     AgentTaskRequested,
     JourneyEventType,
     JourneyMessageRequested,
+    StoreOfferRequested,
 )
 from omnichannel.profile_events import (
     PROFILES_SOURCE,
@@ -145,7 +147,7 @@ def offers_erased(erased: ProfileErased) -> str:
 
 
 offers = BusBatchConsumer(logger, metrics)
-offers.route(CARTS_SOURCE, {CartEventType.ABANDONED}, CartAbandoned, cart_abandoned)
+offers.route(JOURNEYS_SOURCE, {JourneyEventType.STORE_OFFER_REQUESTED}, StoreOfferRequested, cart_abandoned)
 offers.route(PROFILES_SOURCE, {ProfileEventType.ERASED}, ProfileErased, offers_erased)
 
 

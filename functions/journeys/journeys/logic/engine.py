@@ -20,9 +20,10 @@ Per stimulus, in order:
 Steps run until one waits: ``wait`` sets when it is due; ``send`` and ``survey`` pick the channel, wait out quiet
 hours (the send is due at the window's end and is decided again then: consent may have changed overnight),
 respect the frequency cap, and request the message; a survey then waits for its answer until ``answer_within``;
-``branch`` jumps; ``agent_task`` and ``reward`` announce; ``exit`` ends. Every step a run enters adds one to the
-run's ``seq``: the ids of a step's effects are made of journey, customer, run, step and ``seq``, and the write
-that records the step is conditional on the run's revision, so a step is taken (and announced) once.
+``branch`` jumps; ``agent_task``, ``reward`` and ``store_offer`` announce; ``exit`` ends. Every step a run enters
+adds one to the run's ``seq``: the ids of a step's effects are made of journey, customer, run, step and ``seq``,
+and the write that records the step is conditional on the run's revision, so a step is taken (and announced)
+once.
 
 Conversion is counted per entry, in both groups, whatever ended the run (intention to treat): a customer who sent
 STOP after entering still counts in the group they were assigned to.
@@ -35,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from pydantic import ValidationError
 
 from journeys.logic import contact, surveys, templates
 from journeys.logic.clock import iso, parse
@@ -56,6 +59,7 @@ from journeys.models.definition import (
     RewardStep,
     SegmentTrigger,
     SendStep,
+    StoreOfferStep,
     SurveyStep,
     WaitStep,
     tests_of,
@@ -74,17 +78,20 @@ from journeys.models.state import (
 )
 from journeys.models.stimulus import Stimulus, StimulusKind
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType
+from omnichannel.cart_events import CartAbandoned
 from omnichannel.identifiers import IdentifierType, Provenance
 from omnichannel.journey_events import (
     AgentTaskRequested,
     JourneyEventType,
     JourneyMessageRequested,
     RewardGranted,
+    StoreOfferRequested,
     journey_event_id,
 )
 
 MAX_STEPS_PER_TRANSITION = 60  # steps only jump forward and a journey has at most 50
 MAX_TOUCHPOINT_PROPERTIES_BYTES = 4096
+MAX_CART_BYTES = 65536
 FOLLOW_UP_BUCKETS = ((3600, "le_1h"), (4 * 3600, "le_4h"), (86400, "le_1d"))
 KPI_FIELDS = ("stage", "previous_stage", "frequency", "monetary", "recency_days", "currency")
 ProfileLoader = Callable[[], Profile | None]
@@ -485,6 +492,9 @@ class Engine:
         if isinstance(step, RewardStep):
             self._reward(tx, run, definition, step)
             return definition.after(step.id)
+        if isinstance(step, StoreOfferStep):
+            self._store_offer(tx, run, definition, step)
+            return definition.after(step.id)
         if isinstance(step, ExitStep):
             return None
         raise TypeError(f"unknown step {type(step).__name__}")
@@ -670,6 +680,42 @@ class Engine:
         )
         tx.change.count(run.journey_id, "rewards")
 
+    def _store_offer(self, tx: _Transition, run: Run, definition: JourneyDefinition, step: StoreOfferStep) -> None:
+        """Ask handoff to offer the trigger's abandoned cart in a store near the customer (it decides and sends)."""
+        try:
+            cart = CartAbandoned.model_validate(run.trigger.get("properties") or {})
+        except ValidationError:
+            tx.change.count(run.journey_id, "skipped:no_cart")
+            return
+        request_id = journey_event_id("store_offer", run.journey_id, run.profile_id, run.run, step.id, run.seq)
+        requested = StoreOfferRequested(
+            **{**cart.model_dump(), "event_id": request_id, "profile_id": run.profile_id},
+            journey_id=definition.id,
+            journey_version=definition.version,
+            run=run.run,
+            step_id=step.id,
+            cart_event_id=cart.event_id,
+        )
+        tx.change.effects.append(
+            Effect(
+                event_id=request_id,
+                kind="store_offer",
+                detail_type=JourneyEventType.STORE_OFFER_REQUESTED.value,
+                detail=requested.model_dump(mode="json"),
+                journey_id=definition.id,
+                step_id=step.id,
+                created_at=tx.at,
+                channel=cart.last_channel.value if cart.last_channel else None,
+                summary={
+                    "cart_id": cart.cart_id,
+                    "episode": cart.episode,
+                    "value": str(cart.value),
+                    "currency": cart.currency,
+                },
+            )
+        )
+        tx.change.count(run.journey_id, "store_offers")
+
     def _survey_answered(self, tx: _Transition, run: Run, answer: SurveyAnswer) -> Effect:
         """``Survey Answered`` as a canonical event, so the KPIs count it like capture's."""
         event_id = journey_event_id("survey", run.journey_id, run.profile_id, run.run, answer.step_id)
@@ -737,7 +783,9 @@ def _matches(match: EventMatch | Any, stimulus: Stimulus) -> bool:
 def _touchpoint(stimulus: Stimulus) -> dict[str, Any]:
     """What a run keeps of the event that started it (bounded: big properties are dropped)."""
     properties = dict(stimulus.properties)
-    if len(json.dumps(properties, default=str)) > MAX_TOUCHPOINT_PROPERTIES_BYTES:
+    # An abandoned cart is kept whole (a cart holds at most 100 lines): a store_offer step offers exactly it.
+    bound = MAX_CART_BYTES if stimulus.kind is StimulusKind.CART_ABANDONED else MAX_TOUCHPOINT_PROPERTIES_BYTES
+    if len(json.dumps(properties, default=str)) > bound:
         properties = {
             key: value
             for key, value in properties.items()

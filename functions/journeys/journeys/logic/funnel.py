@@ -85,6 +85,7 @@ def funnel(definition: JourneyDefinition, counters: Mapping[str, int], confidenc
         "deferred": counters.get("deferred", 0),
         "tasks": counters.get("tasks", 0),
         "rewards": counters.get("rewards", 0),
+        "store_offers": counters.get("store_offers", 0),
         "surveys": surveys(counters),
         "lift": lift(entered, converted, held_out, converted_held_out, confidence).as_dict()
         if definition.goal is not None

@@ -8,7 +8,8 @@ events that **exit** it, and **steps** run in order: ``wait`` (a duration, or un
 ``branch`` (on traits, stage, KPIs, an event seen, consent, a reachable channel, the trigger, a survey answer),
 ``send`` (a message per channel, on the preferred consented channel, outside quiet hours, within the frequency
 cap), ``survey`` (an NPS or CSAT question whose answer the journey waits for), ``agent_task`` (a case for an
-agent), ``reward`` (a coupon or points) and ``exit``. Steps jump only forward (``next``, ``then``/``else``,
+agent), ``reward`` (a coupon or points), ``store_offer`` (the abandoned cart offered in a store near the
+customer, with its stock held) and ``exit``. Steps jump only forward (``next``, ``then``/``else``,
 ``on_timeout``), so every run ends.
 """
 
@@ -368,12 +369,22 @@ class RewardStep(_Step):
     valid_for: Duration | None = None
 
 
+class StoreOfferStep(_Step):
+    """Online to store: the abandoned cart (the trigger's) becomes "the items are in stock at the store near you".
+
+    Handoff decides it (the nearest store holding every line, consent, quiet hours, its frequency cap), holds the
+    stock for the customer until the reserve-in-store ticket ends, and sends the offer. Only in a journey triggered
+    by ``cart_abandoned``."""
+
+    type: Literal["store_offer"]
+
+
 class ExitStep(_Step):
     type: Literal["exit"]
 
 
 Step = Annotated[
-    WaitStep | BranchStep | SendStep | SurveyStep | AgentTaskStep | RewardStep | ExitStep,
+    WaitStep | BranchStep | SendStep | SurveyStep | AgentTaskStep | RewardStep | StoreOfferStep | ExitStep,
     Field(discriminator="type"),
 ]
 
@@ -436,6 +447,8 @@ class JourneyDefinition(_Model):
                 if positions[target] <= index:
                     raise ValueError(f"steps.{step.id}: {target!r} is not after it (steps only jump forward)")
             self._check_texts(step, positions, index)
+            if isinstance(step, StoreOfferStep) and not isinstance(self.trigger, CartAbandonedTrigger):
+                raise ValueError(f"steps.{step.id}: a store_offer step needs the cart_abandoned trigger (its cart)")
         return self
 
     def _check_texts(self, step: Any, positions: dict[str, int], index: int) -> None:
