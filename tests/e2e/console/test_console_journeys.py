@@ -10,6 +10,7 @@ docs show (docs/img/console-journey*.png) are taken here."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +87,11 @@ def _values(element: Any) -> Any:
 
 
 def _keep(driver: WebDriver, name: str, element: Any | None = None) -> None:
-    """A screenshot for the docs (docs/img, small: the element, else the window) and build/screenshots."""
+    """A screenshot in build/screenshots and, with ``UPDATE_DOCS_SCREENSHOTS=1``, for the docs (docs/img, small: the
+    element, else the window): a test run leaves the checkout as it was."""
     shot(driver, name)
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") != "1":
+        return
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
     if element is not None:
         element.screenshot(str(DOCS_IMG / f"{name}.png"))
