@@ -1,4 +1,6 @@
-"""Bus entry point: capture events, profile events and ``cart.recovered`` roll up into the KPI table.
+"""Bus entry point (one EventBridge event per invocation): capture events, profile events and
+``cart.recovered`` roll up into the KPI table through ``RollupService.apply_batch`` (a batch of one), as the
+queue-fed batch entry point does with many.
 
 An event that can never be counted (bad amount, unknown currency code, malformed detail) is logged by field and
 dropped; anything else that fails raises, so EventBridge retries it and parks it on the failure queue at last.
@@ -10,10 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from kpis import wiring
-from kpis.logic.dispatch import UncountableEvent, apply
 from kpis.observability import logger, metrics, tracer
 
 
@@ -21,22 +21,17 @@ from kpis.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    source, detail_type = str(event.get("source", "")), str(event.get("detail-type", ""))
-    detail = event.get("detail") or {}
+    detail = event.get("detail")
     event_id = str(detail.get("event_id", "")) if isinstance(detail, dict) else ""
-    try:
-        outcome = apply(wiring.get_service(), source, detail_type, detail)
-    except UncountableEvent as error:
+    result = wiring.get_rollup_service().apply_batch([event])
+    outcome = result.outcomes[0]
+    if 0 in result.poison:
         logger.warning(
-            "event not counted", extra={"event_id": event_id, "detail_type": detail_type, "reason": str(error)}
+            "event not counted",
+            extra={"event_id": event_id, "detail_type": event.get("detail-type"), "reason": result.poison[0]},
         )
         metrics.add_metric(name="KpiEventsUncountable", unit="Count", value=1)
-        return {"outcome": "uncountable"}
-    except ValidationError as error:
-        fields = [".".join(str(part) for part in item["loc"]) for item in error.errors()]
-        logger.warning("malformed event", extra={"event_id": event_id, "detail_type": detail_type, "fields": fields})
-        metrics.add_metric(name="KpiEventsUncountable", unit="Count", value=1)
-        return {"outcome": "malformed"}
+        return {"outcome": "malformed" if result.poison[0].startswith("malformed") else outcome}
     metrics.add_metric(name=f"KpiEvents{outcome.capitalize()}", unit="Count", value=1)
     logger.debug("event applied", extra={"event_id": event_id, "outcome": outcome})
     return {"outcome": outcome}

@@ -9,7 +9,18 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from kpis.dal.store import Add, Counters, Delete, Item, Key, Operation, Put, TransactionCancelled
+from kpis.dal.store import (
+    CONDITION_FAILED,
+    CONFLICT,
+    Add,
+    Counters,
+    Delete,
+    Item,
+    Key,
+    Operation,
+    Put,
+    TransactionCancelled,
+)
 from omnichannel.dynamodb import cancellation_codes, condition_failed
 
 _serializer = TypeSerializer()
@@ -116,8 +127,8 @@ class DynamoDBKpiStore:
             self._client.transact_write_items(TransactItems=entries)
         except ClientError as error:
             codes = cancellation_codes(error)
-            if codes and any(code == "ConditionalCheckFailed" for code in codes):
-                raise TransactionCancelled([code == "ConditionalCheckFailed" for code in codes]) from error
+            if codes and any(code in (CONDITION_FAILED, CONFLICT) for code in codes):
+                raise TransactionCancelled(codes) from error
             raise
         self.counters.items_written += len(entries)
 
@@ -154,6 +165,38 @@ class DynamoDBKpiStore:
             raise
         self.counters.items_written += 1
         return True
+
+    def add_members(self, key: Key, attribute: str, members: Sequence[str], cap: int) -> bool:
+        self.counters.calls += 1
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(key),
+                UpdateExpression="ADD #set :members",
+                ConditionExpression="attribute_not_exists(#set) OR size(#set) <= :room",
+                ExpressionAttributeNames={"#set": attribute},
+                ExpressionAttributeValues={
+                    ":members": {"SS": sorted(set(members))},
+                    ":room": {"N": str(cap - len(set(members)))},
+                },
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        self.counters.items_written += 1
+        return True
+
+    def remove_member(self, key: Key, attribute: str, member: str) -> None:
+        self.counters.calls += 1
+        self._client.update_item(
+            TableName=self._table,
+            Key=_key(key),
+            UpdateExpression="DELETE #set :member",
+            ExpressionAttributeNames={"#set": attribute},
+            ExpressionAttributeValues={":member": {"SS": [member]}},
+        )
+        self.counters.items_written += 1
 
     def raise_register(self, key: Key, attribute: str, value: int) -> None:
         self.counters.calls += 1

@@ -34,6 +34,9 @@ class AttributionModel(StrEnum):
 
 
 HALF_LIFE_DAYS = 7
+# Credits are kept for every model at each of these lookbacks (and the configured one), so a marketer compares
+# models on the same period (as GA4's model comparison does) and the API answers any of them exactly.
+STANDARD_LOOKBACKS = (1, 7, 14, 30, 60, 90)
 
 
 def path(touches: set[str], conversion_day: date, lookback_days: int) -> list[tuple[date, str]]:
@@ -80,3 +83,16 @@ def credits(
     for (_, channel), share in zip(steps, rounded, strict=True):
         shares[channel] = shares.get(channel, Decimal(0)) + share
     return {channel: share for channel, share in shares.items() if share}
+
+
+def every_credit(
+    touches: set[str], conversion_day: date, conversion_channel: str, lookbacks: tuple[int, ...]
+) -> dict[str, dict[str, Decimal]]:
+    """``acquired:<model>:<lookback>`` -> credit per channel, for every model and each lookback."""
+    out: dict[str, dict[str, Decimal]] = {}
+    for lookback in lookbacks:
+        for model in AttributionModel:
+            out[f"acquired:{model.value}:{lookback}"] = credits(
+                model, touches, conversion_day, conversion_channel, lookback
+            )
+    return out

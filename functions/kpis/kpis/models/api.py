@@ -15,7 +15,7 @@ class SpendRow(BaseModel):
     day: date = Field(description="The business day the money was spent on")
     channel: Channel
     campaign: str = Field(default="all", min_length=1, max_length=128)
-    amount: str = Field(description="Decimal string, e.g. '1250.00'", pattern=r"^-?\d+(\.\d+)?$")
+    amount: str = Field(description="Decimal string, e.g. '1250.00' (never negative)", pattern=r"^\d{1,15}(\.\d+)?$")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
 
 
