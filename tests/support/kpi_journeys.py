@@ -292,8 +292,16 @@ def reference(journeys: Journeys, today: date = date(2026, 6, 1)) -> dict[str, A
     sources: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     sessions: set[tuple[str, str, str]] = set()
     per: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"orders": [], "refunded": Decimal(0), "unconverted": set(), "channels": set(), "touches": set(),
-                 "lead": None, "signup": None, "campaigns": set()}  # fmt: skip
+        lambda: {
+            "orders": [],
+            "refunded": Decimal(0),
+            "unconverted": set(),
+            "channels": set(),
+            "touches": set(),
+            "lead": None,
+            "signup": None,
+            "campaigns": set(),
+        }
     )
 
     def money(b: dict[str, Decimal], name: str, count: str, value: Decimal, currency: str) -> Decimal | None:

@@ -141,11 +141,7 @@ def test_the_generated_journeys_exercise_every_figure(expected):
         "recovered_orders", "recovered", "gross_unconverted", "orders_unconverted", "fx_missing",
     }  # fmt: skip
     # And the models disagree (a comparison of models means something), the census holds several stages
-    web_credit = {
-        model: sum(row.get(f"acquired:{model}:30", 0) for (_, channel), row in expected["buckets"].items()
-                   if channel == "web")  # fmt: skip
-        for model in MODELS
-    }
+    web_credit = {model: _sum(expected["buckets"], f"acquired:{model}:30", "web") for model in MODELS}
     assert len(set(web_credit.values())) >= 4
     assert len([stage for stage, count in expected["census"].items() if count]) >= 3
     assert expected["totals"]["multi_customers"] > 0 < expected["totals"]["single_customers"]
