@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 # to be running off to 0 or infinity rather than converging.
 _LOG_BOUND = 20.0
 _LOG_RUNAWAY = math.log(1e5)
+# The largest gradient of the mean log-likelihood (per log-parameter) taken as a stationary point when the optimiser
+# stops without reporting convergence.
+_GRADIENT_TOL = 1e-6
 
 
 class FitError(ValueError):
@@ -64,6 +67,17 @@ def _check_frequency(frequency: FloatArray) -> None:
         raise ValueError("frequency must hold whole numbers >= 0 (repeat purchase periods)")
 
 
+def _stationary(objective: Callable[[FloatArray], tuple[float, FloatArray]], point: FloatArray) -> bool:
+    """Whether the gradient vanishes at ``point``: L-BFGS-B's line search can end ``ABNORMAL`` at the optimum
+    itself, when rounding noise hides any further decrease (seen with some OpenBLAS builds on CDNOW)."""
+    import numpy as np
+
+    value, gradient = objective(point)
+    return (
+        math.isfinite(value) and bool(np.all(np.isfinite(gradient))) and float(np.abs(gradient).max()) <= _GRADIENT_TOL
+    )
+
+
 def _minimise(
     objective: Callable[[FloatArray], tuple[float, FloatArray]], start: FloatArray, names: Sequence[str]
 ) -> FloatArray:
@@ -79,14 +93,14 @@ def _minimise(
         bounds=bounds,
         options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
     )
-    if not result.success:
-        raise FitError(f"the maximum-likelihood fit did not converge: {result.message}")
     solution = np.asarray(result.x, dtype=np.float64)
-    if not np.all(np.isfinite(solution)):
+    if solution.shape != start.shape or not np.all(np.isfinite(solution)):
         raise FitError("the maximum-likelihood fit returned non-finite parameters")
     at_bound = [name for name, value in zip(names, solution, strict=True) if abs(value) > _LOG_RUNAWAY]
     if at_bound:
         raise FitError(f"no finite maximum-likelihood estimate: {', '.join(at_bound)} ran off to 0 or infinity")
+    if not result.success and not _stationary(objective, solution):
+        raise FitError(f"the maximum-likelihood fit did not converge: {result.message}")
     return solution
 
 
