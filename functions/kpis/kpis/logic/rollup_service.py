@@ -58,7 +58,7 @@ PRECEDENCE = (
     "user_id", "email", "phone", "loyalty_card", "pos_customer", "whatsapp", "messenger", "instagram",
     "device_id", "anonymous_id",
 )  # fmt: skip
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 16
 MAX_POINTER_HOPS = 16
 TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 ZERO = Decimal(0)
@@ -405,8 +405,14 @@ class RollupService:
             try:
                 self.repository.commit(commit)
             except CommitRejected as rejected:
-                self._absorb(rejected, units, states, claims, result, duplicates)
-                if rejected.conflict:
+                stale = self._absorb(rejected, units, states, claims, result, duplicates)
+                if stale:  # customers changed by a concurrent batch: commit the others now, these later
+                    queue.extend(unit for unit in units if unit.customer in stale)
+                    units = [unit for unit in units if unit.customer not in stale]
+                if rejected.conflict:  # collided with a concurrent transaction: a smaller commit, a little later
+                    half = max(1, len(units) // 2)
+                    queue.extendleft(reversed(units[half:]))
+                    units = units[:half]
                     self._backoff(attempt)
                 continue
             for unit, plan in zip(units, plans, strict=True):
@@ -429,8 +435,9 @@ class RollupService:
         claims: dict[str, SessionMarker],
         result: BatchResult,
         duplicates: list[tuple[str | None, Fact]],
-    ) -> None:
-        """What a cancelled commit taught: drop the duplicates and the taken sessions, reload changed customers."""
+    ) -> set[str]:
+        """What a cancelled commit taught: drop the duplicates and the taken sessions, reload changed customers
+        (whose units are returned)."""
         for unit in units:
             kept = []
             for index, fact in unit.facts:
@@ -452,6 +459,7 @@ class RollupService:
             fresh = self._load_all(sorted(set(stale.values())))
             for customer, key in stale.items():
                 states[customer] = fresh[key]
+        return set(stale)
 
     def _after_commits(
         self,
