@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from kpis.dal import keys
 from kpis.jobs import fit_clv
 from kpis.logic.clv_scoring import ClvModel, score
+from kpis.logic.customer_keys import pending_customer
 from kpis.logic.facts import Fact, FactKind
 from kpis.logic.money import FxRates
-from kpis.logic.customer_keys import pending_customer
 from kpis.logic.rollup_service import RollupConfig
 from tests.support.kpi_service import memory_service
 
