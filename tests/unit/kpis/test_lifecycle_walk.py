@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ class Recorder:
     def __init__(self) -> None:
         self.changes: list[LifecycleChanged] = []
 
-    def announce(self, changes: list[LifecycleChanged]) -> None:
+    def announce(self, changes: Sequence[LifecycleChanged]) -> None:
         self.changes.extend(changes)
 
 
