@@ -33,7 +33,7 @@ class KpiSettings(CommonSettings):
     clv_fit_max_customers: int = 200_000
     distinct_exact_cap: int = 256
     dedupe_days: int = 400
-    counter_shards: int = 4
+    counter_shards: int = 8
 
     @field_validator("business_time_zone")
     @classmethod

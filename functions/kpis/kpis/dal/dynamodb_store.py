@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -197,6 +197,40 @@ class DynamoDBKpiStore:
             ExpressionAttributeValues={":member": {"SS": [member]}},
         )
         self.counters.items_written += 1
+
+    def raise_registers(self, key: Key, registers: Mapping[str, int]) -> None:
+        """Read the sketch, write the registers that grow, on the condition that nobody wrote it meanwhile."""
+        for _ in range(20):
+            current = self.get(key) or {}
+            higher = {name: value for name, value in registers.items() if int(current.get(name, 0)) < value}
+            if not higher:
+                return
+            names = {f"#r{i}": name for i, name in enumerate(higher)}
+            values: dict[str, Any] = {f":r{i}": {"N": str(value)} for i, value in enumerate(higher.values())}
+            values[":one"] = {"N": "1"}
+            version = current.get("sketch_version")
+            condition = "attribute_not_exists(sketch_version)"
+            if version is not None:
+                condition = "sketch_version = :seen"
+                values[":seen"] = {"N": str(version)}
+            sets = ", ".join(f"#r{i} = :r{i}" for i in range(len(higher)))
+            self.counters.calls += 1
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(key),
+                    UpdateExpression=f"SET {sets} ADD sketch_version :one",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as error:
+                if condition_failed(error):
+                    continue
+                raise
+            self.counters.items_written += 1
+            return
+        raise RuntimeError(f"the sketch {key} kept changing")
 
     def raise_register(self, key: Key, attribute: str, value: int) -> None:
         self.counters.calls += 1

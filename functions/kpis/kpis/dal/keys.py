@@ -44,8 +44,8 @@ def bucket(day: str, channel: str) -> Key:
     return aggregate(Aggregate(Kind.BUCKET, day, channel))
 
 
-def distinct(day: str, channel: str) -> Key:
-    return (ROLLUP + day[:7], f"U#{day}#{channel}")
+def distinct(day: str, channel: str, shard: int | None = None) -> Key:
+    return (ROLLUP + day[:7], f"U#{day}#{channel}" + ("" if shard is None else f"#{shard}"))
 
 
 def session(marker: SessionMarker) -> Key:

@@ -13,7 +13,7 @@ import copy
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 
 from kpis.dal.store import (
@@ -130,6 +130,7 @@ class MemoryKpiStore:
         if len(members) >= cap:
             return False
         members.add(member)
+        self.writes_per_item[key] += 1
         self.counters.items_written += 1
         return True
 
@@ -151,7 +152,18 @@ class MemoryKpiStore:
             item = self.items.get(key)
             if item is not None:
                 item.get(attribute, set()).discard(member)
+            self.writes_per_item[key] += 1
             self.counters.items_written += 1
+
+    def raise_registers(self, key: Key, registers: Mapping[str, int]) -> None:
+        with self._lock:
+            self.counters.calls += 1
+            item = self.items.setdefault(key, {"pk": key[0], "sk": key[1]})
+            higher = {name: value for name, value in registers.items() if int(item.get(name, 0)) < value}
+            if higher:
+                item.update({name: Decimal(value) for name, value in higher.items()})
+                self.writes_per_item[key] += 1
+                self.counters.items_written += 1
 
     def raise_register(self, key: Key, attribute: str, value: int) -> None:
         with self._lock:
@@ -159,6 +171,7 @@ class MemoryKpiStore:
             item = self.items.setdefault(key, {"pk": key[0], "sk": key[1]})
             if int(item.get(attribute, 0)) < value:
                 item[attribute] = Decimal(value)
+                self.writes_per_item[key] += 1
                 self.counters.items_written += 1
 
     def query(self, pk: str, sk_from: str, sk_to: str) -> list[Item]:

@@ -26,7 +26,7 @@ from kpis.logic.ports import (
     SessionMarker,
 )
 
-DEFAULT_SHARDS = 4
+DEFAULT_SHARDS = 8
 
 
 def _labels(aggregate: Aggregate) -> dict[str, str]:
@@ -123,17 +123,29 @@ class StoreRepository:
     def write_customer(self, write: CustomerWrite) -> bool:
         return self.store.write(self._customer_put(write))
 
+    def _member_shard(self, member: str) -> int:
+        return int(member[:8], 16) % self.shards
+
     def add_distinct(self, day: str, channel: str, members: Sequence[str], cap: int) -> None:
-        where = keys.distinct(day, channel)
-        if not members or self.store.add_members(where, "members", members, cap):
-            return
-        for member in members:  # the set is (nearly) full: one by one, and into the sketch past the cap
-            if not self.store.add_to_capped_set(where, "members", member, cap):
-                index, rank = distinct_sets.register_of(member)
-                self.store.raise_register(where, f"h{index}", rank)
+        """Each member into its shard's set (by its hash: the union of the shards is the day's set, and a member
+        is always in the same one); past a set's cap, into that shard's sketch. One write per shard touched."""
+        by_shard: dict[int, list[str]] = defaultdict(list)
+        for member in members:
+            by_shard[self._member_shard(member)].append(member)
+        for shard, found in sorted(by_shard.items()):
+            where = keys.distinct(day, channel, shard)
+            if self.store.add_members(where, "members", found, cap):
+                continue
+            registers: dict[str, int] = {}
+            for member in found:  # the set is (nearly) full: one by one, and into the sketch past the cap
+                if not self.store.add_to_capped_set(where, "members", member, cap):
+                    index, rank = distinct_sets.register_of(member)
+                    registers[f"h{index}"] = max(rank, registers.get(f"h{index}", 0))
+            if registers:
+                self.store.raise_registers(where, registers)
 
     def remove_distinct(self, day: str, channel: str, member: str) -> None:
-        self.store.remove_member(keys.distinct(day, channel), "members", member)
+        self.store.remove_member(keys.distinct(day, channel, self._member_shard(member)), "members", member)
 
     def forget(self, customer_keys: Sequence[str], identifiers: Sequence[tuple[str, str]]) -> int:
         targets = [keys.customer(key) for key in customer_keys]
@@ -219,7 +231,7 @@ class StoreRepository:
         out = []
         for month in months_between(first_day[:7], last_day[:7]):
             for item in self.store.query(keys.ROLLUP + month, f"U#{first_day}", f"U#{last_day}#\uffff"):
-                _, day, channel = str(item["sk"]).split("#", 2)
+                _, day, channel = str(item["sk"]).split("#")[:3]
                 registers = {
                     int(name[1:]): int(value)
                     for name, value in item.items()

@@ -90,6 +90,10 @@ class KpiStore(Protocol):
 
     def remove_member(self, key: Key, attribute: str, member: str) -> None: ...
 
+    def raise_registers(self, key: Key, registers: Mapping[str, int]) -> None:
+        """``attribute = max(attribute, value)`` for each (HyperLogLog registers), in one write."""
+        ...
+
     def raise_register(self, key: Key, attribute: str, value: int) -> None:
         """``attribute = max(attribute, value)``, atomically (a HyperLogLog register)."""
         ...

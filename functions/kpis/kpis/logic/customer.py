@@ -336,8 +336,19 @@ def _add(into: Contributions, key: Aggregate, name: str, value: Decimal) -> None
         numbers[name] = numbers.get(name, ZERO) + value
 
 
-def contributions(state: CustomerState) -> Contributions:
-    """What this customer adds to the customer-level aggregates."""
+def credit_inputs(state: CustomerState) -> tuple[Any, ...]:
+    """What a customer's attribution credits depend on (equal inputs: equal credits)."""
+    if state.merged_into is not None or not state.orders or state.first_order_day is None:
+        return ()
+    lookbacks = _lookbacks_of(state.attribution)
+    first = (date.fromisoformat(state.first_order_day) - timedelta(days=max(lookbacks))).isoformat()
+    relevant = frozenset(touch for touch in state.touches if first <= touch[:10] <= state.first_order_day)
+    return (relevant, state.first_order_day, state.first_order_channel, lookbacks)
+
+
+def contributions(state: CustomerState, *, with_credits: bool = True) -> Contributions:
+    """What this customer adds to the customer-level aggregates (``with_credits=False``: all but the attribution
+    credits, for a change that leaves :func:`credit_inputs` as they were)."""
     out: Contributions = {}
     if state.merged_into is not None:
         return out
@@ -355,16 +366,15 @@ def contributions(state: CustomerState) -> Contributions:
     if state.first_order_amount is not None:
         _add(out, first, "new_orders", ONE)
         _add(out, first, "new_gross", state.first_order_amount)
-    _credits(out, state, first_day, first_channel)
+    if with_credits:
+        _credits(out, state, first_day, first_channel)
     _campaigns(out, state)
     _customer_level(out, state, repeat)
     return out
 
 
 def _credits(out: Contributions, state: CustomerState, first_day: str, first_channel: str) -> None:
-    shares = every_credit(
-        set(state.touches), date.fromisoformat(first_day), first_channel, _lookbacks_of(state.attribution)
-    )
+    shares = every_credit(state.touches, date.fromisoformat(first_day), first_channel, _lookbacks_of(state.attribution))
     for name, per_channel in shares.items():
         for channel, share in per_channel.items():
             _add(out, Aggregate(Kind.CREDITS, first_day, channel), name, share)
