@@ -25,7 +25,7 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
 	@touch $@
 
-.PHONY: help setup dev demo serve test unit lint format token openapi validate build bench deploy clean browser
+.PHONY: help setup dev demo serve test unit lint format token openapi validate build bench deploy clean browser import
 help: ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
@@ -68,6 +68,10 @@ lint: $(VENV)/.installed ## ruff and mypy
 format: $(VENV)/.installed ## apply ruff's formatting and fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+import: $(VENV)/.installed ## import history: make import FILE=history.jsonl|.csv|spend.csv [URL=...] [WRITE_KEY=...] [TOKEN=...]
+	@test -n "$(FILE)" || { echo "usage: make import FILE=history.jsonl [URL=https://<ApiUrl>] [WRITE_KEY=...] [TOKEN=...]" >&2; exit 2; }
+	$(PY) -m history_import "$(FILE)" --url "$(or $(URL),http://127.0.0.1:$(PORT))" $(if $(WRITE_KEY),--write-key "$(WRITE_KEY)") $(if $(TOKEN),--token "$(TOKEN)")
 
 token: $(VENV)/.installed ## print a development JWT: make token ROLE=agent [SUB=...]
 	@$(PY) -m local_runtime token --role $(or $(ROLE),customer) $(if $(SUB),--sub $(SUB))
