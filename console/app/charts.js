@@ -39,12 +39,11 @@ function empty(name, title) {
 }
 
 /** Horizontal bars: items [{label, value (the API's string or number), text (formatted)}]. */
-export function barChart(name, title, items, { note } = {}) {
+export function barChart(name, title, items, { note, labelWidth = 90 } = {}) {
   const shown = items.filter((item) => item.value !== null && item.value !== undefined);
   if (!shown.length) return empty(name, title);
   const max = Math.max(...shown.map((item) => Number(item.value)), 0) || 1;
   const row = 30;
-  const labelWidth = 90;
   const width = 440;
   const svg = h("svg", {
     viewBox: `0 0 ${width} ${row * shown.length + 6}`, role: "img", "aria-hidden": "true", class: "bars",
