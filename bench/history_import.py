@@ -108,7 +108,8 @@ def run_import(file: Path, url: str, workers: int) -> tuple[float, float, str]:
     if done.returncode not in (0, 1):
         raise SystemExit(f"the import failed: {done.stderr[-2000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024, done.stdout.strip().splitlines()[-1]
+    lines = (done.stdout.strip() or done.stderr.strip() or "(no output)").splitlines()
+    return seconds, max(peak, before) / 1024, lines[-1]
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ def _message(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
     return {"type": kind, "messageId": str(uuid.uuid4()), "timestamp": at.isoformat(), **fields}
 
 
-def _journeys(now: datetime) -> list[list[dict[str, Any]]]:
+def _journeys(now: datetime) -> list[list[list[dict[str, Any]]]]:
     """Per person, the batches their devices send, in the order they happen: those who sign in browse on the web
     and in the app first; the others browse the web."""
     out = []
