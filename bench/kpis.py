@@ -1,6 +1,6 @@
 """KPI benchmark: table writes per rolled-up event and the hottest item's writes per 1,000 events, one event per
 transaction (before: the EventBridge rule invoked the rollup once per event, nothing sharded) beside batches (after:
-the queue-fed consumer's batches, hot counters in 4 shards); and the items a 90-day x 10-channel KPI query reads
+the queue-fed consumer's batches, hot counters in 8 shards); and the items a 90-day x 10-channel KPI query reads
 after 10,000 events and after 1,000,000 (the same: the query reads aggregates, not events).
 
     .venv/bin/python bench/kpis.py [--events 20000] [--large 1000000] [--batches 1,10,100,1000]
@@ -29,7 +29,7 @@ import _paths  # type: ignore[import-not-found]  # noqa: F401
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions" / "kpis"))
 
 from kpis.dal.memory_store import MemoryKpiStore
-from kpis.dal.repository import StoreRepository
+from kpis.dal.repository import DEFAULT_SHARDS, StoreRepository
 from kpis.logic.dispatch import envelope
 from kpis.logic.money import FxRates
 from kpis.logic.report import Query, read_kpis
@@ -122,7 +122,7 @@ def main() -> None:
         head = f"{'writes/event':>13}{'hottest/1,000 ev':>18}{'% of its limit':>16}{'events/s':>10}"
         print(f"  {'mode':<28}{head}  hottest item")
         for batch in sizes:
-            for shards in (1, 4) if batch == 1 else (4,):
+            for shards in (1, DEFAULT_SHARDS) if batch == 1 else (DEFAULT_SHARDS,):
                 store, seconds = roll_up(batch, shards, stream, now)
                 hot_key, hot_writes = store.writes_per_item.most_common(1)[0]
                 per_1000 = hot_writes * 1000 / len(stream)
@@ -135,7 +135,7 @@ def main() -> None:
     if args.large:
         reads = []
         for count in (10_000, args.large):
-            store, _ = roll_up(1000, 4, events(count, peak=False), START + timedelta(days=95))
+            store, _ = roll_up(1000, DEFAULT_SHARDS, events(count, peak=False), START + timedelta(days=95))
             reads.append(query_items(store))
             print(f"a 90-day x 10-channel query after {count:>9,} events reads {reads[-1]:,} items")
         print("the same" if len(set(reads)) == 1 else "DIFFERENT")
