@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT / "shared", *sorted(path for path in (ROOT / "functions").iterdir() if path.is_dir()), ROOT):
+# The layers (shared code; the journey definitions, as /opt/python holds them on Lambda), the functions, the root.
+LAYERS = (ROOT / "shared", ROOT / "journeys")
+for folder in (*LAYERS, *sorted(path for path in (ROOT / "functions").iterdir() if path.is_dir()), ROOT):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 

@@ -134,7 +134,8 @@ def aws_calls(count: int) -> None:
     import yaml
     from moto import mock_aws
 
-    from capture import handler, stream_publisher, wiring
+    from capture import stream_publisher, wiring
+    from capture.handlers import api as handler
     from omnichannel import aws_clients
 
     class Loader(yaml.SafeLoader):
@@ -229,9 +230,10 @@ def best_of(rounds: int, action: Callable[[], Any]) -> float:
 
 
 def handler_cost(count: int, rounds: int) -> None:
-    from capture import handler, stream_publisher, wiring
+    from capture import stream_publisher, wiring
     from capture.dal.event_store import event_item
     from capture.dal.in_memory_store import InMemoryEventStore
+    from capture.handlers import api as handler
     from capture.logic.capture_service import CaptureService
     from capture.models.segment import SegmentMessage
     from omnichannel.event_bus import InMemoryPublisher
@@ -289,7 +291,7 @@ COLD_HANDLER = """
 import sys, time
 t = time.perf_counter()
 sys.path[:0] = [{shared!r}, {function!r}]
-import capture.handler
+import capture.handlers.api
 from omnichannel import aws_clients
 aws_clients.dynamodb(); aws_clients.events()
 print(time.perf_counter() - t)
@@ -331,7 +333,7 @@ def cold_start(runs: int, *, tracing: bool) -> None:
     boto3_median = statistics.median(boto3_times)
     mode = "tracing on, as deployed (X-Ray SDK loaded)" if tracing else "tracing off (local runtime, tests)"
     print(f"\nCold start, {mode}: fresh interpreter, imports plus DynamoDB and EventBridge clients, median of {runs}:")
-    print(f"  import capture.handler + clients   {handler_median * 1000:7.1f} ms")
+    print(f"  import capture.handlers.api + clients   {handler_median * 1000:7.1f} ms")
     print(f"  import boto3 + the same clients    {boto3_median * 1000:7.1f} ms")
     floor_median = statistics.median(floor_times)
     print(

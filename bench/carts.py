@@ -31,7 +31,10 @@ from carts.logic.cart_service import CartRules, CartService
 from carts.logic.commerce_events import apply_event
 from carts.logic.ports import CartWrite
 from carts.logic.profile_sync import ProfileSync
+from carts.logic.sign_in import sign_in
+from omnichannel.canonical_event import Channel
 from omnichannel.event_bus import InMemoryPublisher
+from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_events import ProfileCreated
 from tests.support.carts_harness import T0, Clock, carts_table, commerce_event, product
 
@@ -102,18 +105,37 @@ def operations(client: Any, table: str) -> None:
         event_id="bench-login",
         occurred_at=T0,
         profile_id="prof-bench",
-        identifiers={"user_id": ["cus-bench"], "anonymous_id": ["anon-bench-phone", "anon-bench-laptop"]},
+        identifiers={"user_id": ["cus-bench"], "anonymous_id": ["anon-bench-phone"]},
+        verified_identifiers={"loyalty_card": ["LC-BENCH"]},
     )
     calls, items = counter.measure(lambda: ProfileSync(service).created(login))
-    print(_row("login merge (profile.created, 3 keys)", calls, items))
+    print(_row("profile.created (record, name the cart, learn a link)", calls, items))
     calls, items = counter.measure(lambda: ProfileSync(service).created(login))
-    print(_row("same login redelivered (nothing to merge)", calls, items))
+    print(_row("the same profile.created redelivered", calls, items))
+    plain = login.model_copy(update={"event_id": "bench-login-2", "profile_id": "prof-2", "verified_identifiers": {}})
+    plain = plain.model_copy(update={"identifiers": {"user_id": ["cus-bench-2"]}})
+    calls, items = counter.measure(lambda: ProfileSync(service).created(plain))
+    print(_row("profile.created without verified links", calls, items))
+    calls, items = counter.measure(lambda: sign_in(service, "cus-bench", "anon-bench-phone"))
+    print(_row("sign-in merge of a device's cart (POST /carts/me/merge)", calls, items))
+    calls, items = counter.measure(lambda: sign_in(service, "cus-bench", "anon-bench-phone"))
+    print(_row("the same sign-in again (nothing to merge)", calls, items))
     later = commerce_event("Product Added", product("P-BAG"), anonymous_id="anon-bench-phone", at=T0)
     print(
-        _row("Product Added from a logged-in device's anon id", counter.measure(lambda: apply_event(service, later))[0])
+        _row("Product Added from a signed-in device's anon id", counter.measure(lambda: apply_event(service, later))[0])
     )
     print("    (the anonymous key is a pointer to the customer's cart: one extra read; events that carry the")
     print("     userId, and token calls, reach the cart in one read)")
+    store_sale = commerce_event(
+        "Order Completed", {"products": [{"product_id": "P-BAG"}]}, at=T0, channel=Channel.STORE
+    )
+    store_sale = store_sale.model_copy(update={"identifiers": {IdentifierType.LOYALTY_CARD: "LC-BENCH"}})
+    print(
+        _row(
+            "store purchase by loyalty card (cart follows the customer)",
+            counter.measure(lambda: apply_event(service, store_sale))[0],
+        )
+    )
 
 
 def sweep_cost(client: Any, table: str, carts: int, due: int) -> None:

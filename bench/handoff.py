@@ -43,8 +43,9 @@ os.environ.update(
 
 from moto import mock_aws
 
-from handoff import handler, wiring
+from handoff import wiring
 from handoff.dal.ticket_store import TicketStore
+from handoff.handlers import api as handler
 from handoff.logic.conversation_service import ConversationService
 from handoff.logic.tickets import new_ticket
 from omnichannel import aws_clients
@@ -205,7 +206,12 @@ def context_request(profile_id: str) -> dict[str, Any]:
         "pathParameters": {"profile_id": profile_id},
         "requestContext": {
             "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
-            "authorizer": {"jwt": {"claims": {"sub": "agent-bench", "custom:role": "agent"}, "scopes": []}},
+            "authorizer": {
+                "jwt": {
+                    "claims": {"sub": "agent-bench", "cognito:groups": "[agent]", "token_use": "access"},
+                    "scopes": [],
+                }
+            },
             "requestId": "bench",
             "routeKey": "GET /handoff/customers/{profile_id}/context",
             "stage": "$default",

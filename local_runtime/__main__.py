@@ -5,6 +5,7 @@ OpenAPI document.
     python -m local_runtime token --role customer|agent|admin [--sub ID]
     python -m local_runtime demo --url http://127.0.0.1:3000
     python -m local_runtime openapi --out docs/openapi.json
+    python -m local_runtime env [--moto-endpoint http://127.0.0.1:5000]
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from local_runtime.auth import ROLES, DevJwt
+from local_runtime.shell import aws_cli_line, default_region, export_lines
 from local_runtime.template import TemplateError
-from local_runtime.terminal_log import ActivitySummary
+from local_runtime.terminal_log import ActivitySummary, FunctionOutput
 
 DEFAULT_PORT = 3000
 DEFAULT_MOTO_PORT = 5000
@@ -51,11 +54,20 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", default=None, help="subject (default dev-<role>)")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.add_argument("--scope", action="append", default=[], help="an extra scope (repeatable)")
+    token.add_argument("--id-token", action="store_true", help="an ID token (token_use id) instead of an access token")
+    token.add_argument("--email", default=None, help="ID token: a verified e-mail claim")
+    token.add_argument("--phone", default=None, help="ID token: a verified phone_number claim (+E.164)")
     token.add_argument("--config", default=None)
 
     demo = commands.add_parser("demo", help="play the demo journey against a running local runtime")
     demo.add_argument("--url", default=None, help="API base URL (default http://127.0.0.1:$PORT)")
     demo.add_argument("--moto-endpoint", default=None, help="moto URL (default http://127.0.0.1:$MOTO_PORT)")
+
+    env = commands.add_parser(
+        "env", help='print the shell lines that point the AWS CLI and boto3 at moto: eval "$(make -s env)"'
+    )
+    env.add_argument("--moto-endpoint", default=None, help="moto URL (default http://127.0.0.1:$MOTO_PORT)")
+    env.add_argument("--region", default=None, help="default: $AWS_REGION, $AWS_DEFAULT_REGION or eu-west-1")
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document generated from a function's routes")
     openapi.add_argument("--out", default="docs/openapi.json")
@@ -89,8 +101,8 @@ def _banner(runtime: object) -> str:
         f"omnichannel local runtime: {runtime.template.path.name} as stack {runtime.context.stack_name}"
         f" ({runtime.context.region})",
         f"  API   {url}",
-        f"  moto  {moto}   e.g. AWS_ENDPOINT_URL={moto} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
-        f" AWS_DEFAULT_REGION={runtime.context.region} aws dynamodb list-tables",
+        f'  moto  {moto}   AWS CLI: eval "$(make -s env)" once per shell, or one line:',
+        f"        {aws_cli_line(moto or '', runtime.context.region, 'dynamodb', 'list-tables')}",
         "routes:",
     ]
     routes = sorted(runtime.routes, key=lambda route: (route.path or "~", route.method))
@@ -104,6 +116,7 @@ def _banner(runtime: object) -> str:
         lines.append(f"  {route.route_key:<{width}}  → {route.function}{auth}")
     lines.append(f"  {'GET /_local/bus':<{width}}  → the last bus events (local only)")
     lines.append(f"  {'POST /_local/token':<{width}}  → a development token for the console's dev sign-in (local only)")
+    lines.append(f"  {'GET /_local/backlog':<{width}}  → the deliveries still waiting, by function (local only)")
     deliveries = [
         f"  {sub.trigger}  ({sub.schedule.expression if sub.schedule else sub.kind})"
         + ("" if sub.enabled else " disabled")
@@ -142,6 +155,10 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if not args.verbose:
+        # The functions print Powertools JSON logs and embedded-metric blobs: their warnings and errors as one
+        # readable line each, nothing else (--verbose prints them raw)
+        sys.stdout = FunctionOutput(sys.stdout)
     summary = _configure_logging(args.verbose)
     if not args.verbose:
         # Embedded-metric lines are for CloudWatch; on a terminal they bury the journey (--verbose shows them).
@@ -189,6 +206,10 @@ def _play_demo(base_url: str, moto_endpoint: str, stop: threading.Event) -> None
 
     try:
         code = run_demo(base_url, moto_endpoint)
+    except OSError as exc:  # requests' errors are OSErrors: an answer that never came is one line, not a traceback
+        if not stop.is_set():
+            print(f"the demo stopped: {type(exc).__name__}: {exc}; the runtime keeps serving (Ctrl-C stops)")
+        return
     except Exception:
         if not stop.is_set():  # stopped mid-journey: the runtime going away is expected, not worth a traceback
             logging.getLogger("local_runtime").exception("the demo failed")
@@ -211,11 +232,31 @@ def demo(args: argparse.Namespace) -> int:
         return 1
 
 
+def env(args: argparse.Namespace) -> int:
+    moto = args.moto_endpoint or f"http://127.0.0.1:{_port(None, 'MOTO_PORT', DEFAULT_MOTO_PORT)}"
+    print(export_lines(moto, args.region or default_region()))
+    return 0
+
+
 def token(args: argparse.Namespace) -> int:
     from local_runtime.runtime import load_config
 
     dev_jwt = DevJwt.from_config(load_config(args.config))
-    print(dev_jwt.issue(args.role, sub=args.sub, ttl_seconds=args.ttl, extra_scopes=args.scope))
+    claims: dict[str, Any] = {}
+    if args.email:
+        claims.update(email=args.email, email_verified=True)
+    if args.phone:
+        claims.update(phone_number=args.phone, phone_number_verified=True)
+    print(
+        dev_jwt.issue(
+            args.role,
+            sub=args.sub,
+            ttl_seconds=args.ttl,
+            extra_scopes=args.scope,
+            id_token=bool(args.id_token or claims),
+            claims=claims,
+        )
+    )
     return 0
 
 
@@ -241,7 +282,7 @@ def openapi(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"serve": serve, "token": token, "demo": demo, "openapi": openapi}
+    commands = {"serve": serve, "token": token, "demo": demo, "openapi": openapi, "env": env}
     return commands[args.command](args)
 
 

@@ -1,11 +1,14 @@
 """Development JWTs: what the HTTP API's JWT authorizer checks on AWS (a Cognito token), signed locally with the
 development key from ``dev-config.json`` (HS256).
 
-A token carries ``sub``, ``iss``, ``aud``, ``iat``, ``exp``, ``token_use: access``, the role in the custom claim
-``custom:role``, as the Cognito group (claim ``cognito:groups``, agents and admins) and as the OAuth scope
-``omnichannel/<role>`` (claim ``scope``, space-separated, as Cognito writes it). Routes read them where API
-Gateway puts them: ``requestContext.authorizer.jwt.claims`` (every value a string, lists written ``[a b]``,
-exactly as API Gateway flattens them) and ``requestContext.authorizer.jwt.scopes``.
+An access token (the default) carries ``sub``, ``iss``, ``aud``, ``iat``, ``exp``, ``token_use: access``, the
+role as the Cognito group (claim ``cognito:groups``, agents and admins) and as the OAuth scope
+``omnichannel/<role>`` (claim ``scope``, space-separated, as Cognito writes it). An ID token (``id_token=True``)
+has no scope; like Cognito's it may carry the user's ``email`` / ``email_verified`` and ``phone_number`` /
+``phone_number_verified`` (``claims=``). No token carries a role in a user attribute (``custom:role``): users
+can write their own attributes. Routes read the claims where API Gateway puts them:
+``requestContext.authorizer.jwt.claims`` (every value a string, lists written ``[a b]``, exactly as API Gateway
+flattens them) and ``requestContext.authorizer.jwt.scopes``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import jwt
 
 ROLES = ("customer", "agent", "admin")
 SCOPE_PREFIX = "omnichannel/"
-ROLE_CLAIM = "custom:role"
 
 
 class AuthError(Exception):
@@ -51,24 +53,28 @@ class DevJwt:
         ttl_seconds: int = 12 * 3600,
         extra_scopes: Iterable[str] = (),
         now: float | None = None,
+        id_token: bool = False,
+        claims: Mapping[str, Any] | None = None,
     ) -> str:
-        """A signed token for ``role`` (customer, agent or admin)."""
+        """A signed token for ``role`` (customer, agent or admin): an access token, or an ID token with ``claims``
+        such as ``{"email": ..., "email_verified": True}``."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         issued = int(now if now is not None else time.time())
-        claims = {
+        body: dict[str, Any] = {
             "sub": sub or f"dev-{role}",
             "iss": self.issuer,
             "aud": self.audience,
             "iat": issued,
             "exp": issued + ttl_seconds,
-            "token_use": "access",
-            "scope": " ".join([SCOPE_PREFIX + role, *extra_scopes]),
-            ROLE_CLAIM: role,
+            "token_use": "id" if id_token else "access",
         }
+        if not id_token:
+            body["scope"] = " ".join([SCOPE_PREFIX + role, *extra_scopes])
         if role != "customer":
-            claims["cognito:groups"] = [role]
-        return jwt.encode(claims, self.signing_key, algorithm="HS256")
+            body["cognito:groups"] = [role]
+        body.update(claims or {})
+        return jwt.encode(body, self.signing_key, algorithm="HS256")
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims; raises :class:`AuthError` unless signature, issuer, audience and expiry are right."""

@@ -280,6 +280,23 @@ class BusDelivery:
                     log.warning("drain stopped at its %.0f s timeout with deliveries still pending", timeout)
                     return deliveries
 
+    def backlog(self) -> dict[str, int]:
+        """Messages waiting in each function event's queue (to deliver, or being delivered or retried), by trigger.
+
+        Takes no delivery lock, so it answers while deliveries run (``GET /_local/backlog``: the demo shows it as
+        progress). A DynamoDB stream's unread records are not counted: they become bus events within a poll."""
+        sqs = self._clients("sqs")
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        waiting: dict[str, int] = {}
+        for subscription in self.subscriptions:
+            if subscription.function is None or subscription.kind == "Schedule" or not subscription.enabled:
+                continue
+            attributes = sqs.get_queue_attributes(QueueUrl=subscription.queue_url, AttributeNames=names)["Attributes"]
+            count = sum(int(attributes.get(name, 0)) for name in names)
+            if count:
+                waiting[subscription.trigger] = count
+        return waiting
+
     def schedules_of(self, function_id: str, event_name: str | None = None) -> list[Subscription]:
         """The function's Schedule events (the one named ``event_name``, or all)."""
         return [

@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -158,6 +159,17 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
     pos_signed = f"{timestamp}.{store_id}.".encode() + pos
     pos_signature = hmac.new(pos_secret.encode(), pos_signed, hashlib.sha256).hexdigest()
 
+    # Ayşe signs in to the app with Cognito: her ID token says her e-mail and phone are verified. The app hands it
+    # to the profiles API, which ties them to her account (what her store purchase and her WhatsApp chat need to
+    # be hers to see, and her online cart to follow her into the store).
+    from local_runtime.auth import DevJwt
+
+    id_token = DevJwt.from_config(_config()).issue(
+        "customer",
+        sub=f"cust-{run}",
+        id_token=True,
+        claims={"email": email, "email_verified": True, "phone_number": phone, "phone_number_verified": True},
+    )
     steps = [
         Step(
             "1. web: an anonymous visitor views a product page (analytics.js call)",
@@ -195,7 +207,15 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
             200,
         ),
         Step(
-            "4. whatsapp: writes from the phone number on the profile (signed webhook)",
+            "4. app: signed in with Cognito, it sends her ID token (e-mail and phone verified) to the profiles API",
+            "POST",
+            "/profiles/me/verified-identifiers",
+            b"",
+            {"Authorization": f"Bearer {id_token}"},
+            200,
+        ),
+        Step(
+            "5. whatsapp: writes from the phone number on the profile (signed webhook)",
             "POST",
             "/webhooks/whatsapp",
             whatsapp,
@@ -203,7 +223,7 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
             200,
         ),
         Step(
-            "5. store: buys the coat with the loyalty card (signed POS webhook)",
+            "6. store: buys the coat with the loyalty card (signed POS webhook); it leaves her online cart",
             "POST",
             f"/webhooks/pos/{store_id}",
             pos,
@@ -215,7 +235,7 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
             200,
         ),
         Step(
-            "6. a broken client: a track call without an event name is refused, naming the field",
+            "7. a broken client: a track call without an event name is refused, naming the field",
             "POST",
             "/v1/track",
             _json({"userId": f"cust-{run}", "messageId": f"{run}-bad"}),
@@ -223,7 +243,7 @@ def journey(run: str, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]
             400,
         ),
         Step(
-            "7. a forged WhatsApp webhook (wrong signature) is refused and nothing is stored",
+            "8. a forged WhatsApp webhook (wrong signature) is refused and nothing is stored",
             "POST",
             "/webhooks/whatsapp",
             whatsapp,
@@ -269,16 +289,42 @@ def _events_of(client: Any, table: str, identifier_type: str, value: str) -> lis
     return items
 
 
-def _wait_for_bus(base_url: str, event_ids: set[str], timeout: float = 15.0) -> list[dict[str, Any]]:
+def _wait_for_bus(base_url: str, event_ids: set[str], timeout: float = 60.0) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     seen: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        log = requests.get(f"{base_url}/_local/bus", timeout=5).json()
+        log = requests.get(f"{base_url}/_local/bus", timeout=60).json()
         seen = [event for event in log if event.get("detail", {}).get("event_id") in event_ids]
         if {event["detail"]["event_id"] for event in seen} >= event_ids:
             break
         time.sleep(0.2)
     return seen
+
+
+SETTLE_REPORT_SECONDS = 10.0
+
+
+def wait_until_delivered(base_url: str, *, limit: float = 1800.0, report: float = SETTLE_REPORT_SECONDS) -> bool:
+    """Wait until the runtime has delivered everything sent so far (``GET /_local/backlog`` empty twice, 2 s
+    apart), saying every ``report`` seconds how many deliveries still wait; False if ``limit`` ran out."""
+    started = time.monotonic()
+    next_report = started + report
+    quiet = 0
+    while time.monotonic() - started < limit:
+        waiting: dict[str, int] = requests.get(f"{base_url}/_local/backlog", timeout=60).json()["waiting"]
+        quiet = quiet + 1 if not waiting else 0
+        if quiet >= 2:
+            return True
+        if waiting and time.monotonic() >= next_report:
+            by_function: Counter[str] = Counter()
+            for trigger, count in waiting.items():
+                by_function[trigger.split(".")[0]] += count
+            names = ", ".join(f"{function} {count}" for function, count in by_function.most_common(3))
+            elapsed = int(time.monotonic() - started)
+            print(f"  … {sum(waiting.values())} deliveries still waiting ({names}); {elapsed} s so far", flush=True)
+            next_report = time.monotonic() + report
+        time.sleep(2.0)
+    return False
 
 
 def run_demo(base_url: str, moto_endpoint: str) -> int:
@@ -290,7 +336,7 @@ def run_demo(base_url: str, moto_endpoint: str) -> int:
     print(f"\n== Demo journey (run {run}): one customer across web, app, WhatsApp and a store ==")
     failures = 0
     for step in steps:
-        response = requests.request(step.method, base_url + step.path, data=step.body, headers=step.headers, timeout=10)
+        response = requests.request(step.method, base_url + step.path, data=step.body, headers=step.headers, timeout=60)
         ok = response.status_code == step.expect
         failures += not ok
         summary = response.text if len(response.text) < 160 else response.text[:157] + "..."
@@ -323,20 +369,35 @@ def run_demo(base_url: str, moto_endpoint: str) -> int:
         failures += 1
         print(f"BAD expected {expected_events} events, each on the bus once; found {len(stored)} stored")
     failures += _show_profile(base_url, email, len(stored))
+    failures += _show_cart(base_url, run)
     failures += _fill_console(base_url, run, email)
-    print(
-        "\nTry it yourself:\n"
-        f"  curl -s -u dev-write-key: -H 'content-type: application/json' "
-        f'-d \'{{"userId":"u1","event":"Product Added"}}\' {base_url}/v1/track\n'
-        f'  TOKEN=$(make -s token ROLE=agent); curl -s -H "Authorization: Bearer $TOKEN" '
-        f"'{base_url}/profiles?email=<an e-mail>'\n"
-        f"  aws --endpoint-url {moto_endpoint} dynamodb scan --table-name {table} --max-items 3\n"
-    )
+    print("\nTry it yourself:\n" + try_it_yourself(base_url, moto_endpoint, table, email) + "\n")
     print("Demo finished: all steps as expected." if failures == 0 else f"Demo finished with {failures} problem(s).")
     return 0 if failures == 0 else 1
 
 
-def _show_profile(base_url: str, email: str, expected_events: int, timeout: float = 20.0) -> int:
+def try_it_yourself(base_url: str, moto_endpoint: str, table: str, email: str) -> str:
+    """The closing hints; each works as it is in a clean shell (``tests/local_runtime/test_shell_hints.py``)."""
+    from urllib.parse import quote
+
+    from local_runtime.shell import aws_cli_line, default_region
+
+    return "\n".join(
+        [
+            f"  curl -s -u dev-write-key: -H 'content-type: application/json' "
+            f'-d \'{{"userId":"u1","event":"Product Added"}}\' {base_url}/v1/track',
+            f'  TOKEN=$(make -s token ROLE=agent); curl -s -H "Authorization: Bearer $TOKEN" '
+            f"'{base_url}/profiles?email={quote(email, safe='@')}'",
+            "  "
+            + aws_cli_line(
+                moto_endpoint, default_region(), "dynamodb", "scan", "--table-name", table, "--max-items", "3"
+            ),
+            '  (or once per shell: eval "$(make -s env)", then any aws or boto3 command reaches the runtime)',
+        ]
+    )
+
+
+def _show_profile(base_url: str, email: str, expected_events: int, timeout: float = 120.0) -> int:
     """Ask the profiles API, as an agent would, who this e-mail is; 0 when it is one profile with every event."""
     from local_runtime.auth import DevJwt
 
@@ -345,11 +406,11 @@ def _show_profile(base_url: str, email: str, expected_events: int, timeout: floa
     profile: dict[str, Any] = {}
     timeline: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        found = requests.get(f"{base_url}/profiles", params={"email": email}, headers=headers, timeout=10)
+        found = requests.get(f"{base_url}/profiles", params={"email": email}, headers=headers, timeout=60)
         if found.status_code == HTTPStatus.OK:
             profile = found.json()
             page = requests.get(
-                f"{base_url}/profiles/{profile['profile_id']}/timeline", headers=headers, timeout=10
+                f"{base_url}/profiles/{profile['profile_id']}/timeline", headers=headers, timeout=60
             ).json()
             timeline = page["events"]
             if len(timeline) >= expected_events and "loyalty_card" in profile["identifiers"]:
@@ -371,7 +432,31 @@ def _show_profile(base_url: str, email: str, expected_events: int, timeout: floa
     return 0
 
 
-def _fill_console(base_url: str, run: str, demo_email: str, timeout: float = 240.0) -> int:
+def _show_cart(base_url: str, run: str, timeout: float = 120.0) -> int:
+    """Her online cart, as her own token reads it: the coat she bought in the store has left it."""
+    from local_runtime.auth import DevJwt
+
+    headers = {"Authorization": "Bearer " + DevJwt.from_config(_config()).issue("customer", sub=f"cust-{run}")}
+    deadline = time.monotonic() + timeout
+    lines: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        answer = requests.get(f"{base_url}/carts/me", headers=headers, timeout=60)
+        lines = answer.json().get("lines", []) if answer.status_code == HTTPStatus.OK else []
+        if not any(line["product_id"] == "SKU-KABAN-38" for line in lines):
+            break
+        time.sleep(0.3)
+    left = [line["product_id"] for line in lines]
+    print(
+        "\nHer online cart (GET /carts/me with her token): the coat she added in the app was bought in the store"
+        f" with her loyalty card, so it left the cart: {left or 'empty'}"
+    )
+    if "SKU-KABAN-38" in left:
+        print("BAD the coat bought in the store is still in her online cart")
+        return 1
+    return 0
+
+
+def _fill_console(base_url: str, run: str, demo_email: str, timeout: float = 120.0) -> int:
     """Fill the console with a multi-channel dataset (local_runtime/demo_data.py) and say where to look; 0 when
     every request was accepted and the KPIs counted every order."""
     from local_runtime import demo_data
@@ -381,13 +466,20 @@ def _fill_console(base_url: str, run: str, demo_email: str, timeout: float = 240
     jwt = DevJwt.from_config(config)
 
     def send(method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        # The abandonment sweep's call delivers everything sent before it: minutes on a slow machine
-        timeout = 900 if path.startswith("/_local/") else 30
-        response = requests.request(method, base_url + path, data=body, headers=headers, timeout=timeout)
+        if path == "/_local/schedules":
+            # The abandonment sweep must see every cart line sent before it: wait for them here, saying how many
+            # deliveries are left (minutes on a busy 2-core machine), so its own settling is short
+            print("  the functions are working through what was sent; the abandonment sweep runs after", flush=True)
+            wait_until_delivered(base_url)
+        response = requests.request(method, base_url + path, data=body, headers=headers, timeout=300)
         return response.status_code, response.text
 
     now = datetime.now(UTC)
-    print("\nFilling the console: 30 customers (Turkish, Chinese, English) across web, app, store and WhatsApp…")
+    started = time.monotonic()
+    print(
+        "\nFilling the console: 30 customers (Turkish, Chinese, English) across web, app, store and WhatsApp…",
+        flush=True,
+    )
     data = demo_data.seed(
         send,
         run=run,
@@ -397,13 +489,15 @@ def _fill_console(base_url: str, run: str, demo_email: str, timeout: float = 240
     )
     for problem in data.problems:
         print(f"BAD {problem}")
+    print(f"  sent {data.events} events; waiting for the functions to deliver them all", flush=True)
+    wait_until_delivered(base_url)
     headers = {"Authorization": "Bearer " + jwt.issue("agent", sub="demo-agent")}
     start = (now - timedelta(days=130)).date().isoformat()
     deadline = time.monotonic() + timeout
     orders = 0
     while time.monotonic() < deadline:
         answer = requests.get(
-            f"{base_url}/kpis", params={"start": start, "granularity": "total"}, headers=headers, timeout=10
+            f"{base_url}/kpis", params={"start": start, "granularity": "total"}, headers=headers, timeout=60
         )
         if answer.status_code == HTTPStatus.OK:
             orders = int(answer.json()["totals"]["orders"])
@@ -411,9 +505,10 @@ def _fill_console(base_url: str, run: str, demo_email: str, timeout: float = 240
                 break
         time.sleep(1.0)
     ok = orders >= data.orders and not data.problems
+    minutes, seconds = divmod(int(time.monotonic() - started), 60)
     print(
         f"{'ok ' if ok else 'BAD'} {len(data.customers)} customers, {data.events} events, {data.orders} orders sent;"
-        f" the KPIs count {orders} orders since {start}"
+        f" the KPIs count {orders} orders since {start} (filled in {minutes} min {seconds:02d} s)"
     )
     chinese = next(person for person in data.customers if person["lang"] == "zh")
     print(

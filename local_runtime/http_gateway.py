@@ -3,6 +3,12 @@ payload 2.0 event, the handler's answer turned back into an HTTP response by the
 
 :meth:`Gateway.handle` does the work without sockets (tests and ``LocalRuntime.request`` call it directly);
 :class:`GatewayServer` is the thin ``ThreadingHTTPServer`` in front of it.
+
+Hardened for a developer's machine: only requests whose ``Host`` is the loopback address or ``localhost`` are served
+(a web page the developer opens cannot reach it through DNS rebinding: ``/_local/token`` mints tokens and
+``/_local/bus`` shows personal data), ``Content-Length`` must be one plain number (``-1`` would hold the
+connection), a body above API Gateway's 10 MB is a JSON 413, and every error the server itself answers is JSON
+(never ``http.server``'s HTML page). A connection idle for ``IDLE_TIMEOUT_SECONDS`` is closed.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import secrets
+import sys
 import threading
 import time
 import uuid
@@ -28,6 +36,11 @@ from local_runtime.resources import Resource, StackContext, api_id_for
 log = logging.getLogger("local_runtime")
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request size limit
+IDLE_TIMEOUT_SECONDS = 30
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_HOST = re.compile(r"^(?P<name>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?$")
+_DIGITS = re.compile(r"^[0-9]{1,12}$")
+_HEX = re.compile(r"^[0-9a-fA-F]{1,12}$")
 TEXT_MEDIA_TYPES = frozenset(
     {"application/json", "application/xml", "application/javascript", "application/ecmascript", "application/graphql"}
 )
@@ -80,6 +93,12 @@ class HttpResponse:
 
 def json_response(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> HttpResponse:
     return HttpResponse(status, [("content-type", "application/json"), *headers], json.dumps(payload).encode())
+
+
+def served_host(host: str | None, allowed: Iterable[str] = LOOPBACK_HOSTS) -> bool:
+    """Whether a ``Host`` header names this machine's loopback (or another allowed name), with any port."""
+    found = _HOST.match((host or "").strip())
+    return found is not None and found["name"].lower() in {name.lower() for name in allowed}
 
 
 @dataclass(frozen=True)
@@ -261,7 +280,9 @@ class Gateway:
         context: StackContext,
         dev_jwt: DevJwt,
         local_routes: Mapping[str, LocalRoute] | None = None,
+        allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
     ) -> None:
+        self.allowed_hosts = frozenset(allowed_hosts)
         self.apis = dict(apis)
         self.routes = sorted(routes, key=Route.specificity)
         self._invoke = invoke
@@ -272,11 +293,16 @@ class Gateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request: local routes, CORS preflight, route match, authorizer, invocation, response."""
         started = time.monotonic()
+        if not served_host(request.header("host"), self.allowed_hosts):
+            log.warning(
+                "%s %s refused: Host %r is not this machine", request.method, request.path, request.header("host")
+            )
+            return json_response(421, {"message": "Misdirected Request: only 127.0.0.1 and localhost are served"})
         local = self._local_routes.get(f"{request.method} {request.path}")
         if local is not None:
             return local(request)
         if len(request.body) > MAX_PAYLOAD_BYTES:
-            return json_response(413, {"message": "Request Entity Too Large"})
+            return json_response(413, {"message": "Request Entity Too Large"})  # API Gateway's own words
         preflight = self._preflight(request)
         if preflight is not None:
             return preflight
@@ -502,15 +528,25 @@ def _header_text(value: Any) -> str:
     return str(value)
 
 
+class BadRequest(ValueError):
+    """A request the server refuses before it reaches the gateway, with the status it gets."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     server: GatewayServer
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT_SECONDS  # a connection that sends nothing is closed
 
     def _serve(self) -> None:
         try:
             body = self._read_body()
-        except ValueError:
-            self.send_error(400, "Bad Request")
+        except BadRequest as refused:
+            self.close_connection = True  # what is left of the body is not read
+            self._send(json_response(refused.status, {"message": str(refused)}))
             return
         target = self.path
         path, _, query = target.partition("?")
@@ -523,7 +559,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             protocol=self.request_version,
         )
-        response = self.server.gateway.handle(request)
+        self._send(self.server.gateway.handle(request))
+
+    def _send(self, response: HttpResponse) -> None:
         self.send_response(response.status)
         names = {name.lower() for name, _ in response.header_list}
         for name, value in response.header_list:
@@ -531,30 +569,52 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         if "apigw-requestid" not in names:
             self.send_header("apigw-requestid", base64.b64encode(secrets.token_bytes(11)).decode())
+        if self.close_connection:
+            self.send_header("connection", "close")
         self.send_header("content-length", str(len(response.body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """``http.server``'s own refusals (a malformed request line, headers too long ...) as JSON, not HTML."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # the request line was not understood: answer as HTTP/1.1
+            self.request_version = self.protocol_version
+        reason = message or self.responses.get(code, ("Error",))[0]
+        self._send(json_response(code, {"message": reason}))
+
     def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline().strip():
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_PAYLOAD_BYTES:  # API Gateway's limit holds for chunked bodies too
-                    raise ValueError("too large")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
+        lengths = self.headers.get_all("content-length") or []
+        chunked = "chunked" in (self.headers.get("transfer-encoding") or "").lower()
+        if chunked and lengths:
+            raise BadRequest(400, "Bad Request: both Content-Length and Transfer-Encoding")
+        if chunked:
+            return self._read_chunks()
+        if len(set(lengths)) > 1 or any(not _DIGITS.match(value.strip()) for value in lengths):
+            raise BadRequest(400, "Bad Request: Content-Length must be one number of bytes")
+        length = int(lengths[0]) if lengths else 0
         if length > MAX_PAYLOAD_BYTES:
-            raise ValueError("too large")
+            raise BadRequest(413, "Request Entity Too Large")
         return self.rfile.read(length) if length else b""
+
+    def _read_chunks(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size_text = self.rfile.readline(64).split(b";", 1)[0].strip().decode("latin-1")
+            if not _HEX.match(size_text):
+                raise BadRequest(400, "Bad Request: malformed chunk size")
+            size = int(size_text, 16)
+            if size == 0:
+                while self.rfile.readline(65537).strip():
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > MAX_PAYLOAD_BYTES:  # API Gateway's limit holds for chunked bodies too
+                raise BadRequest(413, "Request Entity Too Large")
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(64)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
@@ -592,3 +652,12 @@ class GatewayServer(ThreadingHTTPServer):
         self.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (closed a kept-alive connection, gave up waiting) is no error of ours: one debug
+        line, not socketserver's traceback on stderr. Anything else keeps the traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("http: %s went away (%s)", client_address[0] if client_address else "a client", error)
+            return
+        super().handle_error(request, client_address)

@@ -78,6 +78,7 @@ NO_LOCAL_EFFECT = frozenset(
         "AWS::Cognito::UserPoolClient",
         "AWS::Cognito::UserPoolDomain",
         "AWS::Cognito::UserPoolResourceServer",
+        "AWS::Cognito::ManagedLoginBranding",
     }
 )
 
@@ -153,6 +154,7 @@ class Stack:
             conditions=body.get("Conditions") or {},
             mappings=body.get("Mappings") or {},
         )
+        self.intrinsics.check_rules(body.get("Rules") or {})  # as CloudFormation: before anything is created
 
     # ------------------------------------------------------------------ resolution
     def _ref(self, logical_id: str) -> Any:
@@ -203,6 +205,9 @@ class Stack:
                 self.resources[logical_id] = self._create(logical_id, kind, properties, definition)
             except (TemplateError, BotoCoreError, ClientError, KeyError, ValueError) as exc:
                 log.warning("%s (%s) skipped: %s: %s", logical_id, kind, type(exc).__name__, exc)
+        ignored = sorted(kind for kind in self._reported_types if kind in NO_LOCAL_EFFECT)
+        if ignored:  # one line, not one per type: it is the first thing `make dev` prints
+            log.info("no local effect, ignored: %s", ", ".join(ignored))
 
     # ------------------------------------------------------------------ creation
     def _create(self, logical_id: str, kind: str, properties: dict[str, Any], definition: dict[str, Any]) -> Resource:
@@ -211,9 +216,7 @@ class Stack:
         if creator is None:
             if kind not in self._reported_types:
                 self._reported_types.add(kind)
-                if kind in NO_LOCAL_EFFECT:
-                    log.info("%s resources have no local effect; ignored", kind)
-                else:
+                if kind not in NO_LOCAL_EFFECT:  # those are listed once, at the end of build()
                     log.warning(
                         "%s is not emulated by the local runtime: %s (and any other of that type) skipped",
                         kind,

@@ -36,6 +36,7 @@ from local_runtime.bus_delivery import BusDelivery
 from local_runtime.deliveries import Delivery
 from local_runtime.functions import FunctionHost, FunctionSpec, function_specs
 from local_runtime.http_gateway import (
+    LOOPBACK_HOSTS,
     Gateway,
     GatewayServer,
     HttpRequest,
@@ -204,7 +205,10 @@ class LocalRuntime:
                 "GET /_local/bus": lambda _request: json_response(200, self.bus_log()),
                 "POST /_local/token": self._dev_sign_in,
                 "POST /_local/schedules": self._fire_schedule_now,
+                "GET /_local/backlog": lambda _request: json_response(200, {"waiting": self.delivery.backlog()}),
             },
+            # The loopback names, and the address it was asked to listen on (when not every address).
+            allowed_hosts=LOOPBACK_HOSTS | ({self._host} - {"0.0.0.0", "::", ""}),
         )
         if self._http_port is not None:
             try:
@@ -407,9 +411,11 @@ class LocalRuntime:
             200, {"deliveries": [{"trigger": item.trigger, "outcome": item.outcome} for item in deliveries]}
         )
 
-    def token(self, role: str, *, sub: str | None = None) -> str:
-        """A development JWT that the JWT-protected routes accept."""
-        return self.dev_jwt.issue(role, sub=sub)
+    def token(
+        self, role: str, *, sub: str | None = None, id_token: bool = False, claims: Mapping[str, Any] | None = None
+    ) -> str:
+        """A development JWT that the JWT-protected routes accept (an ID token with ``id_token=True``)."""
+        return self.dev_jwt.issue(role, sub=sub, id_token=id_token, claims=claims)
 
     # ------------------------------------------------------------------ facts for people
     @property

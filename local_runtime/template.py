@@ -4,7 +4,8 @@
 CloudFormation itself uses. :class:`Intrinsics` then resolves ``Ref``, ``Fn::GetAtt``, ``Fn::Sub``, ``Fn::Join``,
 ``Fn::Select``, ``Fn::Split``, ``Fn::If``, ``Fn::Equals``, ``Fn::And``/``Or``/``Not``, ``Fn::FindInMap``,
 ``Fn::Base64``, ``Fn::GetAZs`` and ``Fn::ToJsonString`` against parameters, pseudo parameters and the resources
-the runtime created.
+the runtime created. :meth:`Intrinsics.check_rules` asserts the template's ``Rules`` as CloudFormation does before
+it creates anything (``Fn::Contains``, ``Fn::EachMemberEquals``, ``Fn::EachMemberIn`` besides the conditions).
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ SHORT_FORMS = {
     "Transform": "Fn::Transform",
     "ToJsonString": "Fn::ToJsonString",
     "Length": "Fn::Length",
+    # rule-specific functions (Rules section only)
+    "Contains": "Fn::Contains",
+    "EachMemberEquals": "Fn::EachMemberEquals",
+    "EachMemberIn": "Fn::EachMemberIn",
+    "RefAll": "Fn::RefAll",
+    "ValueOf": "Fn::ValueOf",
+    "ValueOfAll": "Fn::ValueOfAll",
 }
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -319,6 +327,35 @@ class Intrinsics:
 
     def _fn_length(self, argument: Any) -> int:
         return len(self.resolve(argument))
+
+    # ---------------------------------------------------------------- Rules
+    def check_rules(self, rules: Mapping[str, Any]) -> None:
+        """Assert every rule whose ``RuleCondition`` holds; the first failed assertion raises TemplateError with
+        the rule's name and its ``AssertDescription`` (CloudFormation refuses the deploy the same way)."""
+        for name, rule in rules.items():
+            rule = rule or {}
+            if "RuleCondition" in rule and not self._truth(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions") or []:
+                if not self._truth(assertion["Assert"]):
+                    description = assertion.get("AssertDescription") or "an assertion failed"
+                    raise TemplateError(f"rule {name}: {' '.join(str(description).split())}")
+
+    def _strings(self, value: Any) -> list[str]:
+        resolved = self.resolve(value)
+        return [_as_text(item) for item in (resolved if isinstance(resolved, list) else [resolved])]
+
+    def _fn_contains(self, argument: Any) -> bool:
+        values, wanted = argument
+        return _as_text(self.resolve(wanted)) in self._strings(values)
+
+    def _fn_eachmemberequals(self, argument: Any) -> bool:
+        values, wanted = argument
+        return all(item == _as_text(self.resolve(wanted)) for item in self._strings(values))
+
+    def _fn_eachmemberin(self, argument: Any) -> bool:
+        values, allowed = argument
+        return set(self._strings(values)) <= set(self._strings(allowed))
 
 
 def _as_text(value: Any) -> str:

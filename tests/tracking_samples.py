@@ -335,6 +335,32 @@ def gzip_tracking_event(path: str, body: dict[str, Any], *, user_agent: str = PY
     return event
 
 
+def batch_with_poison_timestamp_body() -> dict[str, Any]:
+    """Two calls, the second an order dated year 1 (a broken client's clock, or an attacker): refused alone, naming
+    its timestamp; nothing dated outside 2000 .. a day ahead reaches the bus."""
+    sent_at = RECEIVED_AT - timedelta(milliseconds=300)
+    return {
+        "batch": [
+            {
+                "type": "track",
+                "messageId": "py-poison-1",
+                "userId": USER_ID,
+                "event": "Product Viewed",
+                "properties": {"product_id": "SKU-1"},
+                "timestamp": _iso(sent_at - timedelta(seconds=1)),
+            },
+            {
+                "type": "track",
+                "messageId": "py-poison-2",
+                "userId": USER_ID,
+                "event": "Order Completed",
+                "properties": {"order_id": "O-1", "total": 10, "currency": "TRY"},
+                "timestamp": "0001-01-01T00:00:00Z",
+            },
+        ],
+    }
+
+
 def tracking_samples() -> dict[str, dict[str, Any]]:
     """Every tracking-API sample, by file name."""
     return {
@@ -344,6 +370,7 @@ def tracking_samples() -> dict[str, dict[str, Any]]:
         "screen.json": tracking_event("/v1/screen", screen_message(), user_agent=IOS_USER_AGENT),
         "batch.json": tracking_event("/v1/batch", batch_body(), user_agent=IOS_USER_AGENT),
         "batch_with_bad_message.json": tracking_event("/v1/batch", batch_with_bad_message_body()),
+        "batch_with_poison_timestamp.json": tracking_event("/v1/batch", batch_with_poison_timestamp_body()),
         "batch_gzip.json": gzip_tracking_event("/v1/batch", gzip_batch_body()),
         "unauthorized.json": tracking_event("/v1/track", product_added_message(), authorization=UNKNOWN_AUTHORIZATION),
     }

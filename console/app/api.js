@@ -41,7 +41,8 @@ export function roleOf(found) {
   const groups = found["cognito:groups"] || [];
   const scopes = String(found.scope || "").split(" ");
   for (const role of ["admin", "agent"]) {
-    if (groups.includes(role) || scopes.includes(`omnichannel/${role}`) || found["custom:role"] === role) return role;
+    if (found.token_use === "id") break; // staff routes refuse ID tokens
+    if (groups.includes(role) || scopes.includes(`omnichannel/${role}`)) return role;
   }
   return "customer";
 }

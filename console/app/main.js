@@ -1,10 +1,15 @@
-// The console's shell: sign-in (a pasted token, or locally the dev sign-in), navigation and hash routes.
+// The console's shell: sign-in (managed login on AWS when configured, a pasted token, or locally the dev
+// sign-in), navigation and hash routes.
 //   #/search  #/customers/<profile_id>  #/redeem[/<code>]  #/kpis
 
 import { claims, devSignIn, devSignInAvailable, expired, roleOf, setToken, token } from "./api.js";
 import { customerView, redeemView, searchView } from "./customer.js";
 import { clear, h } from "./format.js";
 import { kpiView } from "./kpis.js";
+import { finishSignIn, managedLogin, signOutUrl, startSignIn } from "./signin.js";
+
+let login = null; // {managedLogin, clientId} when the stack signs staff in with managed login
+let signInProblem = "";
 
 const main = document.getElementById("main");
 const who = document.getElementById("who");
@@ -46,10 +51,16 @@ async function signInView() {
       status.textContent = `Dev sign-in failed: ${error.message}`;
     }
   });
+  const managed = h("button.primary#managed-signin", { type: "button", hidden: !login }, "Sign in");
+  managed.addEventListener("click", () => startSignIn(login));
+  status.textContent = signInProblem;
   clear(main, h("h1", {}, "Sign in"),
-    h("p.lead", {}, "Paste a staff access token (Cognito hosted UI of the StaffAppClient on AWS; `make token ROLE=agent` locally)."),
+    h("p", {}, managed),
+    h("p.lead", {}, login
+      ? "Or paste a staff access token:"
+      : "Paste a staff access token (`make token ROLE=agent` locally; on AWS, sign-in through managed login once the stack's ConsoleCallbackUrls is set)."),
     form, h("p", {}, dev), status);
-  field.focus();
+  (login ? managed : field).focus();
   dev.hidden = !(await devSignInAvailable());
 }
 
@@ -59,7 +70,8 @@ function header() {
   const out = h("button#signout", { type: "button" }, "Sign out");
   out.addEventListener("click", () => {
     setToken(null);
-    route();
+    if (login) window.location.assign(signOutUrl(login)); // ends the managed-login session too
+    else route();
   });
   clear(who, h("span", {}, `${found.sub} (${roleOf(found)})`), " ", out);
   const current = window.location.hash.split("/")[1] || "search";
@@ -84,5 +96,11 @@ function route() {
   main.focus({ preventScroll: true });
 }
 
-window.addEventListener("hashchange", route);
-route();
+async function start() {
+  login = await managedLogin();
+  signInProblem = (await finishSignIn(login)) || "";
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+start();

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from omnichannel.identifiers import IdentifierType
+from omnichannel.identifiers import IdentifierType, Provenance
 
 CAPTURE_SOURCE = "omnichannel.capture"
 # EventBridge refuses a PutEvents entry whose DetailType is longer than this; a Segment event name may be 1024.
@@ -69,6 +69,13 @@ class CanonicalEvent(BaseModel):
     channel: Channel
     identifiers: dict[IdentifierType, str] = Field(
         default_factory=dict, description="Normalised identifiers by type (email case-folded, phone E.164)"
+    )
+    provenance: Provenance = Field(
+        default=Provenance.ASSERTED,
+        description=(
+            "verified: the source vouches for the identifiers (signed webhook, store POS, server-side write key); "
+            "asserted: a client-side write key (browser, app) says so. Asserted links never give a customer access."
+        ),
     )
     previous_id: str | None = Field(default=None, description="alias: the identifier being linked")
     group_id: str | None = None

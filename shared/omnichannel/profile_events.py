@@ -45,17 +45,26 @@ class _ProfileEvent(BaseModel):
     occurred_at: datetime = Field(description="When the change was made")
 
 
+_VERIFIED = (
+    "Identifiers tied to the profile's customer id (user_id) through verified links only (signed webhooks, POS, "
+    "server keys, the customer's own token): what a consumer may act on for that customer (e.g. carts follows a "
+    "store purchase by loyalty card). Identifiers only a client write key asserted are never here."
+)
+
+
 class ProfileCreated(_ProfileEvent):
     profile_id: str
     identifiers: IdentifierSets = Field(default_factory=dict)
+    verified_identifiers: IdentifierSets = Field(default_factory=dict, description=_VERIFIED)
     cause_event_id: str | None = Field(default=None, description="The captured event that created it")
 
 
 class ProfileUpdated(_ProfileEvent):
-    """Identifiers were attached, or traits changed value."""
+    """Identifiers were attached, traits changed value, or identifiers became tied to the customer id."""
 
     profile_id: str
     added_identifiers: IdentifierSets = Field(default_factory=dict)
+    verified_added: IdentifierSets = Field(default_factory=dict, description="Newly so: " + _VERIFIED)
     changed_traits: list[str] = Field(default_factory=list)
     cause_event_id: str | None = None
 

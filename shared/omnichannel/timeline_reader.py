@@ -1,27 +1,37 @@
-"""A profile's timeline, read from capture's events table through its identifier indexes (read-only; shared by the
-profiles API and the handoff context).
+"""A profile's timeline: the events the profiles resolver decided are this profile's, newest first (read-only;
+shared by the profiles API and the handoff context).
 
-A merge never rewrites stored events: the timeline of a profile is every event carrying any of its identifiers,
-newest first. Each identifier's index (``by_<type>``, range key ``occurred_at``) is read newest first, one page at
-a time and only as far as needed; the streams are merged, an event carrying several of the profile's
-identifiers shows once. The cursor is the position of the last event returned (``occurred_at``, ``event_id``), so
-a page costs about one Query per identifier however long the history is.
+The resolver writes one row per event into the profiles table, under the profile the event resolved to
+(``TL#<profile_id>``, sort key ``<occurred_at>#<event_id>``, ``ids``: digests of the event's identifiers that
+profile held). A profile's timeline is its own partition plus those of the profiles merged into it; a merged
+profile's partition is frozen (new events go to the survivor), so it is read only while its latest possible time
+can still reach the page. A page is one Query (more only when merged partitions reach into it) and one
+BatchGetItem of the events from capture's table: its cost does not grow with the identifiers a profile holds.
+
+Nothing of another profile shows: an event belongs to the profile the resolver chose, and identifiers of anyone
+else it carries (a shared phone, a family tablet's device id) are taken out before it is returned. A customer's
+own read passes ``visible``: only events that carry one of those identifiers (their customer id and what verified
+links tie to it) are returned. A page also ends once its events hold ``MAX_PAGE_BYTES`` (an event may be 64 KB:
+200 of them would be 12.8 MB, over Lambda's 6 MB answer); the cursor then continues where it ended.
 """
 
 from __future__ import annotations
 
 import base64
-import heapq
 import json
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from omnichannel.canonical_event import CanonicalEvent
-from omnichannel.identifiers import IdentifierType
+from omnichannel.identifiers import IdentifierType, identifier_digest
+from omnichannel.redaction import without_identifiers
 
 Position = tuple[str, str]  # (occurred_at, event_id): the timeline's order, newest first
+Identifier = tuple[IdentifierType, str]
+_BATCH_GET = 100
+MAX_PAGE_BYTES = 1024 * 1024
+_FILTER_TERMS = 50  # digests in one filter expression (a customer's verified identifiers: a handful)
 
 
 class BadCursor(ValueError):
@@ -32,6 +42,18 @@ class BadCursor(ValueError):
 class TimelinePage:
     events: list[CanonicalEvent]
     cursor: str | None
+
+
+@dataclass(frozen=True)
+class TimelineOwner:
+    """Whose timeline: the profile, the profiles merged into it (id -> the latest time its partition can hold),
+    the identifiers it holds now (anyone else's are taken out of the events) and, for a customer's own read, the
+    identifiers that make an event theirs."""
+
+    profile_id: str
+    merged_spans: Mapping[str, str]
+    identifiers: frozenset[Identifier]
+    visible: frozenset[Identifier] | None = None
 
 
 def encode_cursor(position: Position) -> str:
@@ -49,72 +71,103 @@ def decode_cursor(cursor: str) -> Position:
     return at, event_id
 
 
+def _position(sort_key: str) -> Position:
+    at, _, event_id = sort_key.partition("#")
+    return at, event_id
+
+
 class TimelineReader:
-    def __init__(self, client: Any, events_table: str, *, parallel: int = 8) -> None:
+    def __init__(self, client: Any, profiles_table: str, events_table: str, *, default_region: str = "TR") -> None:
         self._client = client
-        self._table = events_table
-        self._parallel = max(1, parallel)
+        self._profiles = profiles_table
+        self._events = events_table
+        self._region = default_region
 
-    def _query(self, kind: IdentifierType, value: str, before: Position | None, limit: int, start: Any) -> Any:
+    def _rows(self, profile_id: str, before: Position | None, need: int, visible: list[str] | None) -> list[Position]:
+        """Up to ``need`` timeline rows of one partition older than ``before``, newest first."""
         request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": f"by_{kind.value}",
-            "KeyConditionExpression": "#id = :value" + (" AND occurred_at <= :at" if before else ""),
-            "ExpressionAttributeNames": {"#id": f"id_{kind.value}"},
-            "ExpressionAttributeValues": {":value": {"S": value}, **({":at": {"S": before[0]}} if before else {})},
+            "TableName": self._profiles,
+            "KeyConditionExpression": "pk = :pk" + (" AND sk < :before" if before else ""),
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"TL#{profile_id}"},
+                **({":before": {"S": f"{before[0]}#{before[1]}"}} if before else {}),
+            },
+            "ProjectionExpression": "sk",
             "ScanIndexForward": False,
-            "Limit": limit,
+            "Limit": need,
         }
-        if start:
-            request["ExclusiveStartKey"] = start
-        return self._client.query(**request)
+        if visible is not None:
+            terms = [f"contains(ids, :d{number})" for number in range(len(visible))]
+            request["FilterExpression"] = " OR ".join(terms)
+            request["ExpressionAttributeValues"].update(
+                {f":d{number}": {"S": digest} for number, digest in enumerate(visible)}
+            )
+        found: list[Position] = []
+        while len(found) < need:
+            response = self._client.query(**request)
+            found += [_position(item["sk"]["S"]) for item in response.get("Items", [])]
+            if not response.get("LastEvaluatedKey"):
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found[:need]
 
-    def _stream(
-        self, kind: IdentifierType, value: str, before: Position | None, limit: int, first: Any
-    ) -> Iterator[tuple[Position, dict[str, Any]]]:
-        """One identifier's events after ``before`` (exclusive), newest first, paging lazily. The index orders by
-        ``occurred_at`` only, so events of the same millisecond are held back and given out by event id."""
-        response = first
-        tied: list[tuple[Position, dict[str, Any]]] = []
-        while True:
-            for item in response.get("Items", []):
-                position = (item["occurred_at"]["S"], item["pk"]["S"].removeprefix("EVENT#"))
-                if before is not None and position >= before:
-                    continue
-                if tied and tied[0][0][0] != position[0]:
-                    yield from sorted(tied, key=lambda entry: entry[0], reverse=True)
-                    tied = []
-                tied.append((position, item))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                yield from sorted(tied, key=lambda entry: entry[0], reverse=True)
-                return
-            response = self._query(kind, value, before, limit, start)
+    def _positions(self, owner: TimelineOwner, before: Position | None, need: int) -> list[Position]:
+        visible = None
+        if owner.visible is not None:
+            visible = sorted(identifier_digest(*identifier) for identifier in owner.visible)[:_FILTER_TERMS]
+            if not visible:
+                return []
+        found = {position[1]: position for position in self._rows(owner.profile_id, before, need, visible)}
+        for merged_id, bound in sorted(owner.merged_spans.items(), key=lambda entry: entry[1], reverse=True):
+            ordered = sorted(found.values(), reverse=True)
+            if len(ordered) >= need and bound < ordered[need - 1][0]:
+                break  # this partition (and every older one) holds nothing newer than the page's last row
+            for position in self._rows(merged_id, before, need, visible):
+                found.setdefault(position[1], position)
+        return sorted(found.values(), reverse=True)[:need]
+
+    def _load(self, event_ids: list[str]) -> dict[str, str]:
+        """The events' canonical JSON by id (an event past its retention, or erased, is missing)."""
+        loaded: dict[str, str] = {}
+        for start in range(0, len(event_ids), _BATCH_GET):
+            request: dict[str, Any] = {
+                self._events: {
+                    "Keys": [
+                        {"pk": {"S": f"EVENT#{eid}"}, "sk": {"S": "EVENT"}}
+                        for eid in event_ids[start : start + _BATCH_GET]
+                    ],
+                    "ProjectionExpression": "pk, #e",
+                    "ExpressionAttributeNames": {"#e": "event"},
+                }
+            }
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._events, []):
+                    loaded[item["pk"]["S"].removeprefix("EVENT#")] = item["event"]["S"]
+                request = response.get("UnprocessedKeys") or {}
+        return loaded
 
     def page(
-        self, identifiers: Sequence[tuple[IdentifierType, str]], *, limit: int, cursor: str | None = None
+        self, owner: TimelineOwner, *, limit: int, cursor: str | None = None, max_bytes: int = MAX_PAGE_BYTES
     ) -> TimelinePage:
         before = decode_cursor(cursor) if cursor else None
-        per_query = limit + 1
-        # The first page of every identifier in parallel (I/O bound); later pages only where needed.
-        with ThreadPoolExecutor(max_workers=min(self._parallel, max(1, len(identifiers)))) as pool:
-            firsts = list(pool.map(lambda ident: self._query(ident[0], ident[1], before, per_query, None), identifiers))
-        streams = [
-            self._stream(kind, value, before, per_query, first)
-            for (kind, value), first in zip(identifiers, firsts, strict=True)
-        ]
-        merged = heapq.merge(*streams, key=lambda entry: entry[0], reverse=True)
+        positions = self._positions(owner, before, limit + 1)
+        more = len(positions) > limit
+        loaded = self._load([event_id for _, event_id in positions[:limit]])
+        own = owner.identifiers
         events: list[CanonicalEvent] = []
-        seen: set[str] = set()
         last: Position | None = None
-        more = False
-        for position, item in merged:
-            if position[1] in seen:
-                continue
-            if len(events) == limit:
-                more = True
-                break
-            seen.add(position[1])
-            events.append(CanonicalEvent.model_validate_json(item["event"]["S"]))
+        size = 0
+        for position in positions[:limit]:
+            text = loaded.get(position[1])
+            if text is not None:  # else past its retention, or erased: gone from capture's table
+                if events and size + len(text) > max_bytes:
+                    more = True
+                    break
+                size += len(text)
+                event = CanonicalEvent.model_validate_json(text)
+                events.append(
+                    without_identifiers(event, lambda kind, value: (kind, value) in own, default_region=self._region)
+                )
             last = position
         return TimelinePage(events, encode_cursor(last) if more and last else None)

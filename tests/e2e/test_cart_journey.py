@@ -1,9 +1,10 @@
-"""The cart journey through the local runtime: real capture calls drive the carts, a login on two devices brings
+"""The cart journey through the local runtime: real capture calls drive the carts, a sign-in on two devices brings
 their carts together.
 
-Two items added on a phone anonymously, one on a laptop anonymously, then a login on both (Segment ``identify``
-with userId and anonymousId). Merge mode: one cart with three lines. Replace mode: the laptop's cart (the most
-recently active) is the cart, the phone's two lines are kept as a saved cart.
+Two items added on a phone anonymously, one on a laptop anonymously, then a sign-in on both: the app's Segment
+``identify`` (userId and anonymousId) and its ``POST /carts/me/merge`` with the customer's token and the device's
+cart credential (its UUIDv4 anonymousId). Merge mode: one cart with three lines. Replace mode: the laptop's cart
+(the most recently active) is the cart, the phone's two lines are kept as a saved cart.
 
 Everything runs: capture -> bus -> profiles (which resolves the devices and the logins into one profile and
 announces profile.created / updated / merged) -> bus -> carts.
@@ -26,8 +27,8 @@ from omnichannel.profile_events import (
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 WRITE_KEY_AUTH = {"Authorization": "Basic ZGV2LXdyaXRlLWtleTo="}  # dev-write-key
-PHONE = "anon-phone-5f2c9a71"
-LAPTOP = "anon-laptop-8d41e0b3"
+PHONE = "5f2c9a71-3b8e-4d2a-9c61-0e7f4a2b8d13"  # each device's analytics anonymousId: a UUIDv4
+LAPTOP = "8d41e0b3-6a1f-4e7c-b2d9-3c5e8f0a1b74"
 CUSTOMER = "cus_ayse_1001"
 
 
@@ -54,6 +55,19 @@ def identify(rt: LocalRuntime, user_id: str, anonymous_id: str) -> None:
     body = {"type": "identify", "userId": user_id, "anonymousId": anonymous_id, "messageId": f"msg-{uuid.uuid4()}"}
     status, _, answer = rt.request("POST", "/v1/identify", headers=WRITE_KEY_AUTH, body=body)
     assert status == 200, answer
+
+
+def sign_in(rt: LocalRuntime, user_id: str, anonymous_id: str) -> HttpResponse:
+    """What the app does when the customer signs in on a device: identify, then bring the device's cart along."""
+    identify(rt, user_id, anonymous_id)
+    settle(rt)
+    token = rt.token("customer", sub=user_id)
+    merged = rt.request(
+        "POST", "/carts/me/merge", headers={"Authorization": f"Bearer {token}", "X-Anonymous-Id": anonymous_id}
+    )
+    assert merged.status == 200, merged.body
+    settle(rt)
+    return merged
 
 
 def settle(rt: LocalRuntime) -> None:
@@ -91,24 +105,22 @@ def test_two_devices_then_login_on_both(journey: tuple[str, LocalRuntime]) -> No
     assert phone_cart.json()["total"] == "1798.90"
     assert _lines(_cart(rt, anonymous_id=LAPTOP)) == {"P-BOOTS": 1}
 
-    # When the customer logs in on the phone, then on the laptop (identify with userId + anonymousId)
-    identify(rt, CUSTOMER, PHONE)
-    settle(rt)
-    identify(rt, CUSTOMER, LAPTOP)
-    settle(rt)
+    # When the customer signs in on the phone, then on the laptop
+    sign_in(rt, CUSTOMER, PHONE)
+    sign_in(rt, CUSTOMER, LAPTOP)
 
-    # Then every device and the customer's token see one and the same cart
+    # Then the customer's token sees one cart with both devices' lines
     token = rt.token("customer", sub=CUSTOMER)
     mine = _cart(rt, token=token)
     assert mine.status == 200
-    on_phone = _cart(rt, anonymous_id=PHONE).json()
-    on_laptop = _cart(rt, anonymous_id=LAPTOP).json()
-    assert on_phone["cart_id"] == on_laptop["cart_id"] == mine.json()["cart_id"]
-    assert on_phone["lines"] == on_laptop["lines"] == mine.json()["lines"]
     agent = {"Authorization": "Bearer " + rt.token("agent", sub="agent-7")}
     profile = rt.request("GET", "/profiles", query={"identifier": f"user_id:{CUSTOMER}"}, headers=agent).json()
     assert mine.json()["profile_id"] == profile["profile_id"]
-    assert "profile_id" not in on_phone or on_phone["profile_id"] is None  # anonymous answers show no profile
+    # And a device's credential alone no longer opens anything: the customer's cart needs the customer's token
+    for device in (PHONE, LAPTOP):
+        alone = _cart(rt, anonymous_id=device)
+        assert alone.status == 409
+        assert alone.json()["code"] == "signed_in"
     assert mine.headers["etag"] == f'"{mine.json()["cart_id"]}.{mine.json()["version"]}"'
     saved = rt.request("GET", "/carts/me/saved", headers={"Authorization": f"Bearer {token}"}).json()["saved"]
     merged_events = [event for event in rt.bus_log() if event.get("detail-type") == "cart.merged"]
@@ -136,29 +148,37 @@ def test_two_devices_then_login_on_both(journey: tuple[str, LocalRuntime]) -> No
     assert "P-GLOVES" in _lines(_cart(rt, token=token))
 
 
-def test_a_login_that_merges_two_profiles_brings_their_carts_together() -> None:
+def test_a_sign_in_brings_the_device_cart_once_and_profile_merges_move_no_cart() -> None:
     with LocalRuntime.start(TEMPLATE, mode="inprocess") as rt:
         # Given one anonymous profile per device (profiles makes them from the tracking calls)
         track(rt, PHONE, "Product Added", _product("P-COAT", "Kaban", "1299.90"), context="analytics-ios")
         track(rt, LAPTOP, "Product Added", _product("P-COAT", "Kaban", "1299.90", 2), context="analytics.js")
         settle(rt)
-        # When the customer logs in on both: the laptop's profile is merged into the phone's
+        # When the customer's identify on both devices merges their profiles (and the bus repeats profile.merged)
         identify(rt, CUSTOMER, PHONE)
         settle(rt)
         identify(rt, CUSTOMER, LAPTOP)
         settle(rt)
         [merged] = [event for event in rt.bus_log() if event["detail-type"] == "profile.merged"]
-        # ... and the bus delivers that profile.merged once more
         rt.put_event("profile.merged", merged["detail"], source=PROFILES_SOURCE)
         settle(rt)
-        # Then one cart: the same product adds up (1 + 2), counted once despite the redelivery
+        # Then no cart moved: an identify is no proof of the device (anyone can send one)
         token = rt.token("customer", sub=CUSTOMER)
+        assert _lines(_cart(rt, token=token)) == {}
+        assert _lines(_cart(rt, anonymous_id=LAPTOP)) == {"P-COAT": 2}
+        # When the customer signs in on both with each device's credential, the laptop's merge sent twice
+        sign_in(rt, CUSTOMER, PHONE)
+        sign_in(rt, CUSTOMER, LAPTOP)
+        again = sign_in(rt, CUSTOMER, LAPTOP)
+        # Then one cart: the same product adds up (1 + 2), counted once
         mine = _cart(rt, token=token)
         assert _lines(mine) == {"P-COAT": 3}
-        assert _cart(rt, anonymous_id=LAPTOP).json()["cart_id"] == mine.json()["cart_id"]
-        # And an agent sees it by the merged profile's id, read-only
+        assert _lines(again) == {"P-COAT": 3}
+        # And an agent sees it by the merged profile's id, read-only; a customer token does not open that route
         agent = rt.token("agent", sub="agent-7")
         merged_id = merged["detail"]["merged_id"]
         by_profile = rt.request("GET", f"/carts/profiles/{merged_id}", headers={"Authorization": f"Bearer {agent}"})
         assert by_profile.status == 200
         assert by_profile.json()["cart_id"] == mine.json()["cart_id"]
+        refused = rt.request("GET", f"/carts/profiles/{merged_id}", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status == 403

@@ -21,10 +21,10 @@ from twilio.request_validator import RequestValidator
 from handoff.models.api import ContextOut
 from local_runtime.runtime import LocalRuntime
 from tests import webhook_samples as samples
-from tests.e2e.test_cart_journey import TEMPLATE, WRITE_KEY_AUTH, identify, settle, track
+from tests.e2e.test_cart_journey import TEMPLATE, WRITE_KEY_AUTH, settle, sign_in, track
 
 CUSTOMER = "cus_ayse_2002"
-DEVICE = "anon-phone-77aa01"
+DEVICE = "77aa01c4-2e5b-4f1a-9c3d-8b6e0f2a4d17"  # the app's anonymousId: a UUIDv4
 IGSID = "17841400000000042"
 PHONE = "+905321112299"
 WA_ID = "905321112299"
@@ -59,10 +59,12 @@ def instagram_dm(rt: LocalRuntime, text: str) -> None:
 
 def twilio_call(rt: LocalRuntime, caller: str) -> None:
     params = {**samples.twilio_voice_params(), "CallSid": f"CA{uuid.uuid4().hex}", "From": caller, "Caller": caller}
-    url = samples.twilio_url("/webhooks/twilio/voice")
+    # Twilio signs the URL it called; behind a tunnel to the local runtime (which serves only a loopback Host) that
+    # is the loopback origin, with the tunnel's https.
+    url = "https://127.0.0.1:3000/webhooks/twilio/voice"
     signature = RequestValidator(samples.twilio_auth_token()).compute_signature(url, params)
     headers = {
-        "Host": samples.HOST,
+        "Host": "127.0.0.1:3000",
         "X-Forwarded-Proto": "https",
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Twilio-Signature": signature,
@@ -100,8 +102,7 @@ def test_instagram_dm_then_a_call_then_a_store_handoff() -> None:
             {"product_id": "P-COAT", "name": "Kaban", "price": 1299.9, "quantity": 1, "currency": "TRY"},
             context="analytics-ios",
         )
-        identify(rt, CUSTOMER, DEVICE)
-        settle(rt)
+        sign_in(rt, CUSTOMER, DEVICE)  # identify, and the device's cart joins the customer's
         link_channels(rt)
         settle(rt)
         # When they write on Instagram about their order, then call from that phone (both signed webhooks)

@@ -119,13 +119,13 @@ def test_bad_lookups_name_the_field(played: tuple[LocalRuntime, dict[str, str]])
     rt, _ = played
     both = rt.request("GET", "/profiles", query={"email": "a@b.co", "phone": "+905321112233"}, headers=agent(rt))
     assert both.status == 400
-    assert {error["field"] for error in both.json()["errors"]} == {"email", "phone"}
+    assert {error["field"] for error in both.json()["errors"]} == {"query.email", "query.phone"}
     bad = rt.request("GET", "/profiles", query={"identifier": "shoe_size:42"}, headers=agent(rt))
     assert bad.status == 400
-    assert bad.json()["errors"][0]["field"] == "identifier"
+    assert bad.json()["errors"][0]["field"] == "query.identifier"
     cursor = rt.request("GET", "/profiles/x/timeline", query={"limit": "500"}, headers=agent(rt))
     assert cursor.status == 400
-    assert cursor.json()["errors"][0]["field"] == "limit"
+    assert cursor.json()["errors"][0]["field"] == "query.limit"
 
 
 def test_erasure_leaves_no_identifier_or_event_of_the_customer_in_any_table(

@@ -130,7 +130,7 @@ def test_the_store_api_finds_stores_near_a_point(journey: Journey) -> None:
         "PUT", "/handoff/stores/X", headers=journey.headers("admin"), body={**STORES["IST-MODA"], "lat": 123}
     )
     assert bad.status == 400
-    assert bad.json()["field"] == "lat"
+    assert bad.json()["errors"][0]["field"] == "lat"
 
 
 def test_an_abandoned_cart_in_stock_3_km_away_gets_one_whatsapp_message_with_a_code_that_redeems(

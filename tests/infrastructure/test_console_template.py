@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from console_site.handler import resolve
+from console_site.handlers.site import resolve
 from tests.infrastructure.cfn_template import REPO_ROOT, TEMPLATE_PATH, functions, load_template
 
 TEMPLATE = load_template()

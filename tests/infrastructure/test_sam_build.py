@@ -95,7 +95,7 @@ def test_layer_native_code_is_built_for_arm64(sam_build: SamBuild) -> None:
 
 
 def _handler_module(function: Resource) -> tuple[str, str]:
-    """``capture.handler.lambda_handler`` -> (``capture/handler.py``, ``lambda_handler``)."""
+    """``capture.handlers.api.lambda_handler`` -> (``capture/handlers/api.py``, ``lambda_handler``)."""
     module, _, name = str(function.properties["Handler"]).rpartition(".")
     return module.replace(".", "/") + ".py", name
 

@@ -36,6 +36,7 @@ OWNED_TABLES: dict[str, frozenset[str]] = {
     "carts": frozenset({"CartsTable"}),
     "kpis": frozenset({"KpisTable"}),
     "handoff": frozenset({"HandoffTable"}),
+    "journeys": frozenset({"JourneysTable"}),
 }
 
 # IAM actions that change a table's items (or the table). Patterns in a policy are matched against these.

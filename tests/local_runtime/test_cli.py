@@ -112,6 +112,34 @@ def test_serve_stops_on_a_burst_of_ctrl_c_while_it_sums_up_deliveries() -> None:
     assert "Traceback" not in rest
 
 
+@pytest.mark.parametrize("verbose", [False, True], ids=["plain", "verbose"])
+def test_serve_shows_a_functions_warnings_as_one_line_and_its_json_only_when_verbose(verbose: bool) -> None:
+    # Given serve, and a function that logs INFO and WARNING with Powertools and adds 101 metrics
+    with _serve("--port", "0", "--moto-port", "0", *(["--verbose"] if verbose else [])) as (process, lines):
+        _, match = _until(lines, LISTENING)
+        # When it is called
+        assert requests.get(match.group(1) + "/chatty", timeout=30).json() == {"chatty": True}
+        if verbose:
+            shown, _ = _until(lines, re.compile(r'"_aws"'))
+        else:
+            shown, _ = _until(lines, re.compile(r"echo WARNING a warning worth a line"))
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+        text = "".join(shown) + _rest(lines)
+    assert process.returncode == 0, text
+    if verbose:
+        # Then --verbose prints the raw JSON records and the metric blob, as CloudWatch would get them
+        assert '"message":"an info line nobody needs on a terminal"' in text
+        assert '"_aws"' in text
+    else:
+        # Then without it, the warning is one readable line and nothing else the function printed shows
+        assert re.search(r"\d\d:\d\d:\d\d echo WARNING a warning worth a line \(item=42\)", text)
+        assert "an info line" not in text
+        assert '"level"' not in text
+        assert '"_aws"' not in text
+    assert "Traceback" not in text
+
+
 def test_serve_on_a_busy_port_says_so_and_exits_1() -> None:
     # Given a port that is already taken
     with socket.socket() as taken:

@@ -19,14 +19,15 @@ def test_dev_sign_in_issues_a_staff_token_the_authorizer_accepts(runtime: LocalR
     assert answer["role"] == role
     assert answer["sub"] == f"dev-{role}"
     claims = runtime.dev_jwt.verify(answer["token"])
-    assert claims["custom:role"] == role
+    assert claims["cognito:groups"] == [role]
+    assert "custom:role" not in claims
     assert claims["sub"] == f"dev-{role}"
 
 
 def test_dev_sign_in_defaults_to_an_agent_and_takes_a_subject(runtime: LocalRuntime) -> None:
     answer = runtime.request("POST", "/_local/token", body={"sub": "clerk-7"}).json()
     claims = runtime.dev_jwt.verify(answer["token"])
-    assert (claims["custom:role"], claims["sub"]) == ("agent", "clerk-7")
+    assert (claims["cognito:groups"], claims["sub"]) == (["agent"], "clerk-7")
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ def test_a_valid_token_passes_and_its_claims_reach_the_function(runtime: LocalRu
     authorizer = echoed(body)["event"]["requestContext"]["authorizer"]
     claims = authorizer["jwt"]["claims"]
     assert claims["sub"] == "cust-42"
-    assert claims["custom:role"] == "customer"
+    assert "custom:role" not in claims
     assert claims["iss"] == "https://local.fixture.test"
     assert claims["aud"] == "fixture-local"
     assert isinstance(claims["exp"], str)
@@ -95,6 +95,6 @@ def test_the_token_command_prints_a_token_the_runtime_accepts(capsys: pytest.Cap
     assert code == 0
     claims = jwt.decode(token, "fixture-jwt-signing-key-for-tests-only", algorithms=["HS256"], audience="fixture-local")
     assert claims["sub"] == "a-7"
-    assert claims["custom:role"] == "agent"
+    assert claims["cognito:groups"] == ["agent"]
     assert claims["scope"] == "omnichannel/agent"
     assert claims["exp"] > claims["iat"]

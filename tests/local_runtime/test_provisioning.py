@@ -118,7 +118,7 @@ def test_unknown_resource_types_warn_once_per_type_and_are_skipped(caplog: pytes
     caplog.set_level(logging.INFO, logger="local_runtime")
     # When the runtime starts
     with LocalRuntime.start(TEMPLATE, config=CONFIG) as runtime:
-        # Then it did not crash, warned once for the type, and only noted the IAM-like one
+        # Then it did not crash, warned once for the type, and only noted the IAM-like one (in one line for all)
         warnings = [
             r.getMessage()
             for r in caplog.records

@@ -1,6 +1,6 @@
 """Capture's HTTP handler wired to in-memory fakes, with the table's stream delivered to an in-memory bus.
 
-``invoke`` calls ``capture.handler.lambda_handler`` with an API Gateway HTTP API event, then does what the
+``invoke`` calls ``capture.handlers.api.lambda_handler`` with an API Gateway HTTP API event, then does what the
 events table's stream and the stream publisher do on AWS: every newly stored event goes to the bus once.
 """
 
@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from capture import wiring
-from capture.handler import lambda_handler
+from capture.handlers.api import lambda_handler
 from capture.logic.capture_service import CaptureService, to_bus_event
 from capture.secrets import CaptureSecrets
 from omnichannel.canonical_event import CanonicalEvent

@@ -16,6 +16,7 @@ from carts.dal.cart_store import DynamoDBCartStore
 from carts.logic.cart import Limits
 from carts.logic.cart_service import CartRules, CartService
 from carts.logic.profile_sync import ProfileSync
+from carts.logic.sign_in import sign_in
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent, Channel, EventType
 from omnichannel.event_bus import BusEvent, InMemoryPublisher
 from omnichannel.identifiers import IdentifierType
@@ -113,7 +114,8 @@ def product(product_id: str, price: str = "100.00", quantity: int = 1, **extra: 
 
 
 def login(harness: CartsHarness, profile_id: str, user_id: str, *anonymous_ids: str) -> None:
-    """What the profiles function emits when these devices log in as ``user_id`` (profile.created)."""
+    """These devices sign in as ``user_id``: the profile is announced (profile.created), then each device's app
+    calls ``POST /carts/me/merge`` with the customer's token and its own cart credential."""
     harness.sync.created(
         ProfileCreated(
             event_id=profile_event_id(profile_id, "created"),
@@ -122,6 +124,8 @@ def login(harness: CartsHarness, profile_id: str, user_id: str, *anonymous_ids: 
             identifiers={IdentifierType.USER_ID: [user_id], IdentifierType.ANONYMOUS_ID: list(anonymous_ids)},
         )
     )
+    for anonymous_id in anonymous_ids:
+        sign_in(harness.service, user_id, anonymous_id)
 
 
 def capture_source() -> str:

@@ -17,6 +17,7 @@ import boto3
 from moto import mock_aws
 
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType
+from omnichannel.identifiers import Provenance
 from profiles.dal.profile_store import DynamoDBProfileStore
 from profiles.logic.identity_rules import IdentityRules
 from profiles.logic.resolver_service import ProfileResolver
@@ -39,7 +40,11 @@ def make_event(
     traits: dict[str, Any] | None = None,
     context: dict[str, Any] | None = None,
     properties: dict[str, Any] | None = None,
+    provenance: Provenance = Provenance.VERIFIED,
+    group_id: str | None = None,
 ) -> CanonicalEvent:
+    """A canonical event. ``provenance`` is verified unless a test says otherwise: the merge mechanics tests are
+    about verified evidence; the asserted-link rule has tests of its own."""
     number = next(_counter)
     moment = at or T0 + timedelta(minutes=number)
     return CanonicalEvent.model_validate(
@@ -51,6 +56,8 @@ def make_event(
             "name": name if kind is EventType.TRACK else None,
             "channel": channel,
             "identifiers": identifiers,
+            "provenance": provenance,
+            "group_id": group_id,
             "occurred_at": moment,
             "received_at": moment,
             "traits": traits or {},

@@ -5,11 +5,12 @@ Locally the runtime creates the same secret in moto from local_runtime/dev-confi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from omnichannel.canonical_event import Channel
+from omnichannel.identifiers import Provenance
 
 # The sources the channel webhooks write under. Event ids are derived from source and message id, so a write
 # key with one of these names could claim a provider's message ids ahead of the real webhook.
@@ -17,10 +18,21 @@ WEBHOOK_SOURCES = frozenset({"whatsapp", "messenger", "instagram", "twilio", "po
 
 
 class WriteKeySource(BaseModel):
-    """What one write key stands for: a named source and, optionally, the channel its traffic comes from."""
+    """What one write key stands for: a named source, optionally the channel its traffic comes from, and how far
+    its word is trusted.
+
+    ``trust``: ``client`` (the default) for a key that ships inside a browser page or an app, i.e. a public one:
+    its identifiers are *asserted* and never give a customer access to anything. ``server`` for a key kept on a
+    back-office server (order management, CRM export): its identifiers are *verified*, like a signed webhook's.
+    """
 
     source: str = Field(min_length=1, max_length=64)
     channel: Channel | None = None
+    trust: Literal["client", "server"] = "client"
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance.VERIFIED if self.trust == "server" else Provenance.ASSERTED
 
     @field_validator("source")
     @classmethod

@@ -9,6 +9,7 @@ from omnichannel.config import CommonSettings, settings_from_env
 
 class CaptureSettings(CommonSettings):
     events_table_name: str = "events"
+    profiles_table_name: str = "profiles"  # read-only, by the erasure: who else holds an identifier
     capture_secret_id: str = ""
     raw_event_retention_days: int = 395
     public_base_url: str = ""

@@ -7,15 +7,17 @@ from functools import cache
 
 from pydantic import Field, field_validator
 
-from handoff.logic.store_offer import FrequencyCap, QuietHours
+from handoff.logic.store_offer import FrequencyCap, QuietHours, parse_channels
 from handoff.settings import HandoffSettings
 from omnichannel.config import settings_from_env
+from omnichannel.handoff_events import OutboundChannel
 
 
 class OutboundSettings(HandoffSettings):
     store_radius_km: float = Field(default=5.0, gt=0, le=100)
     quiet_hours: str = "21:00-09:00"  # local time of the customer; "off" for none
     offer_cap: str = "1/7d"  # offers per profile per window
+    offer_channels: str = "whatsapp,sms,email"  # OfferChannels: the channels offers may use, preferred first
     business_time_zone: str = "Europe/Istanbul"  # when the customer's time_zone trait is missing
     offer_ticket_ttl_hours: int = Field(default=48, ge=1, le=160)
     whatsapp_api_base_url: str = "https://graph.facebook.com/v21.0"
@@ -39,6 +41,16 @@ class OutboundSettings(HandoffSettings):
     def _offer_cap(cls, value: str) -> str:
         FrequencyCap.parse(value)
         return value
+
+    @field_validator("offer_channels")
+    @classmethod
+    def _offer_channels(cls, value: str) -> str:
+        parse_channels(value)
+        return value
+
+    @property
+    def offer_channel_order(self) -> tuple[OutboundChannel, ...]:
+        return parse_channels(self.offer_channels)
 
 
 @cache

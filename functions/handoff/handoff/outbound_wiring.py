@@ -78,6 +78,7 @@ def policy() -> Policy:
         cap=FrequencyCap.parse(settings.offer_cap),
         business_zone=settings.business_time_zone,
         quiet_hours=QuietHours.parse(settings.quiet_hours),
+        channel_order=settings.offer_channel_order,
     )
 
 

@@ -77,7 +77,13 @@ def get_context_reader() -> ContextReader:
 
 
 def get_timeline_reader() -> TimelineReader:
-    return TimelineReader(aws_clients.dynamodb(), get_settings().events_table_name)
+    settings = get_settings()
+    return TimelineReader(
+        aws_clients.dynamodb(),
+        settings.profiles_table_name,
+        settings.events_table_name,
+        default_region=settings.default_phone_region,
+    )
 
 
 def timeline_limit() -> int:

@@ -14,8 +14,11 @@ class ProfilesSettings(CommonSettings):
     # ({"email": ["shop@brand.com"]}); see profiles/logic/identity_rules.py for the defaults.
     identity_limits: str = ""
     identity_blocklist: str = ""
+    # Values this many profiles tried and failed to link (a kiosk, a test e-mail) are blocked and reported.
+    identity_autoblock_after: int = 10
     timeline_page_max: int = 200
-    timeline_parallel_queries: int = 8
+    # Timeline rows live as long as capture keeps the events they point to.
+    raw_event_retention_days: int = 395
 
 
 @cache

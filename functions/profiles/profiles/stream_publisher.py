@@ -55,14 +55,16 @@ def profile_event_of(image: dict[str, Any]) -> tuple[ProfileEventType, BaseModel
                 occurred_at=occurred_at,
                 profile_id=profile_id,
                 identifiers=identifiers,
+                verified_identifiers=change.get("anchored") or {},
                 cause_event_id=change.get("event_id"),
             )
-        if change.get("added") or change.get("traits"):
+        if change.get("added") or change.get("traits") or change.get("anchored"):
             return ProfileEventType.UPDATED, ProfileUpdated(
                 event_id=event_id,
                 occurred_at=occurred_at,
                 profile_id=profile_id,
                 added_identifiers=change.get("added") or {},
+                verified_added=change.get("anchored") or {},
                 changed_traits=change.get("traits") or [],
                 cause_event_id=change.get("event_id"),
             )

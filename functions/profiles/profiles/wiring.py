@@ -55,13 +55,20 @@ def now() -> datetime:
 def get_rules() -> IdentityRules:
     if _wiring.rules is None:
         settings = get_settings()
-        _wiring.rules = IdentityRules.from_settings(settings.identity_limits, settings.identity_blocklist)
+        _wiring.rules = IdentityRules.from_settings(
+            settings.identity_limits, settings.identity_blocklist, settings.identity_autoblock_after
+        )
     return _wiring.rules
 
 
 def get_store() -> DynamoDBProfileStore:
     if _wiring.store is None:
-        _wiring.store = DynamoDBProfileStore(aws_clients.dynamodb(), get_settings().profiles_table_name)
+        settings = get_settings()
+        _wiring.store = DynamoDBProfileStore(
+            aws_clients.dynamodb(),
+            settings.profiles_table_name,
+            timeline_retention_days=settings.raw_event_retention_days,
+        )
     return _wiring.store
 
 
@@ -69,7 +76,10 @@ def get_timeline() -> TimelineReader:
     if _wiring.timeline is None:
         settings = get_settings()
         _wiring.timeline = TimelineReader(
-            aws_clients.dynamodb(), settings.events_table_name, parallel=settings.timeline_parallel_queries
+            aws_clients.dynamodb(),
+            settings.profiles_table_name,
+            settings.events_table_name,
+            default_region=settings.default_phone_region,
         )
     return _wiring.timeline
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capture.handler import openapi_document
+from capture.handlers.api import openapi_document
 from tests.support.openapi_docs import assert_in_step, valid_document
 
 
@@ -12,7 +12,8 @@ def test_committed_document_is_what_the_code_generates() -> None:
 
 def test_document_is_valid_openapi_and_covers_every_route() -> None:
     document = valid_document("openapi.json")
-    for path in ("/v1/track", "/v1/batch", "/v1/{short}", "/webhooks/whatsapp", "/webhooks/pos/{store_id}"):
+    routes = ("/v1/track", "/v1/batch", "/v1/{short}", "/v1/projects/{writeKey}/settings", "/webhooks/whatsapp")
+    for path in (*routes, "/webhooks/pos/{store_id}"):
         assert path in document["paths"]
     track = document["paths"]["/v1/track"]["post"]
     assert "type" not in track["requestBody"]["content"]["application/json"]["schema"]["required"]

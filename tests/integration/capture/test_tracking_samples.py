@@ -1,4 +1,4 @@
-"""The Segment tracking API end to end through ``capture.handler.lambda_handler``, driven by the sample events in
+"""The Segment tracking API end to end through ``capture.handlers.api.lambda_handler``, driven by the sample events in
 events/tracking/ (the same files ``sam local invoke -e`` takes). The store is the in-memory one of tests/fakes.py;
 what its stream carries goes to an in-memory bus, as the stream publisher does on AWS. The bus samples in
 events/bus/ are checked against what capture really publishes."""
@@ -115,7 +115,7 @@ def test_single_call_is_accepted_stored_and_published_once(
 
     # Then it answers as the Segment SDKs expect
     assert answer.status == 200
-    assert answer.body == {"success": True, "accepted": 1, "duplicates": 0, "rejected": []}
+    assert answer.body == {"success": True, "accepted": 1, "duplicates": 0, "rejected": [], "more_rejected": 0}
     # And the event is stored once and published once, from capture, under its Segment name
     assert len(capture.store.events) == 1
     assert [(event.source, event.detail_type) for event in capture.published] == [("omnichannel.capture", detail_type)]
@@ -192,7 +192,7 @@ def test_batch_is_accepted_whole_and_corrected_for_the_device_clock(capture: Cap
 
     # Then every call is accepted and published, in order
     assert answer.status == 200
-    assert answer.body == {"success": True, "accepted": 4, "duplicates": 0, "rejected": []}
+    assert answer.body == {"success": True, "accepted": 4, "duplicates": 0, "rejected": [], "more_rejected": 0}
     events = capture.published_events()
     assert [(event.type, event.name) for event in events] == [
         (EventType.SCREEN, "Ürün detayı"),
@@ -229,6 +229,19 @@ def test_one_bad_message_does_not_sink_the_batch(capture: Capture) -> None:
     assert event_id_for(samples.SOURCE, "ajs-next-1767257999000-7c2d-2") not in capture.store.items
 
 
+def test_a_message_dated_outside_the_window_is_refused_alone_naming_its_timestamp(capture: Capture) -> None:
+    # Given a batch whose second call is an order dated year 1
+    # When capture receives it
+    answer = capture.invoke("batch_with_poison_timestamp.json")
+
+    # Then the first is accepted and the order refused by index, naming the field; it never reaches the bus
+    assert answer.status == 200
+    assert answer.body["accepted"] == 1
+    assert [item["index"] for item in answer.body["rejected"]] == [1]
+    assert [error["field"] for error in answer.body["rejected"][0]["errors"]] == ["batch.1.timestamp"]
+    assert [event.detail_type for event in capture.published] == ["Product Viewed"]
+
+
 def test_gzip_compressed_batch_is_decompressed_and_accepted(capture: Capture) -> None:
     # Given a batch compressed with gzip, base64 in the event as API Gateway delivers binary bodies
     # When capture receives it
@@ -236,7 +249,7 @@ def test_gzip_compressed_batch_is_decompressed_and_accepted(capture: Capture) ->
 
     # Then it is read like any batch
     assert answer.status == 200
-    assert answer.body == {"success": True, "accepted": 2, "duplicates": 0, "rejected": []}
+    assert answer.body == {"success": True, "accepted": 2, "duplicates": 0, "rejected": [], "more_rejected": 0}
     order, identify = capture.published_events()
     assert order.name == "Order Completed"
     assert order.properties["order_id"] == "ORD-50021"

@@ -1,4 +1,4 @@
-"""The channel webhooks end to end through ``capture.handler.lambda_handler``, driven by the signed sample events
+"""The channel webhooks end to end through ``capture.handlers.api.lambda_handler``, driven by the signed sample events
 in events/webhooks/ (the same files ``sam local invoke -e`` takes), with an in-memory store and publisher."""
 
 from __future__ import annotations
@@ -361,7 +361,7 @@ def test_pos_invalid_store_id_is_refused(capture):
     # When / Then it is refused as a bad request
     response = capture.invoke(event)
     assert response["statusCode"] == 400
-    assert body_of(response)["errors"][0]["field"] == "store_id"
+    assert body_of(response)["errors"][0]["field"] == "path.store_id"
 
 
 def _to_store(event: dict[str, Any], store_id: str) -> dict[str, Any]:

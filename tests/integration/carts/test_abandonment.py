@@ -162,7 +162,7 @@ def test_the_schedule_drives_the_sweep_in_the_local_runtime() -> None:
         status, _, _ = rt.request(
             "POST",
             "/carts/anonymous/lines",
-            headers={"X-Anonymous-Id": "anon-schedule-0001"},
+            headers={"X-Anonymous-Id": "5b3c8f1e-0a2d-4c6e-9f7a-1d2e3f4a5b6c"},
             body={"product_id": "P-1", "quantity": 1, "unit_price": "10", "currency": "TRY"},
         )
         assert status == 200
@@ -178,5 +178,5 @@ def test_the_schedule_drives_the_sweep_in_the_local_runtime() -> None:
         # Then one cart.abandoned on the bus
         abandoned = [event for event in rt.bus_log() if event.get("detail-type") == "cart.abandoned"]
         assert len(abandoned) == 1
-        assert abandoned[0]["detail"]["anonymous_id"] == "anon-schedule-0001"
+        assert abandoned[0]["detail"]["anonymous_id"] == "5b3c8f1e-0a2d-4c6e-9f7a-1d2e3f4a5b6c"
         assert abandoned[0]["detail"]["value"] == "10.00"

@@ -90,7 +90,7 @@ def test_a_stale_if_match_gets_412_and_changes_nothing(rt: LocalRuntime) -> None
     assert _call(rt, "DELETE", f"/carts/me/lines/{line_id}", {**me, "If-Match": other}).status == 412
     malformed = _call(rt, "DELETE", f"/carts/me/lines/{line_id}", {**me, "If-Match": "yesterday"})
     assert malformed.status == 400
-    assert malformed.json()["errors"][0]["field"] == "If-Match"
+    assert malformed.json()["errors"][0]["field"] == "header.if-match"
 
 
 def test_bad_input_is_refused_naming_the_field(rt: LocalRuntime) -> None:
@@ -106,17 +106,34 @@ def test_bad_input_is_refused_naming_the_field(rt: LocalRuntime) -> None:
     assert euro.json()["code"] == "currency_mismatch"
 
 
+@pytest.mark.parametrize(
+    "guessable",
+    [
+        "short",
+        "00000000",  # any 8 printable characters were once a credential
+        "0d6f2c1e-anon-device-77",
+        "00000000-0000-0000-0000-000000000000",
+        "0d6f2c1e-8a2b-1c3d-9e4f-5a6b7c8d9e0f",  # a UUIDv1: time and MAC, not random
+        "0d6f2c1e-8a2b-4c3d-7e4f-5a6b7c8d9e0f",  # not the RFC 4122 variant
+    ],
+)
+def test_a_device_credential_must_be_an_unguessable_uuid4(rt: LocalRuntime, guessable: str) -> None:
+    refused = _call(rt, "GET", "/carts/anonymous", {"X-Anonymous-Id": guessable})
+    assert refused.status == 400
+    assert refused.json()["errors"][0]["field"] == "header.x-anonymous-id"
+
+
 def test_the_anonymous_path_needs_the_device_id_and_shows_no_profile(rt: LocalRuntime) -> None:
     assert _call(rt, "GET", "/carts/anonymous", {}).status == 401
-    assert _call(rt, "GET", "/carts/anonymous", {"X-Anonymous-Id": "short"}).status == 400
-    device = {"X-Anonymous-Id": "0d6f2c1e-anon-device-77"}
+    device = {"X-Anonymous-Id": "0d6f2c1e-8a2b-4c3d-9e4f-5a6b7c8d9e0f"}
     added = _call(rt, "POST", "/carts/anonymous/lines", device, COAT)
     assert added.status == 200
     assert added.json()["profile_id"] is None
     again = _call(rt, "GET", "/carts/anonymous", device)
     assert again.json()["lines"] == added.json()["lines"]
     # Another device does not see it
-    assert _call(rt, "GET", "/carts/anonymous", {"X-Anonymous-Id": "another-device-0001"}).json()["lines"] == []
+    other = {"X-Anonymous-Id": "7F1E2D3C-4B5A-4968-A7B6-C5D4E3F2A1B0"}  # upper case, as iOS writes a UUID
+    assert _call(rt, "GET", "/carts/anonymous", other).json()["lines"] == []
 
 
 def test_tokens_reach_only_what_their_role_allows(rt: LocalRuntime) -> None:

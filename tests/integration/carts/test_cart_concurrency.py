@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -26,6 +27,7 @@ from carts.logic.cart_service import CartRules
 from carts.logic.ports import CartStore, CartWrite
 from tests.support.carts_harness import Clock, build_harness, carts_table, login
 from tests.support.moto_tables import atomic_moto_dynamodb
+from tests.support.property_strength import examples
 
 CUSTOMER = "cus-42"
 DEVICES = (
@@ -121,7 +123,12 @@ class GatedStore:
         return getattr(self.inner, name)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.property
+@settings(
+    max_examples=examples(40, quick=15),  # 40 in make deep
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     plans=st.lists(st.lists(ops, min_size=1, max_size=5), min_size=3, max_size=3),
     interleaving=st.lists(st.integers(min_value=0, max_value=2), max_size=60),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handoff.stores_handler import openapi_document
+from handoff.handlers.stores_api import openapi_document
 from tests.support.openapi_docs import assert_in_step, documented_routes, template_routes, valid_document
 
 

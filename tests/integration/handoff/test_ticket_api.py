@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from handoff.models.api import ContextOut, ErrorOut, RedeemOut, TicketOut
+from handoff.models.api import ContextOut, RedeemOut, TicketOut
 from local_runtime.http_gateway import HttpResponse
 from local_runtime.runtime import LocalRuntime
+from omnichannel.http_api import ErrorBody
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -119,7 +120,7 @@ def test_a_store_ticket_is_issued_redeemed_once_and_announced(rt: LocalRuntime, 
     # And a second redemption is 410 ticket_used; handoff.accepted went out once
     again = redeem(rt, ticket["code"], sub="clerk-2")
     assert (again.status, again.json()["code"]) == (410, "ticket_used")
-    ErrorOut.model_validate(again.json())
+    ErrorBody.model_validate(again.json())
     accepted = on_bus(rt, "handoff.accepted", ticket["ticket_id"])
     assert len(accepted) == 1
     assert accepted[0]["source"] == "omnichannel.handoff"
@@ -171,13 +172,13 @@ def test_guessing_codes_is_rate_limited_per_caller(rt: LocalRuntime, clock: Cloc
 def test_bad_input_names_the_field(rt: LocalRuntime, clock: Clock) -> None:
     seed_profile(rt, "prof-api-5", whatsapp="905321110005")
     bad_channel = create(rt, "prof-api-5", to_channel="pigeon")
-    assert (bad_channel.status, bad_channel.json()["field"]) == (400, "to_channel")
+    assert (bad_channel.status, bad_channel.json()["errors"][0]["field"]) == (400, "to_channel")
     too_long = create(rt, "prof-api-5", ttl_minutes=10081)
-    assert (too_long.status, too_long.json()["field"]) == (400, "ttl_minutes")
+    assert (too_long.status, too_long.json()["errors"][0]["field"]) == (400, "ttl_minutes")
     unknown = create(rt, "prof-nobody")
-    assert (unknown.status, unknown.json()["field"]) == (404, "profile_id")
+    assert (unknown.status, unknown.json()["errors"][0]["field"]) == (404, "profile_id")
     no_channel = rt.request("POST", "/handoff/tickets/ABCD-EFGH/redeem", headers=as_agent(rt, "clerk-5"), body={})
-    assert (no_channel.status, no_channel.json()["field"]) == (400, "channel")
+    assert (no_channel.status, no_channel.json()["errors"][0]["field"]) == (400, "channel")
 
 
 def test_only_agents_reach_tickets(rt: LocalRuntime, clock: Clock) -> None:
@@ -205,9 +206,9 @@ def test_the_context_by_calling_number(rt: LocalRuntime, clock: Clock) -> None:
     nobody = rt.request("GET", "/handoff/context", query={"phone": "+905329999999"}, headers=agent)
     assert nobody.status == 404
     missing = rt.request("GET", "/handoff/context", headers=agent)
-    assert (missing.status, missing.json()["field"]) == (400, "phone")
+    assert (missing.status, missing.json()["errors"][0]["field"]) == (400, "query.phone")
     invalid = rt.request("GET", "/handoff/context", query={"phone": "not-a-number"}, headers=agent)
-    assert (invalid.status, invalid.json()["field"]) == (400, "phone")
+    assert (invalid.status, invalid.json()["errors"][0]["field"]) == (400, "query.phone")
 
 
 def test_profile_erased_deletes_the_customers_tickets(rt: LocalRuntime, clock: Clock) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kpis.handler import openapi_document
+from kpis.handlers.api import openapi_document
 from tests.support.openapi_docs import assert_in_step, valid_document
 
 

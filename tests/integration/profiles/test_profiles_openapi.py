@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from profiles.handler import openapi_document
+from profiles.handlers.api import openapi_document
 from tests.support.openapi_docs import assert_in_step, valid_document
 
 
@@ -19,6 +19,11 @@ def test_document_is_valid_and_covers_every_route_with_its_error_answers() -> No
         "/profiles/{profile_id}/timeline",
         "/profiles/{profile_id}/merges",
         "/profiles/{profile_id}/merges/{merge_id}/undo",
+        "/profiles/{profile_id}/suggestions/{other_id}/confirm",
+        "/profiles/me/verified-identifiers",
+        "/profiles/blocked-identifiers",
+        "/profiles/blocked-identifiers/{identifier}",
+        "/profiles/suppressions/{identifier}",
     }
     erase = document["paths"]["/profiles/{profile_id}"]["delete"]
     assert {"200", "400", "401", "403", "404", "410"} <= set(erase["responses"])

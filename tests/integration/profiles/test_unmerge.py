@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from omnichannel.canonical_event import EventType
-from profiles.dal.profile_store import Conflict
+from profiles.logic.ports import Conflict
 from profiles.logic.resolver_service import Outcome
+from profiles.logic.unmerge import undo_merge
 from tests.support.profiles_harness import T0, make_event, profiles_in_moto
 
 
@@ -39,7 +40,7 @@ def test_unmerge_restores_both_profiles_their_identifiers_and_traits_and_keeps_t
         assert veli.profile_id is not None
         [merge] = env.store.merges_of(ali.profile_id)
 
-        kept, restored = env.store.undo_merge(ali.profile_id, merge.merge_id, now=T0 + timedelta(hours=3))
+        kept, restored = undo_merge(env.store, ali.profile_id, merge.merge_id, now=T0 + timedelta(hours=3))
 
         assert restored.profile_id == veli.profile_id
         assert kept.profile_id == ali.profile_id
@@ -58,4 +59,4 @@ def test_unmerge_restores_both_profiles_their_identifiers_and_traits_and_keeps_t
         assert again.conflicts == 1
         assert len(env.root_profiles()) == 2
         with pytest.raises(Conflict):
-            env.store.undo_merge(ali.profile_id, merge.merge_id, now=T0 + timedelta(hours=4))
+            undo_merge(env.store, ali.profile_id, merge.merge_id, now=T0 + timedelta(hours=4))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
 
-from console_site.handler import ROOT, lambda_handler, resolve
+from console_site.handlers.site import ROOT, lambda_handler, resolve
 
 
 def _get(proxy: str | None, method: str = "GET") -> dict[str, Any]:
@@ -47,7 +48,7 @@ def test_static_files_are_served_with_their_type(proxy: str, content_type: str) 
 @pytest.mark.parametrize(
     "proxy",
     [
-        "console_site/handler.py",  # the function's own code
+        "console_site/handlers/site.py",  # the function's own code
         "requirements.txt",
         "../template.yaml",  # out of the folder
         "app/../../template.yaml",
@@ -60,16 +61,28 @@ def test_static_files_are_served_with_their_type(proxy: str, content_type: str) 
 )
 def test_nothing_else_is_served(proxy: str) -> None:
     assert resolve(proxy) is None
-    assert _get(proxy)["statusCode"] == 404
+    answer = _get(proxy)
+    # in the one error body every API answers
+    assert answer["statusCode"] == 404
+    assert answer["headers"]["Content-Type"] == "application/json"
+    assert json.loads(answer["body"]) == {
+        "success": False,
+        "code": "not_found",
+        "message": "no such file in the console",
+        "errors": [],
+    }
 
 
 def test_only_reads_are_answered() -> None:
-    assert _get("app/main.js", method="POST")["statusCode"] == 405
+    answer = _get("app/main.js", method="POST")
+    assert answer["statusCode"] == 405
+    assert answer["headers"]["Allow"] == "GET, HEAD"
+    assert json.loads(answer["body"])["code"] == "method_not_allowed"
 
 
 def test_a_binary_file_goes_base64(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a PNG among the static files
-    import console_site.handler as handler
+    import console_site.handlers.site as handler
 
     (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
     monkeypatch.setattr(handler, "ROOT", tmp_path)
@@ -78,3 +91,32 @@ def test_a_binary_file_goes_base64(tmp_path: Any, monkeypatch: pytest.MonkeyPatc
     answer = _get("logo.png")
     assert answer["isBase64Encoded"] is True
     assert base64.b64decode(answer["body"]) == b"\x89PNG\r\n\x1a\n\x00\xff"
+
+
+# ---------------------------------------------------------------- managed login (sign-in.json)
+def test_without_managed_login_the_console_is_told_nothing_and_may_call_only_its_origin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MANAGED_LOGIN_URL", "")
+    monkeypatch.setenv("STAFF_CLIENT_ID", "client-1")
+    answer = _get("sign-in.json")
+    assert (answer["statusCode"], answer["body"]) == (200, "{}")
+    assert "connect-src 'self';" in _get(None)["headers"]["content-security-policy"]
+
+
+def test_with_managed_login_the_console_learns_where_and_may_post_the_code_there_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a stack with ConsoleCallbackUrls set (the template then fills MANAGED_LOGIN_URL)
+    monkeypatch.setenv("MANAGED_LOGIN_URL", "https://cx-1234.auth.eu-west-1.amazoncognito.com/")
+    monkeypatch.setenv("STAFF_CLIENT_ID", "5h1ghpqcl0abc")
+    answer = _get("sign-in.json")
+    assert answer["headers"]["content-type"] == "application/json; charset=utf-8"
+    assert answer["headers"]["cache-control"] == "no-cache"
+    assert answer["body"] == (
+        '{"managedLogin": "https://cx-1234.auth.eu-west-1.amazoncognito.com", "clientId": "5h1ghpqcl0abc"}'
+    )
+    # Then the page's policy adds that origin to connect-src (the token endpoint) and nothing else
+    policy = _get(None)["headers"]["content-security-policy"]
+    assert "connect-src 'self' https://cx-1234.auth.eu-west-1.amazoncognito.com;" in policy
+    assert "script-src 'self';" in policy

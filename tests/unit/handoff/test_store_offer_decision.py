@@ -18,8 +18,10 @@ from handoff.logic.store_offer import (
     Policy,
     QuietHours,
     Store,
+    channel_order,
     consented,
     decide,
+    parse_channels,
 )
 from omnichannel.handoff_events import OutboundChannel
 
@@ -256,3 +258,29 @@ def test_the_grid_cells_around_a_point_include_every_store_within_the_radius() -
 def test_the_grid_wraps_at_the_antimeridian() -> None:
     cells = cells_within(Point(0.0, 179.99), 10)
     assert cell_of(Point(0.0, -179.99)) in cells
+
+
+# ---------------------------------------------------------------- the channels offers may use (OfferChannels)
+EMAIL = OutboundChannel.EMAIL
+EMAIL_OPT_IN = ConsentSignal(EMAIL, True, "2026-01-01T10:00:00.000Z", "trait")
+
+
+def test_offer_channels_parse_in_order_of_preference() -> None:
+    assert parse_channels("whatsapp, SMS ,email") == (WA, OutboundChannel.SMS, EMAIL)
+    assert parse_channels("email,email,sms") == (EMAIL, OutboundChannel.SMS)
+    for bad in ("", " , ", "whatsapp,fax"):
+        with pytest.raises(ValueError, match="offer channels"):
+            parse_channels(bad)
+
+
+def test_a_switched_off_channel_is_never_chosen_even_when_preferred() -> None:
+    # Given a customer who prefers e-mail and opted in to it only, and offers without e-mail (no SES sender)
+    customer = facts(consent=[EMAIL_OPT_IN], preferred_channel="email")
+    without_email = policy(channel_order=(WA, OutboundChannel.SMS))
+    # Then the preference does not bring e-mail back: no channel is left, and the decision says which were asked
+    decision = decide(customer, without_email, NOON_UTC)
+    assert decision.outcome is Outcome.NO_CONSENT
+    assert "email" not in decision.reason
+    assert channel_order("email", (WA, OutboundChannel.SMS)) == [WA, OutboundChannel.SMS]
+    # While with e-mail on, the same customer gets the offer by e-mail
+    assert decide(customer, BASE_POLICY, NOON_UTC).channel is EMAIL

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from kpis import handler, wiring
+from kpis import wiring
 from kpis.dal.memory_store import MemoryKpiStore
 from kpis.dal.repository import StoreRepository
+from kpis.handlers import api as handler
 from kpis.logic.attribution import AttributionModel
 from kpis.logic.customer import AttributionSettings
 from kpis.logic.dispatch import envelope

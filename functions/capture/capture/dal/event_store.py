@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -330,14 +330,11 @@ class DynamoDBEventStore:
         response = self._client.query(**query)
         return [event_from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
-    # -- erasure --------------------------------------------------------------------------------------------
-    def erase_events_of(self, identifiers: Sequence[tuple[str, str]]) -> int:
-        """Delete every stored event carrying any of these identifiers (right to be forgotten); how many.
-
-        Found through the identifier indexes (keys only), deleted 25 at a time. Repeating it deletes nothing
-        more, so a redelivered ``profile.erased`` is harmless.
-        """
-        keys: dict[str, dict[str, Any]] = {}
+    # -- erasure (the decision: logic/erasure.py) -----------------------------------------------------------
+    def event_ids_carrying(self, identifiers: Sequence[tuple[str, str]]) -> list[str]:
+        """The ids of every stored event carrying any of these identifiers, through the identifier indexes (keys
+        only, so it works whatever the indexes project)."""
+        found: dict[str, None] = {}
         for identifier_type, value in identifiers:
             query: dict[str, Any] = {
                 "TableName": self._table,
@@ -345,20 +342,50 @@ class DynamoDBEventStore:
                 "KeyConditionExpression": "#id = :value",
                 "ExpressionAttributeNames": {"#id": identifier_attribute(identifier_type)},
                 "ExpressionAttributeValues": {":value": {"S": value}},
-                "ProjectionExpression": "pk, sk",
+                "ProjectionExpression": "pk",
             }
             while True:
                 response = self._client.query(**query)
                 for item in response.get("Items", []):
-                    keys[item["pk"]["S"]] = {"pk": item["pk"], "sk": item["sk"]}
+                    found[event_id_of_item(item)] = None
                 if not response.get("LastEvaluatedKey"):
                     break
                 query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        pending = list(keys.values())
-        for start in range(0, len(pending), 25):
+        return list(found)
+
+    def delete_events(self, event_ids: Sequence[str]) -> int:
+        keys = [event_key(event_id) for event_id in dict.fromkeys(event_ids)]
+        for start in range(0, len(keys), 25):
             request: dict[str, Any] = {
-                self._table: [{"DeleteRequest": {"Key": key}} for key in pending[start : start + 25]]
+                self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
             }
             while request:
                 request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-        return len(pending)
+        return len(keys)
+
+    def redact_event(self, event: CanonicalEvent, removed: Iterable[str]) -> None:
+        """Keep ``event`` as given (someone's identifiers taken out): its canonical JSON rewritten, the raw message
+        (which still names them) dropped, and the index attributes of the removed identifier types with it."""
+        gone = sorted(
+            identifier_attribute(kind) for kind in {str(kind) for kind in removed} if kind not in event.identifiers
+        )
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=event_key(event.event_id),
+                UpdateExpression="SET #e = :e REMOVE " + ", ".join(["#raw", *(f"#g{n}" for n in range(len(gone)))]),
+                ExpressionAttributeNames={
+                    "#e": "event",
+                    "#raw": "raw",
+                    **{f"#g{n}": name for n, name in enumerate(gone)},
+                },
+                ExpressionAttributeValues={":e": {"S": event.model_dump_json(exclude_none=True)}},
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as error:
+            if not condition_failed(error):  # gone meanwhile (its retention ran out): nothing left to redact
+                raise
+
+    def erase_events_of(self, identifiers: Sequence[tuple[str, str]]) -> int:
+        """Delete every stored event carrying any of these identifiers, shared or not (a bulk purge)."""
+        return self.delete_events(self.event_ids_carrying(identifiers))

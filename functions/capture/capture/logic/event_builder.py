@@ -4,6 +4,9 @@ channel webhooks) does the same way.
 - ``IdentifierCollector`` normalises identifiers with the shared rules (shared/omnichannel/identifiers.py). An
   invalid one is dropped and remembered (type and field only, never the value), it does not refuse the event.
 - ``build_event`` derives the stable ``event_id`` from source and message id, so a resent message is the same event.
+  A provider's timestamp outside the window every channel keeps (not before 2000, not more than a day after it was
+  received) is replaced by the time it was received: a signed provider notification is not refused for its
+  clock (the provider would retry it for days), and nothing the consumers cannot date enters the bus.
 - ``from_unix`` reads the epoch timestamps providers send (seconds or milliseconds, number or string).
 """
 
@@ -15,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from capture.models.segment import EARLIEST_EVENT, MAX_AHEAD
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType, event_id_for
-from omnichannel.identifiers import IdentifierType, InvalidIdentifier, normalize
+from omnichannel.identifiers import IdentifierType, InvalidIdentifier, Provenance, normalize
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,14 @@ def build_event(
     properties: Mapping[str, Any] | None = None,
     traits: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
+    provenance: Provenance = Provenance.VERIFIED,
 ) -> CanonicalEvent:
-    """A canonical event whose ``event_id`` is ``event_id_for(source, message_id)``: resending it changes nothing."""
+    """A canonical event whose ``event_id`` is ``event_id_for(source, message_id)``: resending it changes nothing.
+
+    Its identifiers are ``verified`` by default: every caller is a channel webhook, whose request is signed by
+    the provider (or the store) and whose identifiers are the provider's own (the number Meta says wrote)."""
+    if occurred_at is not None and not EARLIEST_EVENT <= occurred_at <= received_at + MAX_AHEAD:
+        occurred_at = None
     return CanonicalEvent(
         event_id=event_id_for(source, message_id),
         message_id=message_id,
@@ -86,6 +96,7 @@ def build_event(
         name=name,
         channel=channel,
         identifiers=dict(identifiers or {}),
+        provenance=provenance,
         occurred_at=occurred_at or received_at,
         received_at=received_at,
         properties={key: value for key, value in (properties or {}).items() if value is not None},

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,21 +20,26 @@ from capture.logic.capture_service import IncomingEvent
 from capture.logic.channel_detection import detect_channel
 from capture.logic.clock_skew import corrected_occurred_at
 from capture.logic.event_builder import IdentifierCollector
-from capture.models.segment import MAX_CANONICAL_BYTES, MAX_MESSAGE_BYTES, SegmentMessage
+from capture.models.segment import (
+    EARLIEST_EVENT,
+    MAX_AHEAD,
+    MAX_CANONICAL_BYTES,
+    MAX_MESSAGE_BYTES,
+    SegmentMessage,
+)
 from capture.secrets import WriteKeySource
 from omnichannel.canonical_event import CanonicalEvent, EventType, event_id_for
-from omnichannel.identifiers import IdentifierType
+from omnichannel.identifiers import (
+    TRAIT_IDENTIFIERS,
+    IdentifierType,
+    InvalidIdentifier,
+    normalize,
+    normalize_text_id,
+)
+from omnichannel.json_input import body_path
 
 # Where identifiers other than userId / anonymousId hide in a Segment message, besides context.externalIds.
-_TRAIT_IDENTIFIERS: dict[str, IdentifierType] = {
-    "email": IdentifierType.EMAIL,
-    "phone": IdentifierType.PHONE,
-    "loyalty_card": IdentifierType.LOYALTY_CARD,
-    "loyaltyCard": IdentifierType.LOYALTY_CARD,
-    "pos_customer": IdentifierType.POS_CUSTOMER,
-    "posCustomerId": IdentifierType.POS_CUSTOMER,
-    "whatsapp": IdentifierType.WHATSAPP,
-}
+_TRAIT_IDENTIFIERS = TRAIT_IDENTIFIERS
 _EXTERNAL_ID_TYPES = {identifier_type.value: identifier_type for identifier_type in IdentifierType} | {
     "loyaltyCard": IdentifierType.LOYALTY_CARD,
     "posCustomerId": IdentifierType.POS_CUSTOMER,
@@ -59,18 +63,14 @@ class BatchDefaults:
     context: dict[str, Any] | None = None
     integrations: dict[str, Any] | None = None
     default_phone_region: str = "TR"
-
-
-_UNION_MEMBER = re.compile(r"^(str|int|float|bool|none|dict\[.*|list\[.*|constrained-.*|function-.*|.*\[.*\].*)$")
+    earliest: datetime = EARLIEST_EVENT  # /v1/import: EARLIEST_IMPORTED_EVENT
 
 
 def _problems(error: ValidationError, prefix: str) -> list[MessageProblem]:
-    """Pydantic's errors as field paths; a union's members (``userId.str``, ``userId.int``) become one field."""
+    """Pydantic's errors as body paths (the one rule); a union's members (``userId.str``) become one field."""
     messages: dict[str, list[str]] = {}
     for item in error.errors(include_url=False):
-        parts = [str(part) for part in item["loc"] if not _UNION_MEMBER.match(str(part))]
-        location = ".".join(parts)
-        field = f"{prefix}{location}" if location else prefix.rstrip(".") or "body"
+        field = body_path(item["loc"], prefix)
         messages.setdefault(field, [])
         if item["msg"] not in messages[field]:
             messages[field].append(item["msg"])
@@ -103,6 +103,22 @@ def _identifiers(
     return collector.found, dropped
 
 
+def _cleaned_id(
+    field: str, value: str | int | None, prefix: str, *, required: bool
+) -> tuple[str | None, list[MessageProblem]]:
+    """A ``groupId`` / ``previousId`` through the shared cleaning; absent is fine unless the call needs it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, (
+            [MessageProblem(field=f"{prefix}{field}", message=f"this call needs a {field}")] if required else []
+        )
+    try:
+        if field == "previousId":
+            return normalize(IdentifierType.ANONYMOUS_ID, value), []
+        return normalize_text_id(field, value), []
+    except InvalidIdentifier as exc:
+        return None, [MessageProblem(field=f"{prefix}{field}", message=exc.reason)]
+
+
 def _message_id(message: SegmentMessage, raw: dict[str, Any]) -> str:
     """The SDK's messageId; without one, a digest of the content when it carries its own timestamp (so a resend
     is still recognised), else a fresh id (nothing to recognise a resend by)."""
@@ -112,6 +128,16 @@ def _message_id(message: SegmentMessage, raw: dict[str, Any]) -> str:
         digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
         return f"content-{digest[:32]}"
     return f"generated-{uuid.uuid4()}"
+
+
+def _outside_window(occurred_at: datetime, defaults: BatchDefaults) -> str | None:
+    """Why an event is refused for when it happened (after the clock-skew correction), or None."""
+    if occurred_at < defaults.earliest:
+        older = " (historical events go to /v1/import)" if defaults.earliest == EARLIEST_EVENT else ""
+        return f"happened before {defaults.earliest:%Y-%m-%d}{older}"
+    if occurred_at > defaults.received_at + MAX_AHEAD:
+        return "happened more than a day after it was received"
+    return None
 
 
 def to_canonical(
@@ -146,10 +172,12 @@ def _to_canonical(
     problems = []
     if message.type == "track" and not (message.event and message.event.strip()):
         problems.append(MessageProblem(field=f"{prefix}event", message="a track call needs an event name"))
-    if message.type == "group" and message.groupId in (None, ""):
-        problems.append(MessageProblem(field=f"{prefix}groupId", message="a group call needs a groupId"))
-    if message.type == "alias" and message.previousId in (None, ""):
-        problems.append(MessageProblem(field=f"{prefix}previousId", message="an alias call needs a previousId"))
+    group_id, problem = _cleaned_id("groupId", message.groupId, prefix, required=message.type == "group")
+    problems += problem
+    # alias: previousId is the id being linked (an anonymous id, or an earlier user id): the same cleaning and
+    # placeholder rule as anonymousId, so two strangers' ``alias {previousId: "anonymous"}`` link nothing.
+    previous_id, problem = _cleaned_id("previousId", message.previousId, prefix, required=message.type == "alias")
+    problems += problem
 
     context = {**(defaults.context or {}), **message.context}
     identifiers, dropped = _identifiers(message, context, defaults.default_phone_region)
@@ -168,6 +196,10 @@ def _to_canonical(
     sent_at = message.sentAt or defaults.sent_at
     original = message.originalTimestamp or message.timestamp
     occurred_at = corrected_occurred_at(defaults.received_at, original, sent_at)
+    too_far = _outside_window(occurred_at, defaults)
+    if too_far:
+        field = "originalTimestamp" if message.originalTimestamp else "timestamp"
+        return [MessageProblem(field=f"{prefix}{field}", message=too_far)]
     channel = detect_channel(
         message.type,
         segment_channel=message.channel,
@@ -178,7 +210,6 @@ def _to_canonical(
     message_id = _message_id(message, raw)
     event_type = EventType(message.type)
     name = message.event if event_type is EventType.TRACK else message.name
-    previous_id = str(message.previousId) if message.previousId is not None else None
     event = CanonicalEvent(
         event_id=event_id_for(defaults.source.source, message_id),
         message_id=message_id,
@@ -187,8 +218,9 @@ def _to_canonical(
         name=name.strip() if name else None,
         channel=channel,
         identifiers=identifiers,
+        provenance=defaults.source.provenance,
         previous_id=previous_id,
-        group_id=str(message.groupId) if message.groupId is not None else None,
+        group_id=group_id,
         occurred_at=occurred_at,
         received_at=defaults.received_at,
         sent_at=sent_at,

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from omnichannel.http_api import FieldProblem, JsonLimits
 
 SegmentType = Literal["identify", "track", "page", "screen", "group", "alias"]
-Identifier = str | int
+# A string or a whole number, as the SDKs send ids; a JSON boolean or a float is never one (``true`` is not the
+# customer "1"). Cleaning and the placeholder rule come after, in omnichannel.identifiers.
+Identifier = StrictStr | StrictInt
+
+
+# A device's clock may be off (the clock-skew correction undoes it), but not by centuries: a timestamp outside
+# these bounds is refused before any arithmetic, so every date that enters the bus has a four-digit year.
+DEVICE_CLOCK_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+DEVICE_CLOCK_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# When an event may have happened (after the correction): not before 2000 (historical imports through /v1/import:
+# not before 1970), not more than a day after it was received.
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
+EARLIEST_IMPORTED_EVENT = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(days=1)
 
 
 def _utc(moment: datetime) -> datetime:
     """A timestamp without an offset is read as UTC (what Segment does), so times can always be compared."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not DEVICE_CLOCK_EARLIEST <= moment < DEVICE_CLOCK_LATEST:
+        raise ValueError("must be between 1970-01-01 and 2100-01-01 (ISO 8601, four-digit year)")
+    return moment
 
 
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
@@ -24,6 +42,14 @@ Timestamp = Annotated[datetime, AfterValidator(_utc)]
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_CANONICAL_BYTES = 2 * MAX_MESSAGE_BYTES
+# Segment documents at most 2,500 messages a batch. An answer lists at most 50 refused messages with at most 5
+# fields each (``more_rejected`` counts the rest), so it stays small (well under 100 KB) whatever was sent.
+MAX_BATCH_MESSAGES = 2500
+MAX_LISTED_REJECTIONS = 50
+MAX_ERRORS_PER_MESSAGE = 5
+# Numbers every consumer can add up and store: integers JavaScript SDKs can represent exactly, other numbers finite
+# and of a sane magnitude; no NaN or Infinity. Nested at most 20 levels (DynamoDB stores 32, items take some).
+CAPTURE_JSON = JsonLimits(max_depth=20, max_integer=2**53 - 1, max_magnitude=1e15, min_magnitude=1e-15)
 
 
 class SegmentMessage(BaseModel):
@@ -66,27 +92,23 @@ class AcceptedResponse(BaseModel):
     success: bool = True
     accepted: int = Field(description="Messages stored and published now")
     duplicates: int = Field(description="Messages already captured before (same messageId): answered, not stored again")
-    rejected: list[RejectedMessage] = Field(default_factory=list)
+    rejected: list[RejectedMessage] = Field(
+        default_factory=list, description=f"The refused messages (at most {MAX_LISTED_REJECTIONS} listed)"
+    )
+    more_rejected: int = Field(default=0, description="Refused messages beyond those listed")
 
 
-class FieldProblem(BaseModel):
-    field: str
-    message: str
+class WebhookAccepted(BaseModel):
+    success: bool = True
+    accepted: int = Field(description="Events stored and published now")
+    duplicates: int = Field(description="Events captured before (the provider's retry): answered, not stored again")
+    ignored: int = Field(description="Parts of the notification deliberately left out (unknown kinds)")
 
 
 class RejectedMessage(BaseModel):
     index: int
     messageId: str | None = None
-    errors: list[FieldProblem]
-
-
-class ErrorBody(BaseModel):
-    """Every refusal: the SDKs read ``code`` and ``message``; ``errors`` names each field."""
-
-    success: bool = False
-    code: str = Field(examples=["invalid_message", "unauthorized", "payload_too_large"])
-    message: str
-    errors: list[FieldProblem] = Field(default_factory=list)
+    errors: list[FieldProblem] = Field(description=f"At most {MAX_ERRORS_PER_MESSAGE} fields")
 
 
 AcceptedResponse.model_rebuild()

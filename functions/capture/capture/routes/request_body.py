@@ -1,39 +1,18 @@
-"""The raw HTTP body as API Gateway hands it over: base64 when binary, gzip when the client compressed it.
-
-Runs before the resolver so that routes see plain JSON text. Decompression is bounded: a gzip bomb stops at
-the limit instead of filling memory.
+"""What capture does to a request before routing, besides what every API does (shared ``omnichannel.http_api``):
+undo ``Content-Encoding: gzip`` (bounded: a gzip bomb stops at the limit instead of filling memory), and route
+``/v1/import/`` (analytics-java's default path) like ``/v1/import``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
-from capture.routes.errors import CaptureError
+from omnichannel.http_api import ApiError, header
 
 # Nothing the tracking API or a webhook accepts is larger than this once decompressed.
 MAX_DECOMPRESSED_BYTES = 1024 * 1024
-
-
-def header(event: dict[str, Any], name: str) -> str | None:
-    headers = event.get("headers") or {}
-    value = headers.get(name)
-    if value is None:
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value if isinstance(value, str) else None
-
-
-def raw_body(event: dict[str, Any]) -> bytes:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise CaptureError(400, "invalid_body", "the body is not valid base64") from exc
-    return body.encode() if isinstance(body, str) else bytes(body)
 
 
 def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
@@ -41,24 +20,28 @@ def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     try:
         out = decompressor.decompress(data, limit + 1)
     except zlib.error as exc:
-        raise CaptureError(400, "invalid_body", "Content-Encoding is gzip but the body is not gzip data") from exc
+        raise ApiError(400, "invalid_body", "Content-Encoding is gzip but the body is not gzip data", "body") from exc
     if len(out) > limit or decompressor.unconsumed_tail:
-        raise CaptureError(413, "payload_too_large", f"the decompressed body is larger than {limit} bytes")
+        raise ApiError(413, "payload_too_large", f"the decompressed body is larger than {limit} bytes", "body")
     if not decompressor.eof or decompressor.unused_data:
-        raise CaptureError(400, "invalid_body", "the gzip body is truncated or has data after its end")
+        raise ApiError(400, "invalid_body", "the gzip body is truncated or has data after its end", "body")
     return out
 
 
-def decoded_body(event: dict[str, Any]) -> bytes:
-    """The request body as the client meant it: base64 and gzip undone."""
-    data = raw_body(event)
+def decoded_body(event: Mapping[str, Any], data: bytes) -> bytes:
+    """The request body as the client meant it: gzip undone (base64 is undone by the shared front door)."""
     encoding = (header(event, "content-encoding") or "").strip().lower()
     if encoding in ("gzip", "x-gzip", "deflate"):
         data = gunzip(data)
     elif encoding not in ("", "identity"):
-        raise CaptureError(415, "unsupported_encoding", f"Content-Encoding {encoding!r} is not supported")
+        raise ApiError(
+            415,
+            "unsupported_encoding",
+            f"Content-Encoding {encoding[:40]!r} is not supported",
+            "header.content-encoding",
+        )
     if len(data) > MAX_DECOMPRESSED_BYTES:
-        raise CaptureError(413, "payload_too_large", f"the body is larger than {MAX_DECOMPRESSED_BYTES} bytes")
+        raise ApiError(413, "payload_too_large", f"the body is larger than {MAX_DECOMPRESSED_BYTES} bytes", "body")
     return data
 
 
@@ -76,18 +59,3 @@ def without_trailing_slash(event: dict[str, Any]) -> dict[str, Any]:
     context["http"] = http
     trimmed["requestContext"] = context
     return trimmed
-
-
-def with_plain_body(event: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``event`` whose body is the decoded text; the raw bytes stay available for signature checks."""
-    data = decoded_body(event)
-    plain = without_trailing_slash(dict(event))
-    plain["rawBodyBytes"] = data
-    try:
-        plain["body"] = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CaptureError(400, "invalid_body", "the body is not UTF-8 text") from exc
-    plain["isBase64Encoded"] = False
-    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-encoding"}
-    plain["headers"] = headers
-    return plain

@@ -14,7 +14,6 @@ Logs carry provider, ids and counts, never a phone number, handle or message tex
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -38,11 +37,31 @@ from capture.logic.signatures import (
     verify_twilio_signature,
 )
 from capture.logic.webhooks.mapping import Mapped, MappingContext
+from capture.models.segment import CAPTURE_JSON, WebhookAccepted
 from capture.observability import count_by, logger, metrics
-from capture.routes.errors import CaptureError, FieldError, json_response
 from capture.settings import get_settings
+from omnichannel.http_api import ApiError, ErrorBody, FieldError, inspect_body, json_response
 
 router = Router()
+
+
+def _answer(description: str, media: str = "application/json", model: Any = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"model": model} if model is not None else {"schema": {"type": "string"}}
+    return {"description": description, "content": {media: schema}}
+
+
+_REFUSED: dict[int, Any] = {
+    400: _answer("The payload is invalid (fields named)", model=ErrorBody),
+    401: _answer("Missing or wrong signature: nothing stored", model=ErrorBody),
+    413: _answer("Larger than the provider's limit", model=ErrorBody),
+}
+_VERIFY_ANSWERS: dict[int, Any] = {
+    200: _answer("hub.challenge, echoed", content_types.TEXT_PLAIN),
+    400: _answer("hub.challenge missing", model=ErrorBody),
+    403: _answer("Not our verify token", model=ErrorBody),
+}
+_META_ANSWERS: dict[int, Any] = {200: _answer("Accepted (counts)", model=WebhookAccepted), **_REFUSED}
+_TWILIO_ANSWERS: dict[int, Any] = {200: _answer("Empty TwiML", "text/xml"), **_REFUSED}
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_CHALLENGE_LENGTH = 256
@@ -85,10 +104,10 @@ def _count(name: str, provider: str, value: float = 1) -> None:
     count_by(name, "provider", provider, value)
 
 
-def _refuse(provider: str, error: SignatureError) -> CaptureError:
+def _refuse(provider: str, error: SignatureError) -> ApiError:
     _count("WebhookRejected", provider)
     logger.warning("webhook signature refused", extra={"provider": provider, "reason": error.reason})
-    return CaptureError(401, error.reason, error.message)
+    return ApiError(401, error.reason, error.message)
 
 
 def _accept(provider: str, mapped: Mapped) -> CaptureOutcome:
@@ -137,10 +156,10 @@ def _meta_verification(provider: str) -> Response[str]:
     if not meta_verify_token_matches(expected, params.get("hub.mode"), params.get("hub.verify_token")):
         _count("WebhookVerificationRefused", provider)
         logger.warning("webhook subscription refused", extra={"provider": provider})
-        raise CaptureError(403, "verification_failed", "hub.mode must be subscribe and hub.verify_token ours")
+        raise ApiError(403, "verification_failed", "hub.mode must be subscribe and hub.verify_token ours")
     challenge = params.get("hub.challenge") or ""
     if not challenge or len(challenge) > MAX_CHALLENGE_LENGTH or not challenge.isprintable():
-        raise CaptureError(400, "invalid_request", "hub.challenge is missing", [FieldError("hub.challenge", "missing")])
+        raise ApiError(400, "invalid_request", "hub.challenge is missing or not printable", "query.hub.challenge")
     metrics.add_metric(name="WebhookSubscriptionsVerified", unit=MetricUnit.Count, value=1)
     logger.info("webhook subscription verified", extra={"provider": provider})
     return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=challenge)
@@ -152,40 +171,47 @@ def _meta_notification(provider: str, mapper: MetaMapper) -> Response[str]:
         verify_meta_signature(wiring.get_secrets().meta_app_secret, body, _header(META_SIGNATURE_HEADER))
     except SignatureError as error:
         raise _refuse(provider, error) from error
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CaptureError(400, "invalid_json", "the body is not valid JSON") from exc
+    payload, problems = inspect_body(body, CAPTURE_JSON)
+    if problems:
+        _count("WebhookInvalid", provider)
+        errors = [FieldError(problem.field(), problem.message) for problem in problems]
+        raise ApiError(400, "invalid_json", "the notification holds values capture does not take", errors=errors)
     mapped = mapper(payload, _mapping_context())
     return _summary(_accept(provider, mapped), mapped)
 
 
-@router.get("/webhooks/whatsapp", summary="WhatsApp Cloud API webhook verification (hub.challenge)")
+@router.get(
+    "/webhooks/whatsapp", summary="WhatsApp Cloud API webhook verification (hub.challenge)", responses=_VERIFY_ANSWERS
+)
 def whatsapp_verify() -> Response[str]:
     return _meta_verification("whatsapp")
 
 
-@router.post("/webhooks/whatsapp", summary="WhatsApp Cloud API notifications (messages, statuses)")
+@router.post(
+    "/webhooks/whatsapp", summary="WhatsApp Cloud API notifications (messages, statuses)", responses=_META_ANSWERS
+)
 def whatsapp_notification() -> Response[str]:
     return _meta_notification("whatsapp", _provider("whatsapp").map_whatsapp)
 
 
-@router.get("/webhooks/messenger", summary="Messenger webhook verification (hub.challenge)")
+@router.get("/webhooks/messenger", summary="Messenger webhook verification (hub.challenge)", responses=_VERIFY_ANSWERS)
 def messenger_verify() -> Response[str]:
     return _meta_verification("messenger")
 
 
-@router.post("/webhooks/messenger", summary="Messenger notifications (messages, postbacks)")
+@router.post("/webhooks/messenger", summary="Messenger notifications (messages, postbacks)", responses=_META_ANSWERS)
 def messenger_notification() -> Response[str]:
     return _meta_notification("messenger", _provider("meta_messaging").map_messenger)
 
 
-@router.get("/webhooks/instagram", summary="Instagram messaging webhook verification (hub.challenge)")
+@router.get(
+    "/webhooks/instagram", summary="Instagram messaging webhook verification (hub.challenge)", responses=_VERIFY_ANSWERS
+)
 def instagram_verify() -> Response[str]:
     return _meta_verification("instagram")
 
 
-@router.post("/webhooks/instagram", summary="Instagram messaging notifications")
+@router.post("/webhooks/instagram", summary="Instagram messaging notifications", responses=_META_ANSWERS)
 def instagram_notification() -> Response[str]:
     return _meta_notification("instagram", _provider("meta_messaging").map_instagram)
 
@@ -218,7 +244,7 @@ def _twilio(provider: str, mapper: Callable[[dict[str, str], MappingContext], Ma
     try:
         params = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise CaptureError(400, "invalid_body", "the body is not an HTML form (x-www-form-urlencoded)") from exc
+        raise ApiError(400, "invalid_body", "the body is not an HTML form (x-www-form-urlencoded)", "body") from exc
     try:
         verify_twilio_signature(
             wiring.get_secrets().twilio_auth_token, twilio_request_urls(), params, _header(TWILIO_SIGNATURE_HEADER)
@@ -229,12 +255,16 @@ def _twilio(provider: str, mapper: Callable[[dict[str, str], MappingContext], Ma
     return Response(status_code=200, content_type="text/xml", body=EMPTY_TWIML)
 
 
-@router.post("/webhooks/twilio/sms", summary="Twilio inbound SMS (answers empty TwiML)")
+@router.post("/webhooks/twilio/sms", summary="Twilio inbound SMS (answers empty TwiML)", responses=_TWILIO_ANSWERS)
 def twilio_sms() -> Response[str]:
     return _twilio("twilio_sms", _provider("twilio").map_sms)
 
 
-@router.post("/webhooks/twilio/voice", summary="Twilio voice webhook and call status callbacks (empty TwiML)")
+@router.post(
+    "/webhooks/twilio/voice",
+    summary="Twilio voice webhook and call status callbacks (empty TwiML)",
+    responses=_TWILIO_ANSWERS,
+)
 def twilio_voice() -> Response[str]:
     return _twilio("twilio_voice", _provider("twilio").map_voice)
 
@@ -242,15 +272,18 @@ def twilio_voice() -> Response[str]:
 # ---------------------------------------------------------------- POS / store systems
 
 
-@router.post("/webhooks/pos/<store_id>", summary="A sale, return or visit from a store system (signed)")
+@router.post(
+    "/webhooks/pos/<store_id>", summary="A sale, return or visit from a store system (signed)", responses=_META_ANSWERS
+)
 def pos_event(store_id: str) -> Response[str]:
     if not STORE_ID.fullmatch(store_id):
-        raise CaptureError(400, "invalid_request", "invalid store id", [FieldError("store_id", "invalid store id")])
+        raise ApiError(400, "invalid_request", "invalid store id", "path.store_id")
     body = _raw_body()
     if len(body) > MAX_POS_BODY_BYTES:
         _count("WebhookTooLarge", "pos")
         limit_kb = MAX_POS_BODY_BYTES // 1024
-        raise CaptureError(413, "payload_too_large", f"a POS event is larger than {limit_kb} KB (one sale per request)")
+        message = f"a POS event is larger than {limit_kb} KB (one sale per request)"
+        raise ApiError(413, "payload_too_large", message, "body")
     try:
         verify_pos_signature(
             wiring.get_secrets().pos_secret(store_id),
@@ -264,10 +297,10 @@ def pos_event(store_id: str) -> Response[str]:
         raise _refuse("pos", error) from error
     pos = _provider("pos")
     try:
-        record = pos.parse_pos_payload(body)
+        record = pos.parse_pos_payload(body, received_at=wiring.now())
     except pos.InvalidPosPayload as invalid:
         _count("WebhookInvalid", "pos")
         errors = [FieldError(field=field, message=message) for field, message in invalid.problems]
-        raise CaptureError(400, "invalid_request", "the POS event is not valid", errors) from invalid
+        raise ApiError(400, "invalid_request", "the POS event is not valid", errors=errors) from invalid
     mapped = pos.map_pos(record, store_id, _mapping_context(), raw=body.decode("utf-8"))
     return _summary(_accept("pos", mapped), mapped)

@@ -8,6 +8,11 @@ Items (``pk`` / ``sk``):
 - ``CART#...`` / ``SAVED#<from cart id>#<version>``: a cart kept aside by a merge (replace mode).
 - ``PROFILE#<profile id>`` / ``PROFILE``: the identifiers carts has seen for a profile (string set ``ids``,
   ``<type>:<value>``) and ``merged_into``.
+- ``LINK#<type>#<value>`` / ``LINK``: an identifier tied to a customer by verified links (``profile_id``): the
+  customer's cart follows them through it (a store purchase by loyalty card).
+- ``PARKED#<identifier digest>`` / ``<event id>``: an event that named only identifiers carts did not know yet,
+  filed under each of them (one-way digests) without them (``event``: its lines and totals), for a day
+  (``expires_at``): the profile event that ties one of them to a customer applies it.
 
 The sparse index ``by_abandon_due`` (``due_shard``, ``due_at``) holds only carts the abandonment sweep must look
 at: a sweep queries what is due instead of scanning. ``due_shard`` spreads the index over a few partitions.
@@ -16,6 +21,7 @@ at: a sweep queries what is due instead of scanning. ``due_shard`` spreads the i
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,10 +33,13 @@ from botocore.exceptions import ClientError
 from carts.logic.cart import CART_SK, Cart, Line, cart_id_of
 from carts.logic.cart_merge import SavedCart
 from carts.logic.ports import CartWrite, ProfileMirror, WriteConflict
+from omnichannel.canonical_event import CanonicalEvent
 from omnichannel.dynamodb import cancellation_codes, condition_failed
+from omnichannel.identifiers import identifier_digest
 
 DUE_INDEX = "by_abandon_due"
 PROFILE_SK = "PROFILE"
+LINK_SK = "LINK"
 SAVED_PREFIX = "SAVED#"
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -39,16 +48,31 @@ _BATCH_WRITE = 25
 
 
 def iso(moment: datetime) -> str:
-    """Fixed-width UTC text (microseconds, ``Z``): sorts as time, which the due index relies on."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC text (four-digit year, microseconds, ``Z``): sorts as time, which the due index relies on.
+    (``strftime("%Y")`` writes year 1 as ``1``, which neither sorts nor reads back.)"""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+_SHORT_YEAR = re.compile(r"^(\d{1,3})-")
 
 
 def _moment(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    """A stored time; one written with a short year before it was fixed (``1-01-01T...``) still reads."""
+    if not text:
+        return None
+    return datetime.fromisoformat(_SHORT_YEAR.sub(lambda found: f"{int(found[1]):04d}-", text))
 
 
 def profile_pk(profile_id: str) -> str:
     return f"PROFILE#{profile_id}"
+
+
+def link_pk(kind: str, value: str) -> str:
+    return f"LINK#{kind}#{value}"
+
+
+def parked_pk(kind: str, value: str) -> str:
+    return f"PARKED#{identifier_digest(kind, value)}"
 
 
 def due_shard(key: str, shards: int) -> str:
@@ -328,6 +352,79 @@ class DynamoDBCartStore:
     def _mirror(profile_id: str, attributes: dict[str, Any]) -> ProfileMirror:
         ids = frozenset(_identifier(text) for text in attributes.get("ids") or set())
         return ProfileMirror(profile_id=profile_id, identifiers=ids, merged_into=attributes.get("merged_into"))
+
+    # ------------------------------------------------------------------ the customer's cart follows them
+    def link_identifiers(self, profile_id: str, identifiers: Iterable[tuple[str, str]]) -> None:
+        requests = [
+            {"PutRequest": {"Item": _wire({"pk": link_pk(kind, value), "sk": LINK_SK, "profile_id": profile_id})}}
+            for kind, value in sorted(set(identifiers))
+        ]
+        self._batch_write(requests)
+
+    def unlink_identifiers(self, identifiers: Iterable[tuple[str, str]]) -> None:
+        keys = [_key(link_pk(kind, value), LINK_SK) for kind, value in sorted(set(identifiers))]
+        self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def linked_profiles(self, identifiers: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Which of these identifiers are tied to a customer's profile by verified links, and to which (one read)."""
+        wanted = {link_pk(kind, value): (kind, value) for kind, value in identifiers}
+        found: dict[tuple[str, str], str] = {}
+        keys = [_key(pk, LINK_SK) for pk in sorted(wanted)]
+        for start in range(0, len(keys), _BATCH_GET):
+            request: dict[str, Any] = {self._table: {"Keys": keys[start : start + _BATCH_GET]}}
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    found[wanted[item["pk"]["S"]]] = item["profile_id"]["S"]
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def park(self, event: CanonicalEvent, identifiers: Iterable[tuple[str, str]], expires_at: int) -> None:
+        """Keep an event for the profile event that will tell whose it is, filed under each identifier's digest,
+        without its identifiers (no personal data waits here), a day at most."""
+        anonymous = event.model_copy(update={"identifiers": {}, "context": {}, "traits": {}})
+        body = anonymous.model_dump_json(exclude_none=True)
+        self._batch_write(
+            [
+                {
+                    "PutRequest": {
+                        "Item": _wire(
+                            {
+                                "pk": parked_pk(kind, value),
+                                "sk": event.event_id,
+                                "event": body,
+                                "expires_at": expires_at,
+                            }
+                        )
+                    }
+                }
+                for kind, value in sorted(set(identifiers))
+            ]
+        )
+
+    def parked_for(self, identifiers: Iterable[tuple[str, str]]) -> list[CanonicalEvent]:
+        found: dict[str, CanonicalEvent] = {}
+        for kind, value in sorted(set(identifiers)):
+            answer = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": parked_pk(kind, value)}},
+                ConsistentRead=True,
+            )
+            for item in answer.get("Items", []):
+                event = CanonicalEvent.model_validate_json(item["event"]["S"])
+                found.setdefault(event.event_id, event)
+        return sorted(found.values(), key=lambda event: (event.occurred_at, event.event_id))
+
+    def unpark(self, event_id: str, identifiers: Iterable[tuple[str, str]]) -> None:
+        keys = [_key(parked_pk(kind, value), event_id) for kind, value in sorted(set(identifiers))]
+        self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), _BATCH_WRITE):
+            pending: dict[str, Any] = {self._table: list(requests[start : start + _BATCH_WRITE])}
+            while pending:
+                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     # ------------------------------------------------------------------ erasure
     def erase(self, cart_keys: Iterable[str], profile_ids: Iterable[str]) -> int:

@@ -290,6 +290,37 @@ def close_for_order(
     return closed, recovery
 
 
+def take_bought_lines(
+    cart: Cart,
+    now: datetime,
+    order_id: str | None,
+    channel: str | None,
+    recovery_window: timedelta,
+    ordered: Sequence[tuple[str, str | None, int]],
+) -> tuple[Cart, Recovery | None]:
+    """An order placed elsewhere (the store, a phone order) by the cart's customer: what they bought comes off the
+    cart, the rest stays and the cart stays open. If it took lines off a cart whose abandonment was announced
+    (within the window), that episode is recovered: the customer bought it in the store after the reminder."""
+    lines = _without_ordered(cart.lines, ordered)
+    if lines == cart.lines:
+        return cart, None
+    recovery = None
+    if (
+        cart.abandoned_episodes > cart.recovered_episodes
+        and cart.abandoned_at is not None
+        and now - cart.abandoned_at <= recovery_window
+    ):
+        recovery = Recovery(episode=cart.abandoned_episodes, abandoned_at=cart.abandoned_at)
+    bought = replace(
+        _touched(_content(cart, lines, cart.currency), now, channel),
+        last_order_id=order_id,
+        recovered_episodes=cart.abandoned_episodes if recovery else cart.recovered_episodes,
+        abandon_pending=False if recovery else cart.abandon_pending,
+        abandon_retry_at=None if recovery else cart.abandon_retry_at,
+    )
+    return bought, recovery
+
+
 def abandon_due_at(cart: Cart, idle: timedelta) -> datetime | None:
     """When the abandonment sweep should look at this cart; None when it has nothing to say about it.
 

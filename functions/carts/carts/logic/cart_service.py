@@ -19,7 +19,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from carts.logic.cart import CART_NAMESPACE, Cart, Limits, OwnerKind, abandon_due_at, in_minor_units, prune_applied
+from carts.logic.cart import (
+    CART_NAMESPACE,
+    Cart,
+    Limits,
+    OwnerKind,
+    abandon_due_at,
+    cart_key,
+    in_minor_units,
+    prune_applied,
+)
 from carts.logic.cart_merge import MergeMode
 from carts.logic.ports import CartStore, CartWrite, WriteConflict
 from omnichannel.canonical_event import Channel
@@ -51,6 +60,11 @@ class PreconditionFailed(Exception):
     def __init__(self, current: Cart) -> None:
         super().__init__("the cart changed since that version")
         self.current = current
+
+
+class SignedIn(Exception):
+    """The device's cart joined a customer's cart at sign-in: the customer's token reaches it, the device's
+    credential alone no longer does."""
 
 
 class TooMuchContention(Exception):
@@ -117,9 +131,13 @@ class CartService:
         self._sleep = sleep
 
     # ------------------------------------------------------------------ reading
-    def resolve(self, key: str) -> Cart:
-        """The cart reached from ``key``: the item itself, or the cart its pointer leads to (one read each)."""
+    def resolve(self, key: str, *, follow: bool = True) -> Cart:
+        """The cart reached from ``key``: the item itself, or the cart its pointer leads to (one read each).
+        ``follow=False`` (a device's own credential): a device cart that joined a customer's cart at sign-in
+        raises :class:`SignedIn` instead of leading there."""
         cart = self.store.load(key)
+        if not follow and cart.is_pointer:
+            raise SignedIn(key)
         for _ in range(MAX_POINTER_HOPS):
             if cart.moved_to is None:
                 return cart
@@ -156,11 +174,13 @@ class CartService:
         *,
         event_id: str | None = None,
         expected: Expected | None = None,
+        follow: bool = True,
     ) -> Outcome:
         """Read the cart reached from ``key``, apply ``change``, write it back if nobody wrote in between; retry
-        otherwise. ``event_id``: a bus event applied at most once. ``expected``: the client's If-Match."""
+        otherwise. ``event_id``: a bus event applied at most once. ``expected``: the client's If-Match.
+        ``follow``: whether a pointer may be followed (see :meth:`resolve`)."""
         for attempt in range(self.rules.attempts):
-            current = self.resolve(key)
+            current = self.resolve(key, follow=follow)
             if event_id is not None and event_id in current.applied:
                 return Outcome(current, duplicate=True, changed=False)
             if expected is not None and (
@@ -185,6 +205,22 @@ class CartService:
     def _backoff(self, attempt: int) -> None:
         if attempt:
             self._sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not a secret
+
+    def label(self, key: str, profile_id: str) -> Cart:
+        """Name the profile a cart belongs to (``profile_id`` on it, in its bus events): never moves anything."""
+        return self.mutate(key, lambda cart: replace(cart, profile_id=profile_id)).cart
+
+    def customer_home(self, profile_id: str) -> str | None:
+        """The cart of the customer a profile (followed to its survivor) belongs to: its customer id's."""
+        mirror = self.store.profile(profile_id)
+        for _ in range(MAX_POINTER_HOPS * 2):
+            if mirror is None or not mirror.merged_into:
+                break
+            mirror = self.store.profile(mirror.merged_into)
+        if mirror is None:
+            return None
+        users = sorted(value for kind, value in mirror.identifiers if kind == OwnerKind.USER_ID)
+        return cart_key(OwnerKind.USER_ID, users[0]) if users else None
 
     # ------------------------------------------------------------------ bus
     def updated_event(self, cart: Cart, channel: str | None) -> BusEvent:

@@ -1,4 +1,4 @@
-"""Segment e-commerce events from any SDK (captured, canonical) applied to the cart of whoever sent them.
+"""Segment e-commerce events from any channel (captured, canonical) applied to the cart of whoever sent them.
 
 - ``Product Added``: the product (``product_id``, else ``sku``, else ``id``) and ``variant`` gain ``quantity``
   (default 1) at ``price`` in ``currency`` (else the cart's, else the default).
@@ -6,14 +6,20 @@
 - ``Cart Viewed``, ``Checkout Started``: activity (the idle clock restarts).
 - ``Order Completed``: the cart empties and closes; after an abandonment, ``cart.recovered`` with the revenue.
 
-The cart is the one of the event's ``user_id`` when it has one, else of its ``anonymous_id``; a login merged
-them already (or will, and then brings these lines along). A line change older than the cart's last order is a
-late delivery of what the order already settled: recorded as applied, not re-added.
+Whose cart: the event's ``user_id``'s, else its ``anonymous_id``'s (the device's own cart; after a sign-in it
+points to the customer's). Else, **the customer's cart follows them**: an event from the store (loyalty card,
+phone), WhatsApp, a call or an e-mail link reaches the cart of the customer an identifier of it is tied to by
+verified links (carts learns them from profile events, never from a client's say-so). An order placed that way
+takes only the bought lines off the online cart, which stays open (the coat bought in the store leaves the cart;
+the scarf stays). An order naming identifiers carts does not know yet is parked for a day: the profile event that
+teaches them applies it. A line change older than the cart's last order is a late delivery of what the order
+already settled: recorded as applied, not re-added.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,6 +33,7 @@ from carts.logic.cart import (
     close_for_order,
     in_minor_units,
     remove_product,
+    take_bought_lines,
     touch,
 )
 from carts.logic.cart_service import CartService, bus_event, cart_event_id, channel_of
@@ -41,6 +48,17 @@ CART_VIEWED = "Cart Viewed"
 CHECKOUT_STARTED = "Checkout Started"
 ORDER_COMPLETED = "Order Completed"
 CART_EVENTS = (PRODUCT_ADDED, PRODUCT_REMOVED, CART_VIEWED, CHECKOUT_STARTED, ORDER_COMPLETED)
+# Identifiers through which a customer's cart follows them (besides the cart keys user_id / anonymous_id).
+FOLLOWING_TYPES = (
+    IdentifierType.LOYALTY_CARD,
+    IdentifierType.POS_CUSTOMER,
+    IdentifierType.EMAIL,
+    IdentifierType.PHONE,
+    IdentifierType.WHATSAPP,
+    IdentifierType.MESSENGER,
+    IdentifierType.INSTAGRAM,
+)
+PARKED_FOR = timedelta(days=1)
 
 
 class UnusableEvent(ValueError):
@@ -56,14 +74,42 @@ class Applied:
     recovery_unannounced: bool = False  # cart.recovered could not be published: the caller must fail (retry)
 
 
-def owner_key(event: CanonicalEvent) -> str:
+@dataclass(frozen=True)
+class Owner:
+    key: str
+    followed: bool = False  # reached through an identifier tied to the customer, not one of the cart's own keys
+
+
+def owner_key(event: CanonicalEvent) -> str | None:
+    """The cart key of the event's own ids: its ``user_id``'s, else its ``anonymous_id``'s."""
     user_id = event.identifiers.get(IdentifierType.USER_ID)
     if user_id:
         return cart_key(OwnerKind.USER_ID, user_id)
     anonymous_id = event.identifiers.get(IdentifierType.ANONYMOUS_ID)
     if anonymous_id:
         return cart_key(OwnerKind.ANONYMOUS_ID, anonymous_id)
-    raise UnusableEvent("the event has neither a user_id nor an anonymous_id")
+    return None
+
+
+def following(event: CanonicalEvent) -> list[tuple[str, str]]:
+    return [(kind.value, event.identifiers[kind]) for kind in FOLLOWING_TYPES if kind in event.identifiers]
+
+
+def find_owner(service: CartService, event: CanonicalEvent) -> Owner | None:
+    """Whose cart the event changes; ``None`` when it names nobody carts knows (yet)."""
+    own = owner_key(event)
+    if own is not None:
+        return Owner(own)
+    pairs = following(event)
+    if not pairs:
+        return None
+    linked = service.store.linked_profiles(pairs)
+    for pair in pairs:
+        if pair in linked:
+            home = service.customer_home(linked[pair])
+            if home is not None:
+                return Owner(home, followed=True)
+    return None
 
 
 def _text(value: Any) -> str | None:
@@ -73,14 +119,26 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+# What the cart API takes (14 digits, 4 of them decimals); an event's price beyond it is not a price. Kept within
+# these bounds every total a cart computes fits in a DynamoDB number (38 digits, at most 1e125), which
+# ``decimal.Overflow`` or ``Inexact`` would otherwise refuse when the cart is written.
+MAX_PRICE = Decimal("9999999999.9999")
+PRICE_QUANTUM = Decimal("0.0001")
+MAX_QUANTITY = 1_000_000
+
+
 def money(value: Any) -> Decimal | None:
+    """A price as the cart keeps it (at most 4 decimals), or None when it is not a price a cart can hold."""
     if value is None or isinstance(value, bool):
         return None
     try:
         amount = Decimal(str(value))
+        if not amount.is_finite() or not 0 <= amount <= MAX_PRICE:
+            return None
+        kept = amount.quantize(PRICE_QUANTUM)
+        return kept if kept != amount else amount
     except (InvalidOperation, ValueError):
         return None
-    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def _quantity(value: Any) -> int | None:
@@ -88,9 +146,11 @@ def _quantity(value: Any) -> int | None:
         return None
     try:
         number = Decimal(str(value))
+        if not number.is_finite() or number != number.to_integral_value() or not 0 < number <= MAX_QUANTITY:
+            return None
     except (InvalidOperation, ValueError):
         return None
-    return int(number) if number.is_finite() and number == number.to_integral_value() and number > 0 else None
+    return int(number)
 
 
 def _currency(value: Any) -> str | None:
@@ -146,11 +206,30 @@ def _recovered_event(cart: Cart) -> BusEvent | None:
 
 
 def apply_event(service: CartService, event: CanonicalEvent) -> Applied:
-    """Apply one captured e-commerce event to its cart, at most once, and announce what changed."""
+    """Apply one captured e-commerce event to its cart, at most once, and announce what changed; park an event
+    whose customer carts does not know yet."""
     name = event.name or ""
     if name not in CART_EVENTS:
         raise UnusableEvent(f"{name!r} is not a cart event")
-    key = owner_key(event)
+    owner = find_owner(service, event)
+    if owner is None:
+        if not following(event):
+            raise UnusableEvent("the event names no cart: no user_id, anonymous_id or identifier of a customer")
+        # The profile event that ties its identifier to a customer may come next: park it (no identifiers kept),
+        # then look once more, in case that profile event came meanwhile and found nothing parked.
+        names = following(event)
+        service.store.park(event, names, int((service.clock() + PARKED_FOR).timestamp()))
+        owner = find_owner(service, event)
+        if owner is None:
+            return Applied("parked", Cart(key=""), [], [])
+        service.store.unpark(event.event_id, names)
+    return apply_to(service, event, owner)
+
+
+def apply_to(service: CartService, event: CanonicalEvent, owner: Owner) -> Applied:
+    """Apply ``event`` to the cart of ``owner``."""
+    name = event.name or ""
+    key = owner.key
     at = event.occurred_at
     channel = event.channel.value
     rules = service.rules
@@ -192,7 +271,10 @@ def apply_event(service: CartService, event: CanonicalEvent) -> Applied:
         ordered = ordered_products(properties)
 
         def change(cart: Cart) -> Cart:
-            closed, recovery = close_for_order(cart, at, order_id, channel, rules.recovery_window, ordered)
+            if owner.followed:  # bought elsewhere (the store, a phone order): only those lines come off
+                closed, recovery = take_bought_lines(cart, at, order_id, channel, rules.recovery_window, ordered)
+            else:
+                closed, recovery = close_for_order(cart, at, order_id, channel, rules.recovery_window, ordered)
             if recovery is None:
                 return replace(closed, last_recovery=None)
             detail = CartRecovered(

@@ -1,19 +1,22 @@
-"""Profile events from the profiles function turned into one cart per profile.
+"""Profile events from the profiles function: what carts knows of each customer, so that their cart follows them.
 
-Carts keeps its own record of each profile's identifiers (from ``profile.created`` identifiers,
-``profile.updated`` added identifiers, ``profile.merged`` moved identifiers), so it needs no read of the profiles
-table: the events carry what it needs. After each event it *consolidates* the profile: every cart of its
-``user_id`` and ``anonymous_id`` keys is merged into the home cart (``cart_merge``) and becomes a pointer to it,
-in one transaction conditioned on every item's ``rev``; a lost race reads again and plans again.
+Carts keeps its own record of each profile (``PROFILE#``: its ``user_id`` and ``anonymous_id`` identifiers, and
+``merged_into``) and, for the identifiers tied to a customer id **by verified links only** (the profile events'
+``verified_identifiers`` / ``verified_added``: a loyalty card the store saw with the customer's proven e-mail, the
+WhatsApp number Meta vouches for), a ``LINK#`` record to the profile. An order from the store or a message on
+WhatsApp then reaches that customer's cart (``commerce_events``). Identifiers only a client write key asserted are
+never learned, and no profile event ever makes one cart point to another: a device's cart joins the customer's
+only at sign-in, with the device's credential (``sign_in``).
 
-Idempotent without a dedupe record: identifiers are added to a set, and a consolidated profile has only pointers
-left, so a redelivered event plans nothing. Deterministic: the plan depends only on the carts, not on the order
-the events came in.
+Idempotent without a dedupe record: identifiers are added to sets and links overwritten with the same value.
 
-- ``profile.unmerged``: the restored profile takes its identifiers back; its keys stop pointing at the survivor's
-  cart (the lines stay with the survivor: a merged cart cannot be split).
-- ``profile.erased``: the carts of every identifier of the event and of the profiles (with their saved carts) and
-  carts' own records of those profiles are deleted.
+- ``profile.created`` / ``profile.updated``: record the identifiers, learn the verified links, then apply the
+  events parked under those identifiers (a store order usually reaches carts before the profile event it causes).
+- ``profile.merged``: the merged profile's record points to the survivor (its links are followed there).
+- ``profile.unmerged``: the restored identifiers leave the survivor's record; their links point to the restored
+  profile again.
+- ``profile.erased``: the carts of every identifier of the event and of the profiles (with their saved carts),
+  carts' records of those profiles and every link of those identifiers are deleted.
 """
 
 from __future__ import annotations
@@ -21,12 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from carts.logic.cart import OwnerKind, cart_id_of
-from carts.logic.cart_merge import MergedFrom, cart_keys, home_key, plan_consolidation
-from carts.logic.cart_service import CartService, bus_event, cart_event_id
-from carts.logic.ports import WriteConflict
-from omnichannel.cart_events import CartEventType, CartMerged
-from omnichannel.event_bus import BusEvent
+from carts.logic.cart import OwnerKind, cart_key
+from carts.logic.cart_merge import MergedFrom, cart_keys, home_key
+from carts.logic.cart_service import CartService
+from carts.logic.commerce_events import FOLLOWING_TYPES, Applied, Owner, apply_to
 from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_events import (
     ProfileCreated,
@@ -37,6 +38,7 @@ from omnichannel.profile_events import (
 )
 
 CART_IDENTIFIERS = (OwnerKind.USER_ID.value, OwnerKind.ANONYMOUS_ID.value)
+_FOLLOWING = tuple(kind.value for kind in FOLLOWING_TYPES)
 
 
 @dataclass
@@ -46,15 +48,19 @@ class SyncResult:
     writes: int = 0
     deleted: int = 0
     failed: list[str] = field(default_factory=list)
+    linked: int = 0
+    applied: list[Applied] = field(default_factory=list)
 
 
 def pairs(
-    identifiers: Mapping[IdentifierType, Iterable[str]] | Mapping[str, Iterable[str]], *, only_carts: bool = True
+    identifiers: Mapping[IdentifierType, Iterable[str]] | Mapping[str, Iterable[str]],
+    *,
+    only: tuple[str, ...] | None = CART_IDENTIFIERS,
 ) -> set[tuple[str, str]]:
     return {
         (str(kind), value)
         for kind, values in identifiers.items()
-        if not only_carts or str(kind) in CART_IDENTIFIERS
+        if only is None or str(kind) in only
         for value in values
     }
 
@@ -64,27 +70,28 @@ class ProfileSync:
         self.service = service
         self.store = service.store
 
-    # ------------------------------------------------------------------ events
     def created(self, event: ProfileCreated) -> SyncResult:
-        return self._attach(event.profile_id, pairs(event.identifiers))
+        return self._learn(event.profile_id, pairs(event.identifiers), event.verified_identifiers)
 
     def updated(self, event: ProfileUpdated) -> SyncResult:
-        added = pairs(event.added_identifiers)
-        if not added:
-            return SyncResult()  # traits or identifiers carts does not key on: nothing to do
-        return self._attach(event.profile_id, added)
+        return self._learn(event.profile_id, pairs(event.added_identifiers), event.verified_added)
 
     def merged(self, event: ProfileMerged) -> SyncResult:
         merged = self.store.profile(event.merged_id)
         identifiers = pairs(event.moved_identifiers) | (set(merged.identifiers) if merged else set())
         self.store.mark_profile_merged(event.merged_id, event.survivor_id)
-        return self._attach(event.survivor_id, identifiers)
+        mirror = self.store.add_profile_identifiers(event.survivor_id, identifiers)
+        return SyncResult(home=self._label(event.survivor_id, mirror.identifiers))
 
     def unmerged(self, event: ProfileUnmerged) -> SyncResult:
         restored = pairs(event.restored_identifiers)
         self.store.remove_profile_identifiers(event.survivor_id, restored)
         self.store.clear_profile_merged(event.restored_id)
-        return self._attach(event.restored_id, restored)
+        mirror = self.store.add_profile_identifiers(event.restored_id, restored)
+        following = pairs(event.restored_identifiers, only=_FOLLOWING)
+        linked = self.store.linked_profiles(sorted(following))
+        self.store.link_identifiers(event.restored_id, linked)  # only those that were verified links already
+        return SyncResult(home=self._label(event.restored_id, mirror.identifiers), linked=len(linked))
 
     def erased(self, event: ProfileErased) -> SyncResult:
         identifiers = pairs(event.identifiers)
@@ -92,66 +99,40 @@ class ProfileSync:
             mirror = self.store.profile(profile_id)
             if mirror is not None:
                 identifiers |= {pair for pair in mirror.identifiers if pair[0] in CART_IDENTIFIERS}
+        self.store.unlink_identifiers(pairs(event.identifiers, only=_FOLLOWING))
         profile_ids = {event.profile_id, *event.profile_ids}
         return SyncResult(deleted=self.store.erase(cart_keys(identifiers), profile_ids))
 
-    # ------------------------------------------------------------------ consolidation
-    def _attach(self, profile_id: str, identifiers: set[tuple[str, str]]) -> SyncResult:
+    def _label(self, profile_id: str, identifiers: frozenset[tuple[str, str]]) -> str | None:
+        """The profile's own cart (its customer id's, else its first device's) carries its profile id."""
+        home = home_key(identifiers)
+        if home is not None:
+            self.service.label(home, profile_id)
+        return home
+
+    def _learn(
+        self,
+        profile_id: str,
+        identifiers: set[tuple[str, str]],
+        verified: Mapping[IdentifierType, Iterable[str]],
+    ) -> SyncResult:
         mirror = self.store.add_profile_identifiers(profile_id, identifiers)
+        owner = profile_id
         if mirror.merged_into:
             # A late event for a profile merged since: its identifiers belong to the survivor now.
-            self.store.add_profile_identifiers(mirror.merged_into, mirror.identifiers)
-            return self.consolidate(mirror.merged_into)
-        return self.consolidate(profile_id)
-
-    def consolidate(self, profile_id: str) -> SyncResult:
-        """One cart for the profile: merge its carts into the home cart, point every other key at it."""
-        rules = self.service.rules
-        for attempt in range(rules.attempts):
-            mirror = self.store.profile(profile_id)
-            if mirror is None:
-                return SyncResult()
-            home = home_key(mirror.identifiers)
-            if home is None:
-                return SyncResult()
-            keys = cart_keys(mirror.identifiers)
-            carts = self.store.load_many([home, *keys])
-            plan = plan_consolidation(
-                carts[home],
-                [carts[key] for key in keys if key != home],
-                mode=rules.mode,
-                limits=rules.limits,
-                profile_id=profile_id,
-            )
-            if not plan.changes_anything:
-                return SyncResult(home=home)
-            writes = []
-            if plan.home_changed:
-                writes.append(self.service.write_of(plan.home, carts[home]))
-            writes += [self.service.write_of(pointer, carts[pointer.key]) for pointer in plan.pointers]
-            now = self.service.clock()
-            try:
-                self.store.save_all(writes, plan.saved, int((now + rules.saved_ttl).timestamp()))
-            except WriteConflict:
-                self.service._backoff(attempt)
-                continue
-            home_cart = writes[0].cart if plan.home_changed else carts[home]
-            events: list[BusEvent] = []
-            for merged in plan.merged:
-                from_id = cart_id_of(merged.from_key)
-                detail = CartMerged(
-                    event_id=cart_event_id(home_cart.cart_id, "merged", from_id, str(merged.from_version)),
-                    occurred_at=now,
-                    cart_id=home_cart.cart_id,
-                    profile_id=profile_id,
-                    from_cart_id=from_id,
-                    mode=rules.mode,
-                    version=home_cart.version,
-                    kept_as_saved=merged.saved,
-                )
-                events.append(bus_event(CartEventType.MERGED, detail.model_dump(mode="json")))
-            if plan.merged:
-                events.append(self.service.updated_event(home_cart, home_cart.last_channel))
-            failed = self.service.announce(events)
-            return SyncResult(merged=plan.merged, home=home, writes=len(writes), failed=failed)
-        raise WriteConflict(f"profile {profile_id}: every attempt lost the race")
+            owner = mirror.merged_into
+            mirror = self.store.add_profile_identifiers(owner, mirror.identifiers)
+        links = pairs(verified, only=_FOLLOWING)
+        if links:
+            self.store.link_identifiers(profile_id, links)
+        self._label(owner, mirror.identifiers)
+        users = sorted(value for kind, value in mirror.identifiers if kind == OwnerKind.USER_ID)
+        home = cart_key(OwnerKind.USER_ID, users[0]) if users else None  # the customer's cart (none for a guest)
+        result = SyncResult(home=home, linked=len(links))
+        if links and home is not None:
+            # Events that named these identifiers before carts knew whose they were (the store order that taught
+            # the link usually reaches carts first): they are this customer's.
+            for parked in self.store.parked_for(links):
+                result.applied.append(apply_to(self.service, parked, Owner(home, followed=True)))
+                self.store.unpark(parked.event_id, links)
+        return result

@@ -61,17 +61,6 @@ class SavedCartsOut(BaseModel):
     saved: list[SavedCartOut]
 
 
-class FieldErrorOut(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorOut(BaseModel):
-    code: str
-    message: str
-    errors: list[FieldErrorOut] = Field(default_factory=list)
-
-
 def cart_out(cart: Cart, default_currency: str, *, show_profile: bool) -> CartOut:
     currency = cart.currency or default_currency
     return CartOut(

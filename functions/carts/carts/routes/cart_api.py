@@ -4,8 +4,12 @@ Two ways in, to the same operations:
 
 - ``/carts/me...`` with a JWT (customer token: ``sub`` is the customer's ``user_id``); agents read any customer's
   cart (``/carts/customers/{customer_id}``, ``/carts/profiles/{profile_id}``), read-only.
-- ``/carts/anonymous...`` without a token, for a device not logged in: the header ``X-Anonymous-Id`` (the
-  device's Segment anonymousId) names the cart and is the device's proof, like a bearer secret.
+- ``/carts/anonymous...`` without a token, for a device not signed in: the header ``X-Anonymous-Id`` names the
+  device's cart and is its credential, like a bearer secret. It must be unguessable: a UUIDv4 (122 random bits;
+  what analytics.js, the iOS and the Android SDKs generate as their anonymousId). Once the device's cart joined a
+  customer's cart at sign-in, the credential alone no longer opens anything (409 ``signed_in``).
+- ``POST /carts/me/merge``: the customer signs in on a device: their token and the device's credential together
+  bring the device's cart into theirs. Nothing else does (not an analytics identify, not a profile merge).
 
 Every answer carries the cart's ``version`` and an ``ETag`` (``"<cart_id>.<version>"``). A write may send
 ``If-Match`` (that ETag, or the bare version): if the cart moved on, 412 and nothing changes.
@@ -23,17 +27,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from carts import wiring
 from carts.logic.cart import Cart, Line, OwnerKind, add_line, cart_key, remove_line, set_quantity
 from carts.logic.cart_merge import home_key
-from carts.logic.cart_service import Expected
-from carts.models.api import AddLineRequest, CartOut, ChangeQuantityRequest, ErrorOut, SavedCartOut, SavedCartsOut
+from carts.logic.cart_service import Expected, SignedIn
+from carts.logic.sign_in import sign_in
+from carts.models.api import AddLineRequest, CartOut, ChangeQuantityRequest, SavedCartOut, SavedCartsOut
 from carts.models.api import cart_out as to_cart_out
 from carts.observability import logger, metrics
-from carts.routes.errors import ApiError
 from omnichannel.auth import Principal, Role, principal_from_event
+from omnichannel.http_api import ApiError, ErrorBody
 
 router = Router()
 
 ANONYMOUS_HEADER = "x-anonymous-id"
-_ANONYMOUS_ID = re.compile(r"^[\x21-\x7e]{8,200}$")  # printable ASCII, no spaces: what SDKs generate
+# A UUIDv4 (version 4, RFC 4122 variant): 122 random bits, as the SDKs generate anonymous ids. Either case.
+_ANONYMOUS_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$")
 _IF_MATCH = re.compile(r'^(?:W/)?"?(?:(?P<cart>[0-9a-f-]{36})\.)?(?P<version>\d{1,12})"?$')
 
 
@@ -43,24 +49,42 @@ def _json(model: Any) -> dict[str, Any]:
 
 _READ_ANSWERS: dict[int, Any] = {
     200: {"description": "The cart, with its version (and ETag)", **_json(CartOut)},
-    401: {"description": "No token, or no X-Anonymous-Id", **_json(ErrorOut)},
-    403: {"description": "Not this caller's cart", **_json(ErrorOut)},
+    401: {"description": "No token, or no X-Anonymous-Id", **_json(ErrorBody)},
+    403: {"description": "Not this caller's cart", **_json(ErrorBody)},
 }
 _WRITE_ANSWERS: dict[int, Any] = {
     **_READ_ANSWERS,
-    400: {"description": "The body or If-Match is malformed (fields named)", **_json(ErrorOut)},
-    404: {"description": "No such line", **_json(ErrorOut)},
-    409: {"description": "Another currency than the cart's, or too many lines", **_json(ErrorOut)},
+    400: {"description": "The body or If-Match is malformed (fields named)", **_json(ErrorBody)},
+    404: {"description": "No such line", **_json(ErrorBody)},
+    409: {"description": "Another currency than the cart's, or too many lines", **_json(ErrorBody)},
     412: {
         "description": "If-Match names an older version: nothing changed; the body is the current cart",
         **_json(CartOut),
     },
-    503: {"description": "Too many concurrent writers; try again", **_json(ErrorOut)},
+    503: {"description": "Too many concurrent writers; try again", **_json(ErrorBody)},
+}
+_MERGE_ANSWERS: dict[int, Any] = {
+    **_READ_ANSWERS,
+    400: {"description": "X-Anonymous-Id is not a UUIDv4", **_json(ErrorBody)},
+    503: {"description": "Too many concurrent writers; try again", **_json(ErrorBody)},
+}
+# The device's own routes: a malformed credential (400), a device that signed in since (409).
+_DEVICE_READ_ANSWERS: dict[int, Any] = {
+    **_READ_ANSWERS,
+    400: {"description": "X-Anonymous-Id is not a UUIDv4", **_json(ErrorBody)},
+    409: {"description": "The device's cart joined a customer's at sign-in: use /carts/me", **_json(ErrorBody)},
+}
+_DEVICE_WRITE_ANSWERS: dict[int, Any] = {
+    **_WRITE_ANSWERS,
+    409: {
+        "description": "Another currency than the cart's, too many lines, or the device signed in since",
+        **_json(ErrorBody),
+    },
 }
 _SAVED_ANSWERS: dict[int, Any] = {200: {"description": "The saved carts", **_json(SavedCartsOut)}}
 _PROFILE_ANSWERS: dict[int, Any] = {
     **_READ_ANSWERS,
-    404: {"description": "No cart known for this profile", **_json(ErrorOut)},
+    404: {"description": "No cart known for this profile", **_json(ErrorBody)},
 }
 
 
@@ -93,15 +117,30 @@ def _customer_key() -> str:
     return cart_key(OwnerKind.USER_ID, _principal().subject)
 
 
-def _anonymous_key() -> str:
+def _device_credential() -> str:
     value = (router.current_event.headers or {}).get(ANONYMOUS_HEADER, "")
     if not value:
-        raise ApiError(401, "anonymous_id_required", "send the device's anonymous id in X-Anonymous-Id")
+        raise ApiError(401, "anonymous_id_required", "send the device's cart credential in X-Anonymous-Id")
     if not _ANONYMOUS_ID.match(value):
         raise ApiError(
-            400, "invalid_anonymous_id", "X-Anonymous-Id must be 8-200 printable characters", "X-Anonymous-Id"
+            400,
+            "invalid_anonymous_id",
+            "X-Anonymous-Id must be a UUIDv4 (an unguessable id the device generated, e.g. its analytics anonymousId)",
+            "header.x-anonymous-id",
         )
-    return cart_key(OwnerKind.ANONYMOUS_ID, value)
+    return value
+
+
+def _anonymous_key() -> str:
+    return cart_key(OwnerKind.ANONYMOUS_ID, _device_credential())
+
+
+def _signed_in(error: SignedIn) -> ApiError:
+    return ApiError(
+        409,
+        "signed_in",
+        "this device's cart joined a customer's cart at sign-in: read it with the customer's token (/carts/me)",
+    )
 
 
 def expected_version() -> Expected | None:
@@ -111,7 +150,7 @@ def expected_version() -> Expected | None:
     match = _IF_MATCH.match(header.strip())
     if match is None:
         raise ApiError(
-            400, "invalid_if_match", 'If-Match must be the ETag ("<cart_id>.<version>") or a version', "If-Match"
+            400, "invalid_if_match", 'If-Match must be the ETag ("<cart_id>.<version>") or a version', "header.if-match"
         )
     return Expected(version=int(match["version"]), cart_id=match["cart"])
 
@@ -130,7 +169,19 @@ def _announce(cart: Cart) -> None:
 
 def _read(key: str, *, show_profile: bool) -> Response[str]:
     metrics.add_metric(name="CartReads", unit="Count", value=1)
-    return cart_response(wiring.get_service().resolve(key), show_profile=show_profile)
+    try:
+        # A customer's key is never a pointer; a device's that is (it joined at sign-in) is not followed.
+        cart = wiring.get_service().resolve(key, follow=show_profile)
+    except SignedIn as error:
+        raise _signed_in(error) from error
+    return cart_response(cart, show_profile=show_profile)
+
+
+def _mutate(key: str, change: Any, *, show_profile: bool) -> Any:
+    try:
+        return wiring.get_service().mutate(key, change, expected=expected_version(), follow=show_profile)
+    except SignedIn as error:
+        raise _signed_in(error) from error
 
 
 def _add(key: str, body: AddLineRequest, *, show_profile: bool) -> Response[str]:
@@ -143,10 +194,10 @@ def _add(key: str, body: AddLineRequest, *, show_profile: bool) -> Response[str]
         sku=body.sku,
         name=body.name,
     )
-    outcome = service.mutate(
+    outcome = _mutate(
         key,
         lambda cart: add_line(cart, line, service.rules.limits, service.clock(), None, body.currency),
-        expected=expected_version(),
+        show_profile=show_profile,
     )
     _announce(outcome.cart)
     return cart_response(outcome.cart, show_profile=show_profile)
@@ -154,10 +205,10 @@ def _add(key: str, body: AddLineRequest, *, show_profile: bool) -> Response[str]
 
 def _change(key: str, line_id: str, quantity: int, *, show_profile: bool) -> Response[str]:
     service = wiring.get_service()
-    outcome = service.mutate(
+    outcome = _mutate(
         key,
         lambda cart: set_quantity(cart, line_id, quantity, service.rules.limits, service.clock(), None),
-        expected=expected_version(),
+        show_profile=show_profile,
     )
     if outcome.changed:
         _announce(outcome.cart)
@@ -166,9 +217,7 @@ def _change(key: str, line_id: str, quantity: int, *, show_profile: bool) -> Res
 
 def _remove(key: str, line_id: str, *, show_profile: bool) -> Response[str]:
     service = wiring.get_service()
-    outcome = service.mutate(
-        key, lambda cart: remove_line(cart, line_id, service.clock(), None), expected=expected_version()
-    )
+    outcome = _mutate(key, lambda cart: remove_line(cart, line_id, service.clock(), None), show_profile=show_profile)
     _announce(outcome.cart)
     return cart_response(outcome.cart, show_profile=show_profile)
 
@@ -208,6 +257,22 @@ def change_my_line(line_id: str, body: Annotated[ChangeQuantityRequest, Body()])
 )
 def remove_my_line(line_id: str) -> Response[str]:
     return _remove(_customer_key(), line_id, show_profile=True)
+
+
+@router.post(
+    "/carts/me/merge",
+    summary="Sign-in on a device: its cart (X-Anonymous-Id, the device's credential) joins the caller's cart",
+    responses=_MERGE_ANSWERS,
+    tags=["carts"],
+    security=[{"jwt": [], "anonymousId": []}],
+)
+def merge_device_cart() -> Response[str]:
+    principal = _principal()
+    result = sign_in(wiring.get_service(), principal.subject, _device_credential())
+    metrics.add_metric(name="CartsMerged", unit="Count", value=len(result.merged))
+    if result.failed:
+        logger.warning("cart events not published", extra={"failed": len(result.failed)})
+    return cart_response(result.cart, show_profile=True)
 
 
 @router.get(
@@ -278,7 +343,7 @@ def profile_cart(profile_id: str) -> Response[str]:
 @router.get(
     "/carts/anonymous",
     summary="The device's cart (X-Anonymous-Id)",
-    responses=_READ_ANSWERS,
+    responses=_DEVICE_READ_ANSWERS,
     tags=["anonymous"],
     security=_DEVICE,
 )
@@ -289,7 +354,7 @@ def get_device_cart() -> Response[str]:
 @router.post(
     "/carts/anonymous/lines",
     summary="Add a product to the device's cart",
-    responses=_WRITE_ANSWERS,
+    responses=_DEVICE_WRITE_ANSWERS,
     tags=["anonymous"],
     security=_DEVICE,
 )
@@ -300,7 +365,7 @@ def add_to_device_cart(body: Annotated[AddLineRequest, Body()]) -> Response[str]
 @router.patch(
     "/carts/anonymous/lines/<line_id>",
     summary="Change a line's quantity in the device's cart",
-    responses=_WRITE_ANSWERS,
+    responses=_DEVICE_WRITE_ANSWERS,
     tags=["anonymous"],
     security=_DEVICE,
 )
@@ -311,7 +376,7 @@ def change_device_line(line_id: str, body: Annotated[ChangeQuantityRequest, Body
 @router.delete(
     "/carts/anonymous/lines/<line_id>",
     summary="Remove a line from the device's cart",
-    responses=_WRITE_ANSWERS,
+    responses=_DEVICE_WRITE_ANSWERS,
     tags=["anonymous"],
     security=_DEVICE,
 )

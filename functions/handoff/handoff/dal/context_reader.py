@@ -15,6 +15,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from handoff.logic.offer_recheck import CartFacts
 from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_directory import PROFILE_SK, ProfileDirectory, profile_pk
+from omnichannel.timeline_reader import TimelineOwner
 
 CART_SK = "CART"
 # carts' public cart id is uuid5(CART_NAMESPACE, "CART#<type>#<value>") (carts.logic.cart.cart_id_of)
@@ -31,9 +32,14 @@ class ProfileSnapshot:
     created_at: str | None = None
     last_seen_at: str | None = None
     trait_times: dict[str, str] = field(default_factory=dict)  # trait -> when the profile recorded it
+    merged_spans: dict[str, str] = field(default_factory=dict)  # merged profile -> its timeline's latest time
 
     def pairs(self) -> list[tuple[IdentifierType, str]]:
         return [(IdentifierType(kind), value) for kind, values in sorted(self.identifiers.items()) for value in values]
+
+    def timeline_owner(self) -> TimelineOwner:
+        """Whose timeline, as the shared reader wants it (staff view: every event of the profile)."""
+        return TimelineOwner(self.profile_id, self.merged_spans, frozenset(self.pairs()))
 
 
 def profile_from_item(profile_id: str, item: dict[str, Any]) -> ProfileSnapshot:
@@ -57,6 +63,7 @@ def profile_from_item(profile_id: str, item: dict[str, Any]) -> ProfileSnapshot:
         created_at=item.get("created_at", {}).get("S"),
         last_seen_at=item.get("last_seen_at", {}).get("S"),
         trait_times=times,
+        merged_spans=json.loads(item["merged_spans"]["S"]) if "merged_spans" in item else {},
     )
 
 

@@ -191,11 +191,26 @@ def zone_of(name: str | None, default: str) -> ZoneInfo:
 
 
 def channel_order(preferred: str | None, default: Sequence[OutboundChannel]) -> list[OutboundChannel]:
+    """``default`` with the customer's preferred channel first; a preferred channel that is not in ``default``
+    (switched off, as e-mail is without a sender) is not added."""
     order = list(default)
     if preferred and preferred.lower() in OutboundChannel.__members__.values():
         first = OutboundChannel(preferred.lower())
-        order = [first, *(channel for channel in order if channel is not first)]
+        if first in order:
+            order = [first, *(channel for channel in order if channel is not first)]
     return order
+
+
+def parse_channels(text: str) -> tuple[OutboundChannel, ...]:
+    """``"whatsapp,sms,email"`` (the OfferChannels parameter): the channels offers may use, in order of preference."""
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    known = {channel.value for channel in OutboundChannel}
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise ValueError(
+            f"offer channels: {', '.join(unknown) or 'none given'}; choose from {', '.join(sorted(known))}"
+        )
+    return tuple(dict.fromkeys(OutboundChannel(name) for name in names))
 
 
 def choose_channel(facts: Facts, policy: Policy) -> tuple[OutboundChannel, str] | None:

@@ -49,15 +49,6 @@ class RedeemRequest(BaseModel):
 # The routes build their JSON by hand (the context mixes several tables' shapes); these models document it.
 
 
-class ErrorOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(description="not_found, ticket_expired, ticket_used, too_many_attempts, invalid_request ...")
-    message: str
-    field: str | None = Field(default=None, description="The offending field of a 400")
-    errors: list[dict[str, str]] | None = None
-
-
 class TicketOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -24,21 +24,21 @@ from handoff.logic.conversations import CaseState, Conversation, summary
 from handoff.logic.customer_facts import CustomerFacts
 from handoff.logic.offer_service import reachability
 from handoff.logic.tickets import Ticket, TicketState, ticket_view
-from handoff.models.api import ContextOut, ErrorOut
+from handoff.models.api import ContextOut
 from handoff.observability import metrics
-from handoff.routes.errors import ApiError, error_response
 from handoff.settings import get_settings
 from omnichannel.auth import Principal, Role, principal_from_event
+from omnichannel.http_api import ApiError, ErrorBody
 from omnichannel.identifiers import IdentifierType, InvalidIdentifier, normalize
 
-__all__ = ["ApiError", "customer_context", "error_response", "router"]
+__all__ = ["customer_context", "router"]
 
 router = Router()
 
 _JWT: list[dict[str, list[str]]] = [{"jwt": []}]
 
 
-def _doc(description: str, model: Any = ErrorOut) -> Any:
+def _doc(description: str, model: Any = ErrorBody) -> Any:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
@@ -84,7 +84,7 @@ def _context(profile_id: str) -> tuple[dict[str, Any], list[Conversation]] | Non
     reach = reachability(
         CustomerFacts(profile.profile_id, profile.identifiers, profile.traits, profile.trait_times, conversations)
     )
-    page = wiring.get_timeline_reader().page(profile.pairs(), limit=wiring.timeline_limit())
+    page = wiring.get_timeline_reader().page(profile.timeline_owner(), limit=wiring.timeline_limit())
     tickets = wiring.get_tickets().of_profile(profile.profile_id, limit=get_settings().context_tickets_limit)
     body = {
         "profile": {
@@ -164,16 +164,16 @@ def _holder(phone: str | None, whatsapp: str | None) -> tuple[IdentifierType, st
         try:
             e164 = normalize(IdentifierType.PHONE, phone, default_region=region)
         except InvalidIdentifier as error:
-            raise ApiError(400, "invalid_phone", "phone must be a phone number (E.164 best)", "phone") from error
+            raise ApiError(400, "invalid_phone", "phone must be a phone number (E.164 best)", "query.phone") from error
         candidates = [(IdentifierType.PHONE, e164), (IdentifierType.WHATSAPP, e164.lstrip("+"))]
     elif whatsapp is not None:
         try:
             wa_id = normalize(IdentifierType.WHATSAPP, whatsapp, default_region=region)
         except InvalidIdentifier as error:
-            raise ApiError(400, "invalid_whatsapp", "whatsapp must be the number's digits", "whatsapp") from error
+            raise ApiError(400, "invalid_whatsapp", "whatsapp must be the number's digits", "query.whatsapp") from error
         candidates = [(IdentifierType.WHATSAPP, wa_id), (IdentifierType.PHONE, "+" + wa_id)]
     else:
-        raise ApiError(400, "missing_number", "give phone or whatsapp", "phone")
+        raise ApiError(400, "missing_number", "give phone or whatsapp", "query.phone")
     for kind, value in candidates:
         profile_id = directory.profile_of(kind, value)
         if profile_id:

@@ -16,16 +16,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from handoff import outbound_wiring, wiring
 from handoff.logic.geo import Point
 from handoff.logic.store_offer import Store
 from handoff.outbound_settings import get_outbound_settings
-from handoff.routes.context_api import ApiError
 from omnichannel.auth import Role, principal_from_event
 from omnichannel.canonical_event import utc_iso
+from omnichannel.http_api import ApiError, ErrorBody
 
 router = Router()
 
@@ -69,6 +69,42 @@ class InventoryIn(BaseModel):
     items: list[InventoryLine] = Field(min_length=1, max_length=500)
 
 
+class StoreOut(BaseModel):
+    store_id: str
+    name: str
+    lat: float
+    lon: float
+    time_zone: str | None
+    address: str | None
+    distance_km: float | None = Field(default=None, description="From the point asked about (GET /handoff/stores)")
+
+
+class StoresNearOut(BaseModel):
+    stores: list[StoreOut] = Field(description="Nearest first")
+    radius_km: float
+
+
+class QuantityOut(BaseModel):
+    store_id: str
+    sku: str
+    quantity: int
+
+
+class QuantitiesOut(BaseModel):
+    store_id: str
+    updated: int = Field(description="Products whose quantity was set")
+
+
+def _answers(ok: str, model: type[BaseModel], *errors: tuple[int, str]) -> dict[int, Any]:
+    answers: dict[int, Any] = {200: {"description": ok, "content": {"application/json": {"model": model}}}}
+    for status, description in ((403, "The token's role may not do this"), *errors):
+        answers[status] = {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+    return answers
+
+
+_NO_STORE = (404, "No such store")
+
+
 def _require(role: Role) -> None:
     principal = principal_from_event(router.current_event.raw_event)
     if principal is None:
@@ -79,7 +115,7 @@ def _require(role: Role) -> None:
 
 def _check_id(value: str, field: str) -> None:
     if not _ID.match(value):
-        raise ApiError(400, "invalid_request", f"{field} must be 1-64 letters, digits or . _ : -")
+        raise ApiError(400, "invalid_request", f"{field} must be 1-64 letters, digits or . _ : -", f"path.{field}")
 
 
 def _json(status: int, body: Any) -> Response[str]:
@@ -100,7 +136,14 @@ def store_view(store: Store, distance_km: float | None = None) -> dict[str, Any]
     return view
 
 
-@router.put("/handoff/stores/<store_id>")
+@router.put(
+    "/handoff/stores/<store_id>",
+    summary="Create or replace a store (admins); 201 when new",
+    responses={
+        **_answers("Replaced", StoreOut, (409, "Changed meanwhile; try again")),
+        201: {"description": "Created", "content": {"application/json": {"model": StoreOut}}},
+    },
+)
 def put_store(store_id: str, body: Annotated[StoreIn, Body()]) -> Response[str]:
     _require(Role.ADMIN)
     _check_id(store_id, "store_id")
@@ -109,7 +152,9 @@ def put_store(store_id: str, body: Annotated[StoreIn, Body()]) -> Response[str]:
     return _json(201 if created else 200, store_view(store))
 
 
-@router.get("/handoff/stores/<store_id>")
+@router.get(
+    "/handoff/stores/<store_id>", summary="A store (agents)", responses=_answers("The store", StoreOut, _NO_STORE)
+)
 def get_store(store_id: str) -> Response[str]:
     _require(Role.AGENT)
     store = outbound_wiring.get_catalog().get(store_id)
@@ -118,27 +163,18 @@ def get_store(store_id: str) -> Response[str]:
     return _json(200, store_view(store))
 
 
-def _number(name: str, low: float, high: float, default: float | None = None) -> float:
-    raw = router.current_event.get_query_string_value(name)
-    if raw is None or raw == "":
-        if default is None:
-            raise ApiError(400, "invalid_request", f"{name} is required")
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not (low <= value <= high):
-        raise ApiError(400, "invalid_request", f"{name} must be a number between {low:g} and {high:g}")
-    return value
-
-
-@router.get("/handoff/stores")
-def stores_near() -> Response[str]:
+@router.get(
+    "/handoff/stores",
+    summary="Stores within radius_km of a point, nearest first (agents)",
+    responses=_answers("The stores near the point", StoresNearOut),
+)
+def stores_near(
+    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude of the point")],
+    lon: Annotated[float, Query(ge=-180, le=180, description="Longitude of the point")],
+    radius_km: Annotated[float | None, Query(ge=0, le=MAX_RADIUS_KM, description="Default: StoreRadiusKm")] = None,
+) -> Response[str]:
     _require(Role.AGENT)
-    lat = _number("lat", -90, 90)
-    lon = _number("lon", -180, 180)
-    radius = _number("radius_km", 0, MAX_RADIUS_KM, get_outbound_settings().store_radius_km)
+    radius = radius_km if radius_km is not None else get_outbound_settings().store_radius_km
     found = outbound_wiring.get_catalog().near(Point(lat, lon), radius)
     return _json(200, {"stores": [store_view(store, distance) for store, distance in found], "radius_km": radius})
 
@@ -149,17 +185,25 @@ def _known_store(store_id: str) -> None:
         raise ApiError(404, "not_found", "no such store")
 
 
-@router.put("/handoff/stores/<store_id>/inventory/<sku>")
+@router.put(
+    "/handoff/stores/<store_id>/inventory/<sku>",
+    summary="Set one product's quantity in a store (admins)",
+    responses=_answers("The new quantity", QuantityOut, _NO_STORE),
+)
 def put_quantity(store_id: str, sku: str, body: Annotated[QuantityIn, Body()]) -> Response[str]:
     _require(Role.ADMIN)
     if not re.match(r"^[^\s#]{1,128}$", sku):
-        raise ApiError(400, "invalid_request", "sku must be 1-128 characters without spaces or #")
+        raise ApiError(400, "invalid_request", "sku must be 1-128 characters without spaces or #", "path.sku")
     _known_store(store_id)
     outbound_wiring.get_catalog().set_quantities(store_id, [(sku, body.quantity)], utc_iso(wiring.now()))
     return _json(200, {"store_id": store_id, "sku": sku, "quantity": body.quantity})
 
 
-@router.post("/handoff/stores/<store_id>/inventory")
+@router.post(
+    "/handoff/stores/<store_id>/inventory",
+    summary="Set the quantities of up to 500 products in a store (admins)",
+    responses=_answers("How many products were set", QuantitiesOut, _NO_STORE),
+)
 def put_quantities(store_id: str, body: Annotated[InventoryIn, Body()]) -> Response[str]:
     _require(Role.ADMIN)
     _known_store(store_id)

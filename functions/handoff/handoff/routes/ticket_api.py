@@ -17,19 +17,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from handoff import wiring
 from handoff.logic.tickets import TicketError, TicketNotFound, ticket_view
-from handoff.models.api import CreateTicketRequest, ErrorOut, RedeemOut, RedeemRequest, TicketOut
+from handoff.models.api import CreateTicketRequest, RedeemOut, RedeemRequest, TicketOut
 from handoff.observability import logger, metrics
 from handoff.routes.context_api import customer_context, require_agent
-from handoff.routes.errors import ApiError
 from handoff.settings import get_settings
 from omnichannel.auth import Principal
+from omnichannel.http_api import ApiError, ErrorBody
 
 router = Router()
 
 _JWT: list[dict[str, list[str]]] = [{"jwt": []}]
 
 
-def _doc(description: str, model: Any = ErrorOut) -> Any:
+def _doc(description: str, model: Any = ErrorBody) -> Any:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 

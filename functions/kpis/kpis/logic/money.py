@@ -17,7 +17,7 @@ _MINOR_UNITS = {
 _CODE = re.compile(r"^[A-Z]{3}$")
 ZERO = Decimal(0)
 # Larger amounts are refused: DynamoDB numbers hold 38 digits, and a sum of such amounts must stay exact.
-MAX_AMOUNT = Decimal("1e15")
+MAX_AMOUNT = Decimal(10) ** 15
 
 
 class MoneyError(ValueError):
@@ -52,8 +52,8 @@ def amount(value: Any, currency: str) -> Decimal:
         raise MoneyError(f"amount {value!r} is not a number") from error
     if not number.is_finite():
         raise MoneyError(f"amount {value!r} is not finite")
-    if abs(number) >= MAX_AMOUNT:
-        raise MoneyError(f"amount {value!r} is too large (at most {MAX_AMOUNT:,.0f})")
+    if abs(number) > MAX_AMOUNT:  # beyond it, quantize raises InvalidOperation and sums stop fitting DynamoDB
+        raise MoneyError(f"amount {value!r} is larger than {MAX_AMOUNT:,}")
     return number.quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
 
 

@@ -21,28 +21,53 @@ from kpis.logic.calendar import month_of
 from kpis.logic.customer_keys import profile_customer
 from kpis.logic.lifecycle import next_review, rfm
 from kpis.logic.money import quantum
-from kpis.models.api import SpendBatch
+from kpis.models.api import FIRST_DAY, LAST_DAY, SpendBatch
 from kpis.routes import csv_views
 from kpis.settings import get_settings
 from omnichannel.auth import Forbidden, Principal, Role, principal_from_event
 from omnichannel.canonical_event import Channel
+from omnichannel.http_api import ApiError
 
 router = Router()
 MAX_DAYS = 731
 CHANNELS = {channel.value for channel in Channel}
 CSV_ANSWER: dict[int, OpenAPIResponse] = {
-    200: {"description": "The view (JSON), or CSV with Accept: text/csv", "content": {"text/csv": {}}}
+    200: {
+        "description": "The view (JSON), or CSV with Accept: text/csv",
+        "content": {
+            "application/json": {"schema": {"type": "object", "additionalProperties": True}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
 }
 
 
-class Unauthorized(Exception):
+class Unauthorized(ApiError):
     """No verified caller."""
 
+    def __init__(self) -> None:
+        super().__init__(401, "unauthorized", "a verified token is required")
 
-class BadRequest(ValueError):
+
+class BadRequest(ApiError):
+    """Bad input, naming the field (``query.start``)."""
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(400, "invalid_request", message, field)
+
+
+def _in_range(day: date | None, field: str) -> date | None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise BadRequest(field, f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}")
+    return day
+
+
+def _month(value: str | None, field: str) -> str | None:
+    if value is not None and not (
+        FIRST_DAY.isoformat()[:7] <= value <= LAST_DAY.isoformat()[:7] and "01" <= value[5:] <= "12"
+    ):
+        raise BadRequest(field, f"must be a month (YYYY-MM) between {FIRST_DAY:%Y-%m} and {LAST_DAY:%Y-%m}")
+    return value
 
 
 def _caller() -> Principal:
@@ -55,7 +80,9 @@ def _caller() -> Principal:
 def _only(*allowed: str) -> None:
     for name in sorted(router.current_event.query_string_parameters or {}):
         if name not in allowed:
-            raise BadRequest(name, f"unknown query parameter {name!r} (this route takes: {', '.join(allowed)})")
+            raise BadRequest(
+                f"query.{name}", f"unknown query parameter {name!r} (this route takes: {', '.join(allowed)})"
+            )
 
 
 def _csv() -> bool:
@@ -67,12 +94,12 @@ def _today() -> date:
 
 
 def _period(start: date | None, end: date | None) -> tuple[date, date]:
-    last = end or _today()
-    first = start or last - timedelta(days=29)
+    last = _in_range(end, "query.end") or _today()
+    first = _in_range(start, "query.start") or last - timedelta(days=29)
     if first > last:
-        raise BadRequest("start", "start is after end")
+        raise BadRequest("query.start", "start is after end")
     if (last - first).days >= MAX_DAYS:
-        raise BadRequest("start", f"at most {MAX_DAYS} days per query")
+        raise BadRequest("query.start", f"at most {MAX_DAYS} days per query")
     return first, last
 
 
@@ -82,7 +109,9 @@ def _channels(channel: str | None) -> list[str] | None:
     wanted = [part.strip() for part in channel.split(",") if part.strip()]
     unknown = sorted(set(wanted) - CHANNELS)
     if unknown:
-        raise BadRequest("channel", f"unknown channel {', '.join(unknown)} (one of {', '.join(sorted(CHANNELS))})")
+        raise BadRequest(
+            "query.channel", f"unknown channel {', '.join(unknown)} (one of {', '.join(sorted(CHANNELS))})"
+        )
     return wanted or None
 
 
@@ -108,7 +137,7 @@ def get_kpis(
     kept = get_settings().rollup_config().attribution.lookbacks
     lookback = lookback_days or settings.attribution_lookback_days
     if lookback not in kept:
-        raise BadRequest("lookback_days", f"credits are kept for lookbacks of {', '.join(map(str, kept))} days")
+        raise BadRequest("query.lookback_days", f"credits are kept for lookbacks of {', '.join(map(str, kept))} days")
     query = report.Query(
         start=first,
         end=last,
@@ -153,10 +182,10 @@ def get_cohorts(
     _only("from_month", "to_month")
     settings = get_settings()
     today = _today()
-    last = to_month or month_of(today)
-    first = from_month or month_of(today - timedelta(days=365))
+    last = _month(to_month, "query.to_month") or month_of(today)
+    first = _month(from_month, "query.from_month") or month_of(today - timedelta(days=365))
     if first > last:
-        raise BadRequest("from_month", "from_month is after to_month")
+        raise BadRequest("query.from_month", "from_month is after to_month")
     cohorts = report.read_cohorts(wiring.get_repository(), first, last, quantum(settings.reporting_currency))
     if _csv():
         return csv_views.response(csv_views.cohort_rows(cohorts), f"cohorts-{first}-{last}.csv")
@@ -198,7 +227,7 @@ def get_lifecycle(
     first, last = _period(start, end)
     today = _today()
     if (max(last, today) - first).days >= MAX_DAYS:
-        raise BadRequest("start", f"at most {MAX_DAYS} days before today")
+        raise BadRequest("query.start", f"at most {MAX_DAYS} days before today")
     answer = report.read_lifecycle(wiring.get_repository(), first, last, today)
     if _csv():
         return csv_views.response(answer["movement"], f"lifecycle-{first.isoformat()}-{last.isoformat()}.csv")

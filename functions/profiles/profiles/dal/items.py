@@ -1,14 +1,22 @@
 """The profiles table's items, and their mapping to and from the domain.
 
-| item | pk | sk | holds |
-|---|---|---|---|
-| identifier index | ``ID#<type>#<value>`` | ``ID`` | ``profile_id`` (may be a merged one: follow its pointer) |
-| profile | ``PROFILE#<id>`` | ``PROFILE`` | version, identifiers, traits, first touch, or ``merged_into`` once merged |
-| merge log | ``PROFILE#<survivor>`` | ``MERGE#<merge_id>`` | who, when, which event, which rule, both sides before |
-| unmerge | ``PROFILE#<survivor>`` | ``UNMERGE#<merge_id>`` | an admin undid that merge |
-| conflict | ``PROFILE#<id>`` | ``CONFLICT#<event_id>#<n>`` | an identifier a limit or a split kept out |
-| resolved event | ``EVENT#<event_id>`` | ``RESOLVED`` | idempotency: written in the same transaction as the change |
-| erasure | ``ERASED#<id>`` | ``ERASED`` | who erased it and when (no personal data): answers 410 |
+- identifier index: ``ID#<type>#<value>`` / ``ID``: ``profile_id`` (may be a merged one: follow its pointer);
+  ``tried_by`` (profiles that could not link it) and ``blocked_at`` once too many tried.
+- profile: ``PROFILE#<id>`` / ``PROFILE``: version, identifiers, verified ``links``, traits, ``groups``, first
+  touch, ``merged_spans``; or only ``merged_into`` once merged.
+- merge log: ``PROFILE#<survivor>`` / ``MERGE#<merge_id>``: who, when, which event, which rule, both sides before.
+- unmerge: ``PROFILE#<survivor>`` / ``UNMERGE#<merge_id>``: an admin undid that merge.
+- conflict: ``PROFILE#<id>`` / ``CONFLICT#<event_id>#<n>``: an identifier a limit, a split or the asserted-link
+  rule kept out (type and reason, never the value).
+- suggested match: ``PROFILE#<id>`` / ``SUGGEST#<other id>``: an asserted link that did not merge, for staff.
+- timeline: ``TL#<id>`` / ``<occurred_at>#<event_id>``: the resolver's decision that this event is this profile's;
+  ``ids``: digests of the event's identifiers the profile held (no values).
+- resolved event: ``EVENT#<event_id>`` / ``RESOLVED``: idempotency, written in the same transaction as the change.
+- erasure: ``ERASED#<id>`` / ``ERASED``: who erased it and when (no personal data): answers 410.
+- suppression: ``SUPPRESSED#<digest>`` / ``SUPPRESSED``: an erased identifier's one-way digest: never linked again
+  until an admin lifts it.
+- blocked value: ``BLOCKED`` / ``<type>#<value>``: a value seen on too many profiles, blocked automatically (the
+  staff report).
 
 Every item has ``kind``; the stream publisher filters on it.
 """
@@ -20,12 +28,35 @@ from typing import Any
 
 from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_directory import ID_SK, PROFILE_SK, identifier_pk, profile_pk
-from profiles.models.profile import FirstTouch, IdentifierSets, Profile, Stamp, TraitValue
+from profiles.models.profile import FirstTouch, GroupMembership, IdentifierSets, Profile, Stamp, TraitValue
 
 __all__ = ["ID_SK", "PROFILE_SK", "identifier_pk", "profile_pk"]
 
 RESOLVED_SK = "RESOLVED"
 ERASED_SK = "ERASED"
+SUPPRESSED_SK = "SUPPRESSED"
+BLOCKED_PK = "BLOCKED"
+TIMELINE_PREFIX = "TL#"
+
+
+def timeline_pk(profile_id: str) -> str:
+    return f"{TIMELINE_PREFIX}{profile_id}"
+
+
+def suppressed_pk(digest: str) -> str:
+    return f"SUPPRESSED#{digest}"
+
+
+def links_to_json(links: dict[tuple[IdentifierType, str], str]) -> dict[str, str]:
+    return {f"{kind.value}:{value}": label for (kind, value), label in sorted(links.items())}
+
+
+def links_from_json(data: dict[str, str]) -> dict[tuple[IdentifierType, str], str]:
+    found: dict[tuple[IdentifierType, str], str] = {}
+    for key, label in data.items():
+        kind, _, value = key.partition(":")
+        found[(IdentifierType(kind), value)] = label
+    return found
 
 
 def event_pk(event_id: str) -> str:
@@ -87,6 +118,12 @@ def profile_to_item(profile: Profile, *, change: dict[str, Any] | None = None) -
         item["merged_ids"] = {"L": [S(merged) for merged in sorted(profile.merged_ids)]}
     if profile.split_from:
         item["split_from"] = {"L": [S(other) for other in sorted(profile.split_from)]}
+    if profile.links:
+        item["links"] = S(json.dumps(links_to_json(profile.links), sort_keys=True))
+    if profile.groups:
+        item["groups"] = S(json.dumps({gid: group.to_item() for gid, group in sorted(profile.groups.items())}))
+    if profile.merged_spans:
+        item["merged_spans"] = S(json.dumps(profile.merged_spans, sort_keys=True))
     if change is not None:
         item["change"] = S(json.dumps(change, sort_keys=True))
     return item
@@ -114,7 +151,14 @@ def profile_from_item(item: dict[str, Any]) -> Profile:
         merged_into=item.get("merged_into", {}).get("S"),
         merged_ids=_strings(item, "merged_ids"),
         split_from=_strings(item, "split_from"),
+        links=links_from_json(json.loads(item["links"]["S"])) if "links" in item else {},
+        groups=_groups(json.loads(item["groups"]["S"])) if "groups" in item else {},
+        merged_spans=json.loads(item["merged_spans"]["S"]) if "merged_spans" in item else {},
     )
+
+
+def _groups(data: dict[str, Any]) -> dict[str, GroupMembership]:
+    return {gid: GroupMembership.from_item(value) for gid, value in data.items()}
 
 
 def profile_to_json(profile: Profile) -> str:
@@ -131,6 +175,9 @@ def profile_to_json(profile: Profile) -> str:
             "channels": sorted(profile.channels),
             "merged_ids": sorted(profile.merged_ids),
             "split_from": sorted(profile.split_from),
+            "links": links_to_json(profile.links),
+            "groups": {gid: group.to_item() for gid, group in sorted(profile.groups.items())},
+            "merged_spans": profile.merged_spans,
         },
         sort_keys=True,
     )
@@ -149,4 +196,7 @@ def profile_from_json(text: str) -> Profile:
         channels=set(data.get("channels") or ()),
         merged_ids=set(data.get("merged_ids") or ()),
         split_from=set(data.get("split_from") or ()),
+        links=links_from_json(data.get("links") or {}),
+        groups=_groups(data.get("groups") or {}),
+        merged_spans=dict(data.get("merged_spans") or {}),
     )

@@ -1,30 +1,32 @@
 """All reads and writes of the profiles table (nothing above this module touches boto3).
 
-A resolution reads with two BatchGetItem calls (the event's identifier items and its idempotency item; then the
-profiles they name, following merge pointers) and writes one TransactWriteItems conditioned on every version it
-read, so two resolvers working on the same profiles cannot both win: the loser's transaction is cancelled and it
-reads again. Re-pointing a merged profile's identifier items to the survivor happens after the commit and is
-only an optimisation: lookups follow ``merged_into`` pointers until then.
+A resolution reads with two BatchGetItem calls (the event's identifier items, their suppression markers and its
+idempotency item; then the profiles they name, following merge pointers) and writes one TransactWriteItems
+conditioned on every version it read, so two resolvers working on the same profiles cannot both win: the loser's
+transaction is cancelled and it reads again. The event's timeline row goes in the same transaction (or, when the
+event changes nothing else, alone). Re-pointing a merged profile's identifier items to the survivor happens after
+the commit and is only an optimisation: lookups follow ``merged_into`` pointers until then.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from omnichannel.dynamodb import cancellation_codes, condition_failed, error_code, ttl_after
-from omnichannel.identifiers import IdentifierType
+from omnichannel.identifiers import IdentifierType, identifier_digest
 from omnichannel.profile_events import profile_event_id
 from profiles.dal.items import (
+    BLOCKED_PK,
     ERASED_SK,
     ID_SK,
     PROFILE_SK,
     RESOLVED_SK,
+    SUPPRESSED_SK,
     N,
     S,
     erased_pk,
@@ -36,9 +38,20 @@ from profiles.dal.items import (
     profile_pk,
     profile_to_item,
     profile_to_json,
+    suppressed_pk,
+    timeline_pk,
 )
 from profiles.logic.identity_rules import Identifier
-from profiles.logic.resolution import Plan
+from profiles.logic.ports import (
+    AlreadyResolved,
+    BlockedValue,
+    ConcurrentChange,
+    ErasureResult,
+    GraphView,
+    MergeRecord,
+    Suggestion,
+)
+from profiles.logic.resolution import Plan, TimelineEntry
 from profiles.models.profile import Profile
 
 RESOLVED_RETENTION = timedelta(days=8)  # longer than any redelivery (EventBridge retries for at most a day)
@@ -48,62 +61,37 @@ _BATCH_WRITE = 25
 _TRANSACTION = 100
 
 
-class ConcurrentChange(Exception):
-    """Someone changed the profiles this decision was based on; read again and decide again."""
-
-
-class AlreadyResolved(Exception):
-    """This event was resolved before (a redelivery)."""
-
-
-class NotFound(Exception):
-    pass
-
-
-class Conflict(Exception):
-    """The request contradicts the current state (e.g. undoing a merge twice)."""
-
-
-@dataclass
-class GraphView:
-    """What a resolution needs to know: the (root) owner of each identifier, those profiles, and whether the
-    event was resolved already. ``stale`` lists identifier items that point to a merged profile."""
-
-    already_resolved: bool
-    owners: dict[Identifier, str] = field(default_factory=dict)
-    profiles: dict[str, Profile] = field(default_factory=dict)
-    stale: dict[Identifier, str] = field(default_factory=dict)
-    orphans: dict[Identifier, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MergeRecord:
-    merge_id: str
-    survivor_id: str
-    merged_id: str
-    rule: str
-    cause_event_id: str
-    merged_at: str
-    moved_identifiers: dict[str, list[str]]
-    undone_at: str | None
-
-
-@dataclass
-class ErasureResult:
-    profile_id: str
-    profile_ids: list[str]
-    identifiers: int
-    items_deleted: int
-
-
 def merge_id_for(survivor_id: str, merged_id: str, event_id: str) -> str:
     return profile_event_id("merge", survivor_id, merged_id, event_id)
 
 
+def _at(now: datetime) -> str:
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _as_sets(identifiers: Iterable[Identifier]) -> dict[IdentifierType, set[str]]:
+    grouped: dict[IdentifierType, set[str]] = {}
+    for kind, value in identifiers:
+        grouped.setdefault(kind, set()).add(value)
+    return grouped
+
+
+def _put(
+    table: str, item: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    put: dict[str, Any] = {"TableName": table, "Item": item}
+    if condition:
+        put["ConditionExpression"] = condition
+    if values:
+        put["ExpressionAttributeValues"] = values
+    return {"Put": put}
+
+
 class DynamoDBProfileStore:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, *, timeline_retention_days: int = 395) -> None:
         self._client = client
         self._table = table_name
+        self._timeline_retention = timedelta(days=timeline_retention_days)
 
     # ------------------------------------------------------------------ reads
     def _batch_get(self, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -144,18 +132,27 @@ class DynamoDBProfileStore:
         return resolved
 
     def read_graph(self, identifiers: Sequence[Identifier], event_id: str) -> GraphView:
+        """The event's idempotency item, its identifiers' items and their suppression markers in one batch; then
+        the profiles they name."""
+        digests = {identifier_digest(*identifier): identifier for identifier in identifiers}
         keys = [{"pk": S(event_pk(event_id)), "sk": S(RESOLVED_SK)}]
         keys += [{"pk": S(identifier_pk(kind, value)), "sk": S(ID_SK)} for kind, value in identifiers]
+        keys += [{"pk": S(suppressed_pk(digest)), "sk": S(SUPPRESSED_SK)} for digest in digests]
         direct: dict[Identifier, str] = {}
-        already = False
+        view = GraphView(already_resolved=False)
         for item in self._batch_get(keys):
-            if item["sk"]["S"] == RESOLVED_SK:
-                already = True
-                continue
-            _, kind, value = item["pk"]["S"].split("#", 2)
-            direct[(IdentifierType(kind), value)] = item["profile_id"]["S"]
-        view = GraphView(already_resolved=already)
-        if already or not direct:
+            sk = item["sk"]["S"]
+            if sk == RESOLVED_SK:
+                view.already_resolved = True
+            elif sk == SUPPRESSED_SK:
+                view.excluded.add(digests[item["pk"]["S"].removeprefix("SUPPRESSED#")])
+            else:
+                _, kind, value = item["pk"]["S"].split("#", 2)
+                identifier = (IdentifierType(kind), value)
+                if "blocked_at" in item:
+                    view.excluded.add(identifier)
+                direct[identifier] = item["profile_id"]["S"]
+        if view.already_resolved or not direct:
             return view
         roots = self.load_profiles(direct.values())
         for identifier, profile_id in direct.items():
@@ -206,6 +203,26 @@ class DynamoDBProfileStore:
             for item in self._query_partition(profile_pk(profile_id), "CONFLICT#")
         ]
 
+    def suggestions_of(self, profile_id: str) -> list[Suggestion]:
+        return [
+            Suggestion(
+                profile_id=profile_id,
+                other_id=item["other_id"]["S"],
+                identifier_type=item["identifier_type"]["S"],
+                reason=item["reason"]["S"],
+                cause_event_id=item["cause_event_id"]["S"],
+                at=item["at"]["S"],
+            )
+            for item in self._query_partition(profile_pk(profile_id), "SUGGEST#")
+        ]
+
+    def forget_suggestion(self, profile_id: str, other_id: str) -> None:
+        """Both sides of a suggested match, once staff confirmed it."""
+        for owner, other in ((profile_id, other_id), (other_id, profile_id)):
+            self._client.delete_item(
+                TableName=self._table, Key={"pk": S(profile_pk(owner)), "sk": S(f"SUGGEST#{other}")}
+            )
+
     def is_erased(self, profile_id: str) -> bool:
         item = self._client.get_item(
             TableName=self._table, Key={"pk": S(erased_pk(profile_id)), "sk": S(ERASED_SK)}
@@ -216,113 +233,19 @@ class DynamoDBProfileStore:
     def commit(self, plan: Plan, *, now: datetime) -> None:
         """Write ``plan`` atomically; :class:`ConcurrentChange` if any profile moved since it was read,
         :class:`AlreadyResolved` if the event was resolved meanwhile."""
-        at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        survivor = plan.survivor
-        survivor.version = (plan.base_version or 0) + 1
-        change = {
-            "event_id": plan.event_id,
-            "added": identifiers_to_json(_as_sets(plan.new_identifiers)),
-            "traits": plan.changed_traits,
-            "created": plan.created,
-        }
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        "pk": S(event_pk(plan.event_id)),
-                        "sk": S(RESOLVED_SK),
-                        "kind": S("resolved"),
-                        "profile_id": S(survivor.profile_id),
-                        "expires_at": N(ttl_after(now, RESOLVED_RETENTION)),
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        survivor_put: dict[str, Any] = {"TableName": self._table, "Item": profile_to_item(survivor, change=change)}
-        if plan.created:
-            survivor_put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            survivor_put["ConditionExpression"] = "version = :v AND attribute_not_exists(merged_into)"
-            survivor_put["ExpressionAttributeValues"] = {":v": N(plan.base_version or 0)}
-        items.append({"Put": survivor_put})
+        at = _at(now)
+        plan.survivor.version = (plan.base_version or 0) + 1
+        items: list[dict[str, Any]] = [self._resolved_item(plan, now), self._survivor_item(plan)]
         for loser in plan.merged:
-            pointer = Profile(
-                profile_id=loser.profile_id,
-                version=loser.version + 1,
-                created_at=loser.created_at,
-                merged_into=survivor.profile_id,
-            )
-            pointer_item = profile_to_item(pointer)
-            pointer_item["merged_at"] = S(at)
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": pointer_item,
-                        "ConditionExpression": "version = :v AND attribute_not_exists(merged_into)",
-                        "ExpressionAttributeValues": {":v": N(loser.version)},
-                    }
-                }
-            )
-            merge_id = merge_id_for(survivor.profile_id, loser.profile_id, plan.event_id)
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {
-                            "pk": S(profile_pk(survivor.profile_id)),
-                            "sk": S(f"MERGE#{merge_id}"),
-                            "kind": S("merge"),
-                            "merge_id": S(merge_id),
-                            "survivor_id": S(survivor.profile_id),
-                            "merged_id": S(loser.profile_id),
-                            "rule": S(plan.rule or "identifier"),
-                            "cause_event_id": S(plan.event_id),
-                            "merged_at": S(at),
-                            "merged_profile": S(profile_to_json(loser)),
-                            "moved_identifiers": S(json.dumps(identifiers_to_json(loser.identifiers))),
-                            # The survivor as it was before this merge: what an unmerge gives back to it.
-                            "survivor_before": S(profile_to_json(plan.survivor_before or survivor)),
-                        },
-                    }
-                }
-            )
-        for kind, value in plan.new_identifiers:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {
-                            "pk": S(identifier_pk(kind, value)),
-                            "sk": S(ID_SK),
-                            "kind": S("id"),
-                            "profile_id": S(survivor.profile_id),
-                            "linked_at": S(at),
-                            "event_id": S(plan.event_id),
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
-        for number, conflict in enumerate(plan.conflicts):
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {
-                            "pk": S(profile_pk(survivor.profile_id)),
-                            "sk": S(f"CONFLICT#{plan.event_id}#{number}"),
-                            "kind": S("conflict"),
-                            "event_id": S(plan.event_id),
-                            "identifier_type": S(conflict.identifier[0].value),
-                            "reason": S(conflict.reason),
-                            "at": S(at),
-                        },
-                    }
-                }
-            )
+            items += self._merge_items(plan, loser, at)
+        items += [
+            self._identifier_item(identifier, plan.survivor.profile_id, plan.event_id, at)
+            for identifier in plan.new_identifiers
+        ]
+        items += self._conflict_items(plan, at)
+        items += self._suggestion_items(plan, at)
+        if plan.timeline is not None:
+            items.append({"Put": {"TableName": self._table, "Item": self._timeline_item(plan.timeline)}})
         if len(items) > _TRANSACTION:
             raise ValueError(f"a resolution touching {len(items)} items does not fit one transaction")
         try:
@@ -334,6 +257,132 @@ class DynamoDBProfileStore:
             if codes or error_code(exc) in {"TransactionConflictException", "TransactionInProgressException"}:
                 raise ConcurrentChange(plan.event_id) from exc
             raise
+
+    def _resolved_item(self, plan: Plan, now: datetime) -> dict[str, Any]:
+        item = {
+            "pk": S(event_pk(plan.event_id)),
+            "sk": S(RESOLVED_SK),
+            "kind": S("resolved"),
+            "profile_id": S(plan.survivor.profile_id),
+            "expires_at": N(ttl_after(now, RESOLVED_RETENTION)),
+        }
+        return _put(self._table, item, "attribute_not_exists(pk)")
+
+    def _survivor_item(self, plan: Plan) -> dict[str, Any]:
+        change = {
+            "event_id": plan.event_id,
+            "added": identifiers_to_json(_as_sets(plan.new_identifiers)),
+            "traits": plan.changed_traits,
+            "created": plan.created,
+            "anchored": identifiers_to_json(_as_sets(plan.anchored_added)),
+        }
+        item = profile_to_item(plan.survivor, change=change)
+        if plan.created:
+            return _put(self._table, item, "attribute_not_exists(pk)")
+        return _put(
+            self._table, item, "version = :v AND attribute_not_exists(merged_into)", {":v": N(plan.base_version or 0)}
+        )
+
+    def _merge_items(self, plan: Plan, loser: Profile, at: str) -> list[dict[str, Any]]:
+        survivor = plan.survivor
+        pointer = Profile(
+            profile_id=loser.profile_id,
+            version=loser.version + 1,
+            created_at=loser.created_at,
+            merged_into=survivor.profile_id,
+        )
+        pointer_item = profile_to_item(pointer)
+        pointer_item["merged_at"] = S(at)
+        merge_id = merge_id_for(survivor.profile_id, loser.profile_id, plan.event_id)
+        log = {
+            "pk": S(profile_pk(survivor.profile_id)),
+            "sk": S(f"MERGE#{merge_id}"),
+            "kind": S("merge"),
+            "merge_id": S(merge_id),
+            "survivor_id": S(survivor.profile_id),
+            "merged_id": S(loser.profile_id),
+            "rule": S(plan.rule or "identifier"),
+            "cause_event_id": S(plan.event_id),
+            "merged_at": S(at),
+            "merged_profile": S(profile_to_json(loser)),
+            "moved_identifiers": S(json.dumps(identifiers_to_json(loser.identifiers))),
+            # The survivor as it was before this merge: what an unmerge gives back to it.
+            "survivor_before": S(profile_to_json(plan.survivor_before or survivor)),
+        }
+        return [
+            _put(
+                self._table,
+                pointer_item,
+                "version = :v AND attribute_not_exists(merged_into)",
+                {":v": N(loser.version)},
+            ),
+            _put(self._table, log),
+        ]
+
+    def _identifier_item(self, identifier: Identifier, profile_id: str, cause: str, at: str) -> dict[str, Any]:
+        item = {
+            "pk": S(identifier_pk(*identifier)),
+            "sk": S(ID_SK),
+            "kind": S("id"),
+            "profile_id": S(profile_id),
+            "linked_at": S(at),
+            "event_id": S(cause),
+        }
+        return _put(self._table, item, "attribute_not_exists(pk)")
+
+    def _conflict_items(self, plan: Plan, at: str) -> list[dict[str, Any]]:
+        return [
+            _put(
+                self._table,
+                {
+                    "pk": S(profile_pk(plan.survivor.profile_id)),
+                    "sk": S(f"CONFLICT#{plan.event_id}#{number}"),
+                    "kind": S("conflict"),
+                    "event_id": S(plan.event_id),
+                    "identifier_type": S(conflict.identifier[0].value),
+                    "reason": S(conflict.reason),
+                    "at": S(at),
+                },
+            )
+            for number, conflict in enumerate(plan.conflicts)
+        ]
+
+    def _suggestion_items(self, plan: Plan, at: str) -> list[dict[str, Any]]:
+        """Both sides of each suggested match (the latest cause wins): each profile's view lists the other."""
+        items: list[dict[str, Any]] = []
+        for suggestion in {match.other_id: match for match in plan.suggestions}.values():
+            for owner, other in (
+                (plan.survivor.profile_id, suggestion.other_id),
+                (suggestion.other_id, plan.survivor.profile_id),
+            ):
+                item = {
+                    "pk": S(profile_pk(owner)),
+                    "sk": S(f"SUGGEST#{other}"),
+                    "kind": S("suggestion"),
+                    "other_id": S(other),
+                    "identifier_type": S(suggestion.identifier[0].value),
+                    "reason": S(suggestion.reason),
+                    "cause_event_id": S(plan.event_id),
+                    "at": S(at),
+                }
+                items.append(_put(self._table, item))
+        return items
+
+    def _timeline_item(self, entry: TimelineEntry) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": S(timeline_pk(entry.profile_id)),
+            "sk": S(entry.sort_key),
+            "kind": S("timeline"),
+            "event_id": S(entry.event_id),
+            "expires_at": N(ttl_after(entry.received_at, self._timeline_retention)),
+        }
+        if entry.digests:
+            item["ids"] = {"SS": list(entry.digests)}
+        return item
+
+    def record_timeline(self, entry: TimelineEntry) -> None:
+        """The timeline row of an event that changed nothing else (a redelivery writes the same row again)."""
+        self._client.put_item(TableName=self._table, Item=self._timeline_item(entry))
 
     def repoint(self, plan: Plan, stale: dict[Identifier, str]) -> int:
         """After a merge: point the merged profiles' identifier items, and older pointers, at the survivor (chains
@@ -364,8 +413,9 @@ class DynamoDBProfileStore:
                 )
         return writes
 
-    def adopt_orphans(self, orphans: dict[Identifier, str]) -> None:
+    def adopt_orphans(self, orphans: dict[Identifier, str]) -> int:
         """Identifier items whose profile was erased meanwhile: delete them, so the identifier is new again."""
+        deleted = 0
         for identifier, gone in orphans.items():
             try:
                 self._client.delete_item(
@@ -374,103 +424,147 @@ class DynamoDBProfileStore:
                     ConditionExpression="profile_id = :gone",
                     ExpressionAttributeValues={":gone": S(gone)},
                 )
+                deleted += 1
             except ClientError as exc:
                 if not condition_failed(exc):
                     raise
+        return deleted
+
+    def note_tried(self, tried: Iterable[tuple[Identifier, str]], *, threshold: int, now: datetime) -> list[Identifier]:
+        """Remember which profiles could not link each identifier; block (and report) one that ``threshold``
+        profiles have tried. Best effort, after the resolution's commit."""
+        blocked: list[Identifier] = []
+        for identifier, profile_id in tried:
+            key = {"pk": S(identifier_pk(*identifier)), "sk": S(ID_SK)}
+            try:
+                attributes = self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="ADD tried_by :p",
+                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(blocked_at)",
+                    ExpressionAttributeValues={":p": {"SS": [profile_id]}},
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+            except ClientError as exc:
+                if condition_failed(exc):
+                    continue
+                raise
+            count = len(attributes.get("tried_by", {}).get("SS", []))
+            if count < threshold:
+                continue
+            if self._conditional_update(
+                key, "SET blocked_at = :at", "attribute_not_exists(blocked_at)", {":at": S(_at(now))}
+            ):
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        "pk": S(BLOCKED_PK),
+                        "sk": S(f"{identifier[0].value}#{identifier[1]}"),
+                        "kind": S("blocked"),
+                        "identifier_type": S(identifier[0].value),
+                        "value": S(identifier[1]),
+                        "profiles": N(count),
+                        "blocked_at": S(_at(now)),
+                    },
+                )
+                blocked.append(identifier)
+        return blocked
+
+    def blocked_values(self) -> list[BlockedValue]:
+        return [
+            BlockedValue(
+                identifier_type=item["identifier_type"]["S"],
+                value=item["value"]["S"],
+                profiles=int(item["profiles"]["N"]),
+                blocked_at=item["blocked_at"]["S"],
+            )
+            for item in self._query_partition(BLOCKED_PK)
+        ]
+
+    def unblock(self, identifier: Identifier) -> bool:
+        """Let a blocked value link again (an admin's decision): its counter starts afresh."""
+        removed = self._conditional_update(
+            {"pk": S(identifier_pk(*identifier)), "sk": S(ID_SK)},
+            "REMOVE blocked_at, tried_by",
+            "attribute_exists(blocked_at)",
+            {},
+        )
+        self._client.delete_item(
+            TableName=self._table, Key={"pk": S(BLOCKED_PK), "sk": S(f"{identifier[0].value}#{identifier[1]}")}
+        )
+        return bool(removed)
 
     def _conditional_update(self, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]) -> int:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key,
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=values,
-            )
+            self._client.update_item(**request)
         except ClientError as exc:
             if condition_failed(exc):
                 return 0
             raise
         return 1
 
-    # ------------------------------------------------------------------ unmerge
-    def undo_merge(self, survivor_id: str, merge_id: str, *, now: datetime) -> tuple[Profile, Profile]:
-        """Give the merged profile of ``merge_id`` back its identifiers and traits; the survivor keeps what came
-        to it later. Both sides remember the split, so the same identifiers do not merge them again."""
-        from profiles.logic.unmerge import split_profiles
-
+    # ------------------------------------------------------------------ unmerge (the workflow: logic/unmerge.py)
+    def merge_record(self, survivor_id: str, merge_id: str) -> MergeRecord | None:
         item = self._client.get_item(
             TableName=self._table,
             Key={"pk": S(profile_pk(survivor_id)), "sk": S(f"MERGE#{merge_id}")},
             ConsistentRead=True,
         ).get("Item")
-        if item is None:
-            raise NotFound(f"merge {merge_id} of profile {survivor_id}")
-        if "undone_at" in item:
-            raise Conflict(f"merge {merge_id} was already undone")
-        survivor = self.load_profiles([survivor_id]).get(survivor_id)
-        if survivor is None:
-            raise NotFound(f"profile {survivor_id}")
-        if survivor.profile_id != survivor_id:
-            raise Conflict(f"profile {survivor_id} was merged into {survivor.profile_id} since: undo that merge first")
-        merged_as_was = profile_from_json(item["merged_profile"]["S"])
-        survivor_before = profile_from_json(item["survivor_before"]["S"]) if "survivor_before" in item else None
-        pointer = self._client.get_item(
+        return _merge_record(item) if item else None
+
+    def pointer_version(self, profile_id: str) -> int | None:
+        item = self._client.get_item(
             TableName=self._table,
-            Key={"pk": S(profile_pk(merged_as_was.profile_id)), "sk": S(PROFILE_SK)},
+            Key={"pk": S(profile_pk(profile_id)), "sk": S(PROFILE_SK)},
             ConsistentRead=True,
         ).get("Item")
-        if pointer is None:
-            raise NotFound(f"profile {merged_as_was.profile_id}")
-        pointer_version = int(pointer["version"]["N"])
-        kept, restored = split_profiles(survivor, merged_as_was, survivor_before)
-        at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        kept.version = survivor.version + 1
-        restored.version = pointer_version + 1
-        restored_json = identifiers_to_json(restored.identifiers)
+        return int(item["version"]["N"]) if item else None
+
+    def commit_unmerge(
+        self, kept: Profile, restored: Profile, *, kept_base: int, restored_base: int, merge_id: str, now: datetime
+    ) -> None:
+        at = _at(now)
+        unmerge = {
+            "pk": S(profile_pk(kept.profile_id)),
+            "sk": S(f"UNMERGE#{merge_id}"),
+            "kind": S("unmerge"),
+            "merge_id": S(merge_id),
+            "survivor_id": S(kept.profile_id),
+            "restored_id": S(restored.profile_id),
+            "restored_identifiers": S(json.dumps(identifiers_to_json(restored.identifiers))),
+            "at": S(at),
+        }
         transaction: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": profile_to_item(
-                        kept, change={"event_id": f"unmerge:{merge_id}", "added": {}, "traits": []}
-                    ),
-                    "ConditionExpression": "version = :v AND attribute_not_exists(merged_into)",
-                    "ExpressionAttributeValues": {":v": N(survivor.version)},
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": profile_to_item(restored),
-                    "ConditionExpression": "version = :v AND merged_into = :s",
-                    "ExpressionAttributeValues": {":v": N(pointer_version), ":s": S(survivor_id)},
-                }
-            },
+            _put(
+                self._table,
+                profile_to_item(kept, change={"event_id": f"unmerge:{merge_id}", "added": {}, "traits": []}),
+                "version = :v AND attribute_not_exists(merged_into)",
+                {":v": N(kept_base)},
+            ),
+            _put(
+                self._table,
+                profile_to_item(restored),
+                "version = :v AND merged_into = :s",
+                {":v": N(restored_base), ":s": S(kept.profile_id)},
+            ),
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": {"pk": S(profile_pk(survivor_id)), "sk": S(f"MERGE#{merge_id}")},
+                    "Key": {"pk": S(profile_pk(kept.profile_id)), "sk": S(f"MERGE#{merge_id}")},
                     "UpdateExpression": "SET undone_at = :at",
                     "ConditionExpression": "attribute_not_exists(undone_at)",
                     "ExpressionAttributeValues": {":at": S(at)},
                 }
             },
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        "pk": S(profile_pk(survivor_id)),
-                        "sk": S(f"UNMERGE#{merge_id}"),
-                        "kind": S("unmerge"),
-                        "merge_id": S(merge_id),
-                        "survivor_id": S(survivor_id),
-                        "restored_id": S(restored.profile_id),
-                        "restored_identifiers": S(json.dumps(restored_json)),
-                        "at": S(at),
-                    },
-                }
-            },
+            _put(self._table, unmerge),
         ]
         try:
             self._client.transact_write_items(TransactItems=transaction)
@@ -478,20 +572,14 @@ class DynamoDBProfileStore:
             if cancellation_codes(exc):
                 raise ConcurrentChange(merge_id) from exc
             raise
-        # The identifiers go back to the restored profile; then the pointers of profiles merged into it before.
+
+    def restore_identifiers(self, restored: Profile, *, merge_id: str, now: datetime) -> None:
+        """The identifiers go back to the restored profile; then the pointers of profiles merged into it before."""
+        at = _at(now)
         for kind, values in restored.identifiers.items():
             for value in values:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={
-                        "pk": S(identifier_pk(kind, value)),
-                        "sk": S(ID_SK),
-                        "kind": S("id"),
-                        "profile_id": S(restored.profile_id),
-                        "linked_at": S(at),
-                        "event_id": S(f"unmerge:{merge_id}"),
-                    },
-                )
+                item = self._identifier_item((kind, value), restored.profile_id, f"unmerge:{merge_id}", at)
+                self._client.put_item(TableName=self._table, Item=item["Put"]["Item"])
         for older in restored.merged_ids:
             self._conditional_update(
                 {"pk": S(profile_pk(older)), "sk": S(PROFILE_SK)},
@@ -499,17 +587,33 @@ class DynamoDBProfileStore:
                 "attribute_exists(merged_into)",
                 {":new": S(restored.profile_id)},
             )
-        return kept, restored
 
-    # ------------------------------------------------------------------ erasure
+    def move_timeline(self, from_profile: str, to_profile: str, identifiers: set[Identifier]) -> int:
+        """Timeline rows of ``from_profile`` whose identifiers are all among ``identifiers`` move to ``to_profile``
+        (after an unmerge: what the restored side did while it was merged). Reads the whole partition: rare."""
+        digests = {identifier_digest(*identifier) for identifier in identifiers}
+        moving = [
+            item
+            for item in self._query_partition(timeline_pk(from_profile))
+            if item.get("ids") and set(item["ids"]["SS"]) <= digests
+        ]
+        requests: list[dict[str, Any]] = []
+        for item in moving:
+            requests.append({"PutRequest": {"Item": {**item, "pk": S(timeline_pk(to_profile))}}})
+            requests.append({"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}})
+        self._batch_write(requests)
+        return len(moving)
+
+    # ------------------------------------------------------------------ erasure (the workflow: logic/erasure.py)
     def erase(self, profile: Profile, *, requested_by: str, now: datetime) -> ErasureResult:
-        """Delete the profile, every profile merged into it, their identifier items, merge log and conflicts.
+        """Delete the profile, every profile merged into it, their identifier items, merge log, conflicts,
+        suggestions and timeline rows.
 
         What stays is a marker ``ERASED#<id>`` per erased profile id, without any personal data: who asked and
         when (the controller's record of the request), so the API can answer 410 Gone. Repeatable.
         """
         profile_ids = sorted({profile.profile_id} | profile.merged_ids)
-        at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        at = _at(now)
         keys = [
             {"pk": S(identifier_pk(kind, value)), "sk": S(ID_SK)}
             for kind, values in profile.identifiers.items()
@@ -517,7 +621,8 @@ class DynamoDBProfileStore:
         ]
         for pid in profile_ids:
             keys += [{"pk": item["pk"], "sk": item["sk"]} for item in self._query_partition(profile_pk(pid))]
-        self._batch_delete(keys)
+            keys += [{"pk": item["pk"], "sk": item["sk"]} for item in self._query_partition(timeline_pk(pid))]
+        self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
         for pid in profile_ids:
             self._client.put_item(
                 TableName=self._table,
@@ -534,22 +639,69 @@ class DynamoDBProfileStore:
         identifiers = sum(len(values) for values in profile.identifiers.values())
         return ErasureResult(profile.profile_id, profile_ids, identifiers, len(keys))
 
-    def _batch_delete(self, keys: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(keys), _BATCH_WRITE):
-            requests: list[dict[str, Any]] = [
-                {"DeleteRequest": {"Key": key}} for key in keys[start : start + _BATCH_WRITE]
+    def scrub_records_of(self, other_ids: Iterable[str], erased_ids: set[str]) -> int:
+        """Other profiles' merge and unmerge records of an erased profile keep their ids and times but none of its
+        identifiers or traits; their suggested matches with it go. Returns the items changed."""
+        changed = 0
+        for other in sorted(set(other_ids) - erased_ids):
+            for item in list(self._query_partition(profile_pk(other))):
+                sk = item["sk"]["S"]
+                if sk.startswith("MERGE#") and item["merged_id"]["S"] in erased_ids:
+                    redacted = Profile(profile_id=item["merged_id"]["S"], version=0, created_at="")
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key={"pk": item["pk"], "sk": item["sk"]},
+                        UpdateExpression="SET moved_identifiers = :none, merged_profile = :gone",
+                        ExpressionAttributeValues={":none": S("{}"), ":gone": S(profile_to_json(redacted))},
+                    )
+                    changed += 1
+                elif sk.startswith("UNMERGE#") and item["restored_id"]["S"] in erased_ids:
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key={"pk": item["pk"], "sk": item["sk"]},
+                        UpdateExpression="SET restored_identifiers = :none",
+                        ExpressionAttributeValues={":none": S("{}")},
+                    )
+                    changed += 1
+                elif sk.startswith("SUGGEST#") and sk.removeprefix("SUGGEST#") in erased_ids:
+                    self._client.delete_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
+                    changed += 1
+        return changed
+
+    def suppress(self, digests: Iterable[str], *, now: datetime) -> int:
+        """Erased identifiers, as one-way digests: never linked again (until an admin lifts one)."""
+        unique = sorted(set(digests))
+        self._batch_write(
+            [
+                {
+                    "PutRequest": {
+                        "Item": {
+                            "pk": S(suppressed_pk(digest)),
+                            "sk": S(SUPPRESSED_SK),
+                            "kind": S("suppressed"),
+                            "suppressed_at": S(_at(now)),
+                        }
+                    }
+                }
+                for digest in unique
             ]
-            pending: dict[str, Any] = {self._table: requests}
+        )
+        return len(unique)
+
+    def lift_suppression(self, digest: str) -> bool:
+        old = self._client.delete_item(
+            TableName=self._table,
+            Key={"pk": S(suppressed_pk(digest)), "sk": S(SUPPRESSED_SK)},
+            ReturnValues="ALL_OLD",
+        ).get("Attributes")
+        return bool(old)
+
+    def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), _BATCH_WRITE):
+            pending: dict[str, Any] = {self._table: list(requests[start : start + _BATCH_WRITE])}
             while pending:
                 response = self._client.batch_write_item(RequestItems=pending)
                 pending = response.get("UnprocessedItems") or {}
-
-
-def _as_sets(identifiers: Iterable[Identifier]) -> dict[IdentifierType, set[str]]:
-    grouped: dict[IdentifierType, set[str]] = {}
-    for kind, value in identifiers:
-        grouped.setdefault(kind, set()).add(value)
-    return grouped
 
 
 def _merge_record(item: dict[str, Any]) -> MergeRecord:
@@ -562,4 +714,6 @@ def _merge_record(item: dict[str, Any]) -> MergeRecord:
         merged_at=item["merged_at"]["S"],
         moved_identifiers=json.loads(item["moved_identifiers"]["S"]),
         undone_at=item.get("undone_at", {}).get("S"),
+        merged_profile=profile_from_json(item["merged_profile"]["S"]) if "merged_profile" in item else None,
+        survivor_before=profile_from_json(item["survivor_before"]["S"]) if "survivor_before" in item else None,
     )

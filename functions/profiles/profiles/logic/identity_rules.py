@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from omnichannel.identifiers import IdentifierType
+from omnichannel.identifiers import LINK_BLOCKED_PATTERNS, LINK_BLOCKLIST, IdentifierType
 
 Identifier = tuple[IdentifierType, str]
 
@@ -46,19 +46,12 @@ DEFAULT_LIMITS: Mapping[IdentifierType, int] = {
     IdentifierType.ANONYMOUS_ID: 500,
 }
 
-# Values stores and integrations put in when they have none of their own: linking on them would merge strangers.
-DEFAULT_BLOCKLIST: Mapping[IdentifierType, frozenset[str]] = {
-    IdentifierType.EMAIL: frozenset(
-        {"test@test.com", "test@example.com", "noreply@noreply.com", "no-reply@no-reply.com", "a@a.com"}
-    ),
-    IdentifierType.PHONE: frozenset({"+10000000000", "+901111111111", "+900000000000", "+905555555555"}),
-    IdentifierType.LOYALTY_CARD: frozenset({"0000000000", "1111111111", "TEST"}),
-    IdentifierType.POS_CUSTOMER: frozenset({"WALKIN", "WALK-IN", "CASH", "GUEST", "999999"}),
-}
-# Whole domains nobody owns (RFC 2606) and store-counter placeholders.
-DEFAULT_BLOCKED_PATTERNS: Mapping[IdentifierType, tuple[str, ...]] = {
-    IdentifierType.EMAIL: (r"@(example\.(com|org|net)|test\.invalid|localhost)$", r"^(no-?reply|donotreply)@"),
-}
+# Values that never link anything: the shared list (omnichannel.identifiers), which this deployment may extend.
+DEFAULT_BLOCKLIST: Mapping[IdentifierType, frozenset[str]] = LINK_BLOCKLIST
+DEFAULT_BLOCKED_PATTERNS: Mapping[IdentifierType, tuple[str, ...]] = LINK_BLOCKED_PATTERNS
+# A value that more than this many profiles tried to link and could not (a store kiosk's device, a family tablet
+# passed round a class, a test e-mail typed by everyone) is blocked automatically and reported to staff.
+DEFAULT_AUTOBLOCK_AFTER = 10
 
 
 @dataclass(frozen=True)
@@ -69,6 +62,7 @@ class IdentityRules:
     blocked_patterns: Mapping[IdentifierType, tuple[str, ...]] = field(
         default_factory=lambda: dict(DEFAULT_BLOCKED_PATTERNS)
     )
+    autoblock_after: int = DEFAULT_AUTOBLOCK_AFTER
 
     def rank(self, kind: IdentifierType) -> int:
         try:
@@ -96,7 +90,9 @@ class IdentityRules:
         return None
 
     @classmethod
-    def from_settings(cls, limits_json: str = "", blocklist_json: str = "") -> IdentityRules:
+    def from_settings(
+        cls, limits_json: str = "", blocklist_json: str = "", autoblock_after: int = DEFAULT_AUTOBLOCK_AFTER
+    ) -> IdentityRules:
         """Rules with overrides: ``{"email": 3}`` for limits, ``{"email": ["shop@brand.com"]}`` for the blocklist."""
         limits = dict(DEFAULT_LIMITS)
         for name, value in (json.loads(limits_json) if limits_json else {}).items():
@@ -108,4 +104,4 @@ class IdentityRules:
         for name, values in (json.loads(blocklist_json) if blocklist_json else {}).items():
             kind = IdentifierType(name)
             blocklist[kind] = blocklist.get(kind, frozenset()) | frozenset(str(value) for value in values)
-        return cls(limits=limits, blocklist=blocklist)
+        return cls(limits=limits, blocklist=blocklist, autoblock_after=autoblock_after)

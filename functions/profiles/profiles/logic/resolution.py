@@ -5,9 +5,19 @@ profiles, this decides, the data layer writes the decision in one transaction co
 read. The rule, identifier by identifier in priority order (``IdentityRules``):
 
 1. The first identifier's profile (or, if nobody holds it, a new one) starts the group.
-2. Each next identifier joins with its whole profile, unless the union would hold more values of a type than
-   the type's limit, or an admin split the two apart: then it is skipped and the conflict recorded.
+2. Each next identifier joins with its whole profile, unless
+   - the union would hold more values of a type than the type's limit (``limit:<type>``), or
+   - an admin split the two apart, directly or through a profile either was merged with since (``split``), or
+   - the event is **asserted** (a client write key) and both its profile and the group already say who someone
+     is (anything beyond device and browser ids): an asserted link never joins two people's histories
+     (``asserted``; recorded as a suggested match for staff), or
+   - the event is a customer's **proof** (their token's verified claims) and the profile holds identities the
+     proof does not cover (``unproven``; a suggested match too).
+   The conflict is recorded; a skipped identifier is not kept as a trait either.
 3. One profile in the group: attach the new identifiers. Several: merge them into the oldest (ties by id).
+
+A verified event also joins the verified components of the identifiers it carries (``Profile.links``): what the
+customer of a profile may see is what verified links tie to their customer id (``Profile.anchored``).
 """
 
 from __future__ import annotations
@@ -16,21 +26,22 @@ import copy
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from omnichannel.canonical_event import CanonicalEvent
-from omnichannel.identifiers import IdentifierType
+from omnichannel.canonical_event import CanonicalEvent, EventType, utc_iso
+from omnichannel.identifiers import TRAIT_IDENTIFIERS, IdentifierType, Provenance, identifier_digest
 from profiles.logic.identity_rules import Identifier, IdentityRules
 from profiles.logic.traits import (
     absorb,
     first_touch_of,
     fold_first_touch,
+    fold_group,
     fold_last_seen,
     fold_traits,
     observed_traits,
     stamp_of,
 )
-from profiles.models.profile import Profile
+from profiles.models.profile import DEVICE_TYPES, Profile
 
 PROFILE_ID_NAMESPACE = uuid.UUID("d7f0f5a4-0c55-4a53-9a3f-6b2c1f0e8d21")
 # last_seen moves with every event; writing it each time would cost a write per page view. It is written when
@@ -47,9 +58,42 @@ def event_identifiers(event: CanonicalEvent) -> list[Identifier]:
 
 
 @dataclass(frozen=True)
+class Mode:
+    """How an event is resolved. ``synthetic``: not a touchpoint (a customer's proof, a staff confirmation): no
+    traits, channel or timeline row. ``proof``: a customer's token proving identifiers: strict joins."""
+
+    synthetic: bool = False
+    proof: bool = False
+
+
+@dataclass(frozen=True)
 class Conflict:
     identifier: Identifier
-    reason: str  # "limit:<type>" or "split"
+    reason: str  # "limit:<type>", "split", "asserted" or "unproven"
+
+
+@dataclass(frozen=True)
+class SuggestedMatch:
+    """An identifier that would have joined ``other_id`` to the survivor, had the link been verified."""
+
+    other_id: str
+    identifier: Identifier
+    reason: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """The resolver's decision, kept: this event belongs to this profile's timeline."""
+
+    profile_id: str
+    occurred_at: str
+    event_id: str
+    digests: tuple[str, ...]  # of the event's identifiers the profile held
+    received_at: datetime
+
+    @property
+    def sort_key(self) -> str:
+        return f"{self.occurred_at}#{self.event_id}"
 
 
 @dataclass
@@ -68,11 +112,22 @@ class Plan:
     rule: str = ""  # the identifier type that linked the merged profiles
     touched: bool = False  # first touch, channels or last seen moved
     survivor_before: Profile | None = None  # the survivor as read, when profiles merge
+    suggestions: list[SuggestedMatch] = field(default_factory=list)
+    tried: list[tuple[Identifier, str]] = field(default_factory=list)  # (identifier, profile that could not link it)
+    anchored_added: list[Identifier] = field(default_factory=list)  # now tied to the customer id by verified links
+    links_changed: bool = False
+    timeline: TimelineEntry | None = None
 
     @property
     def needs_write(self) -> bool:
         return bool(
-            self.created or self.merged or self.new_identifiers or self.conflicts or self.changed_traits or self.touched
+            self.created
+            or self.merged
+            or self.new_identifiers
+            or self.conflicts
+            or self.changed_traits
+            or self.touched
+            or self.links_changed
         )
 
 
@@ -81,74 +136,161 @@ def new_profile_id(event_id: str) -> str:
     return str(uuid.uuid5(PROFILE_ID_NAMESPACE, event_id))
 
 
-def plan_resolution(
+@dataclass
+class _Group:
+    """The profiles and new identifiers an event's identifiers gather, as they are taken in priority order."""
+
+    roots: list[str] = field(default_factory=list)
+    ids: dict[IdentifierType, set[str]] = field(default_factory=dict)
+    members: set[str] = field(default_factory=set)  # the roots and every profile merged into them
+    split: set[str] = field(default_factory=set)  # profiles an admin split from any of them
+    new: list[Identifier] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    suggestions: list[SuggestedMatch] = field(default_factory=list)
+    tried: list[Identifier] = field(default_factory=list)
+    rule: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.roots and not self.new
+
+    def bears_identity(self) -> bool:
+        return any(kind not in DEVICE_TYPES for kind in self.ids)
+
+    def union_with(self, incoming: Mapping[IdentifierType, set[str]]) -> dict[IdentifierType, set[str]]:
+        union = {kind: set(values) for kind, values in self.ids.items()}
+        for kind, values in incoming.items():
+            union.setdefault(kind, set()).update(values)
+        return union
+
+
+def _proof_covers(profile: Profile, proven: set[Identifier]) -> bool:
+    """Whether every identity ``profile`` holds is tied by verified links to an identifier the customer proved."""
+    covered: set[Identifier] = set()
+    for identifier in proven & profile.identifier_pairs():
+        covered |= profile.component_of(identifier)
+    return all(kind in DEVICE_TYPES or (kind, value) in covered for kind, value in profile.identifier_pairs())
+
+
+def _refusal(
+    group: _Group, root: Profile | None, identifier: Identifier, event: CanonicalEvent, rules: IdentityRules, mode: Mode
+) -> str | None:
+    """Why ``identifier`` (and ``root``, the profile holding it) may not join the group, if it may not."""
+    incoming = root.identifiers if root is not None else {identifier[0]: {identifier[1]}}
+    violated = rules.violated_limit(group.union_with(incoming))
+    if violated is not None:
+        return f"limit:{violated.value}"
+    if root is None:
+        return None
+    if ({root.profile_id} | root.merged_ids) & group.split or root.split_from & group.members:
+        return "split"
+    if event.provenance is Provenance.ASSERTED and root.bears_identity() and group.bears_identity():
+        return "asserted"
+    if mode.proof and not _proof_covers(root, _proven(event)):
+        return "unproven"
+    return None
+
+
+def _proven(event: CanonicalEvent) -> set[Identifier]:
+    return {item for item in event_identifiers(event) if item[0] is not IdentifierType.USER_ID}
+
+
+def _gather(
     event: CanonicalEvent,
+    usable: list[Identifier],
     owners: Mapping[Identifier, str],
     profiles: Mapping[str, Profile],
     rules: IdentityRules,
-    *,
-    now_iso: str,
-) -> Plan | None:
-    """The change resolving ``event`` makes. ``owners`` maps known identifiers to their (root) profile id,
-    ``profiles`` holds those root profiles. ``None`` when the event carries no usable identifier."""
-    wanted = rules.ordered(event_identifiers(event))
-    blocked = [item for item in wanted if rules.is_blocked(*item)]
-    usable = [item for item in wanted if item not in blocked]
-    if not usable:
-        return None
-
-    group_roots: list[str] = []
-    group_ids: dict[IdentifierType, set[str]] = {}
-    new_identifiers: list[Identifier] = []
-    conflicts: list[Conflict] = []
-    link_rule = ""
-    split: set[str] = set()
+    mode: Mode,
+) -> _Group:
+    group = _Group()
     for identifier in usable:
-        root = owners.get(identifier)
-        if root is not None and root in group_roots:
+        root_id = owners.get(identifier)
+        if root_id is not None and root_id in group.roots:
             continue
-        incoming: dict[IdentifierType, set[str]] = (
-            {kind: set(values) for kind, values in profiles[root].identifiers.items()}
-            if root is not None
-            else {identifier[0]: {identifier[1]}}
-        )
-        union = {kind: set(values) for kind, values in group_ids.items()}
-        for kind, values in incoming.items():
-            union.setdefault(kind, set()).update(values)
-        if group_roots or new_identifiers:
-            violated = rules.violated_limit(union)
-            if violated is not None:
-                conflicts.append(Conflict(identifier, f"limit:{violated.value}"))
+        root = profiles[root_id] if root_id is not None else None
+        if not group.empty:
+            reason = _refusal(group, root, identifier, event, rules, mode)
+            if reason is not None:
+                group.conflicts.append(Conflict(identifier, reason))
+                if root is not None and reason != "split":
+                    group.tried.append(identifier)
+                if root is not None and reason in ("asserted", "unproven"):
+                    group.suggestions.append(SuggestedMatch(root.profile_id, identifier, reason))
                 continue
-            if root is not None and root in split:
-                conflicts.append(Conflict(identifier, "split"))
-                continue
-            if root is not None and group_roots and not link_rule:
-                link_rule = identifier[0].value
-        group_ids = union
+            if root is not None and group.roots and not group.rule:
+                group.rule = identifier[0].value
+        group.ids = group.union_with(root.identifiers if root is not None else {identifier[0]: {identifier[1]}})
         if root is None:
-            new_identifiers.append(identifier)
+            group.new.append(identifier)
         else:
-            group_roots.append(root)
-            split |= profiles[root].split_from
+            group.roots.append(root.profile_id)
+            group.members |= {root.profile_id} | root.merged_ids
+            group.split |= root.split_from
+    return group
 
-    members = sorted((profiles[root] for root in group_roots), key=lambda profile: profile.age_key)
-    created = not members
-    if created:
+
+def _merge_bound(profile: Profile) -> str:
+    """The latest time a merged profile's timeline partition can hold: its last seen, which is written at least
+    every ``LAST_SEEN_STEP_SECONDS`` of event time (an unwritten later event is closer than that)."""
+    seen = profile.last_seen.occurred_at if profile.last_seen else profile.created_at
+    moment = datetime.fromisoformat(seen.replace("Z", "+00:00")) + timedelta(seconds=LAST_SEEN_STEP_SECONDS + 1)
+    return utc_iso(moment)
+
+
+def join_verified(profile: Profile, identifiers: list[Identifier], label: str) -> bool:
+    """A verified source saw ``identifiers`` together: their components become one. Whether anything changed."""
+    held = [item for item in identifiers if item in profile.identifier_pairs()]
+    if len(held) < 2:
+        return False
+    labels = {profile.links[item] for item in held if item in profile.links}
+    target = min(labels) if labels else label
+    before = dict(profile.links)
+    for item, current in list(profile.links.items()):
+        if current in labels:
+            profile.links[item] = target
+    for item in held:
+        profile.links[item] = target
+    return profile.links != before
+
+
+def _survivor(event: CanonicalEvent, group: _Group, profiles: Mapping[str, Profile], now_iso: str) -> Plan:
+    members = sorted((profiles[root] for root in group.roots), key=lambda profile: profile.age_key)
+    if not members:
         survivor = Profile(profile_id=new_profile_id(event.event_id), version=0, created_at=now_iso)
-        merged: list[Profile] = []
-        base_version = None
-    else:
-        survivor = copy.deepcopy(members[0])
-        merged = members[1:]
-        base_version = members[0].version
+        return Plan(event_id=event.event_id, survivor=survivor, created=True, base_version=None)
+    plan = Plan(
+        event_id=event.event_id,
+        survivor=copy.deepcopy(members[0]),
+        created=False,
+        base_version=members[0].version,
+        merged=members[1:],
+        survivor_before=members[0] if len(members) > 1 else None,
+    )
+    return plan
 
-    changed: set[str] = set()
-    for loser in merged:
-        changed.update(absorb(survivor, copy.deepcopy(loser)))
-    for kind, value in new_identifiers:
-        survivor.identifiers.setdefault(kind, set()).add(value)
-    changed.update(fold_traits(survivor, observed_traits(event)))
+
+def _apply_traits(
+    plan: Plan, event: CanonicalEvent, usable: list[Identifier], skipped: set[IdentifierType]
+) -> set[str]:
+    """The event's traits on the survivor, without those naming an identifier the event could not link; a group
+    call's traits go to the group. They are the customer's own when the event carried an anchored identifier."""
+    survivor = plan.survivor
+    own = bool(set(usable) & survivor.anchored())
+    observed = {
+        name: value
+        for name, value in observed_traits(event, own=own).items()
+        if TRAIT_IDENTIFIERS.get(name) not in skipped
+    }
+    changed = set(fold_traits(survivor, observed))
+    is_group = event.type is EventType.GROUP and event.group_id
+    if is_group and fold_group(survivor, str(event.group_id), dict(event.traits), stamp_of(event), own=own):
+        changed.add("groups")
+    return changed
+
+
+def _touch(plan: Plan, event: CanonicalEvent) -> bool:
+    survivor = plan.survivor
     touched = fold_first_touch(survivor, first_touch_of(event))
     if event.channel.value not in survivor.channels:
         survivor.channels.add(event.channel.value)
@@ -158,21 +300,61 @@ def plan_resolution(
         previous_seen is None or _seconds_between(previous_seen.occurred_at, event) >= LAST_SEEN_STEP_SECONDS
     ):
         touched = True
+    return touched
 
-    return Plan(
-        event_id=event.event_id,
-        survivor=survivor,
-        created=created,
-        base_version=base_version,
-        merged=merged,
-        new_identifiers=new_identifiers,
-        conflicts=conflicts,
-        blocked=blocked,
-        changed_traits=sorted(changed),
-        rule=link_rule,
-        touched=touched,
-        survivor_before=members[0] if merged else None,
-    )
+
+def plan_resolution(
+    event: CanonicalEvent,
+    owners: Mapping[Identifier, str],
+    profiles: Mapping[str, Profile],
+    rules: IdentityRules,
+    *,
+    now_iso: str,
+    excluded: set[Identifier] | frozenset[Identifier] = frozenset(),
+    mode: Mode | None = None,
+) -> Plan | None:
+    """The change resolving ``event`` makes. ``owners`` maps known identifiers to their (root) profile id,
+    ``profiles`` holds those root profiles; ``excluded`` identifiers may not link (suppressed, auto-blocked).
+    ``None`` when the event carries no usable identifier."""
+    mode = mode or Mode()
+    wanted = rules.ordered(event_identifiers(event))
+    blocked = [item for item in wanted if rules.is_blocked(*item) or item in excluded]
+    usable = [item for item in wanted if item not in blocked]
+    if not usable:
+        return None
+    group = _gather(event, usable, owners, profiles, rules, mode)
+    plan = _survivor(event, group, profiles, now_iso)
+    survivor = plan.survivor
+    anchored_before = survivor.anchored()
+    changed: set[str] = set()
+    for loser in plan.merged:
+        changed.update(absorb(survivor, copy.deepcopy(loser)))
+        survivor.merged_spans[loser.profile_id] = _merge_bound(loser)
+    for kind, value in group.new:
+        survivor.identifiers.setdefault(kind, set()).add(value)
+    if event.provenance is Provenance.VERIFIED:
+        plan.links_changed = join_verified(survivor, usable, label=event.event_id)
+    plan.anchored_added = sorted(survivor.anchored() - anchored_before)
+    plan.links_changed = plan.links_changed or bool(plan.anchored_added)
+    skipped = {conflict.identifier[0] for conflict in group.conflicts} | {item[0] for item in blocked}
+    if not mode.synthetic:
+        changed |= _apply_traits(plan, event, usable, skipped)
+        plan.touched = _touch(plan, event)
+        plan.timeline = TimelineEntry(
+            profile_id=survivor.profile_id,
+            occurred_at=utc_iso(event.occurred_at),
+            event_id=event.event_id,
+            digests=tuple(sorted(identifier_digest(*item) for item in usable if item in survivor.identifier_pairs())),
+            received_at=event.received_at,
+        )
+    plan.new_identifiers = group.new
+    plan.conflicts = group.conflicts
+    plan.suggestions = group.suggestions
+    plan.tried = [(item, survivor.profile_id) for item in group.tried]
+    plan.blocked = blocked
+    plan.changed_traits = sorted(changed)
+    plan.rule = group.rule
+    return plan
 
 
 def _seconds_between(earlier_iso: str, event: CanonicalEvent) -> float:

@@ -1,8 +1,8 @@
 """Resolving one captured event: read the graph, decide, write conditionally; on a concurrent change, again.
 
 Idempotent on ``event_id``: the change and the event's ``RESOLVED`` item are written in one transaction, so a
-redelivered event finds the item and changes nothing; an event that changed nothing writes nothing (and
-resolving it again changes nothing either).
+redelivered event finds the item and changes nothing; an event that changed nothing writes only its timeline row
+(and resolving it again writes the same row). Depends on the ``ResolutionStore`` port, not on DynamoDB.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
-from profiles.dal.profile_store import AlreadyResolved, ConcurrentChange, DynamoDBProfileStore
-from profiles.logic.identity_rules import IdentityRules
-from profiles.logic.resolution import Plan, event_identifiers, plan_resolution
+from profiles.logic.identity_rules import Identifier, IdentityRules
+from profiles.logic.ports import AlreadyResolved, ConcurrentChange, ResolutionStore
+from profiles.logic.resolution import Mode, Plan, event_identifiers, plan_resolution
 
 MAX_ATTEMPTS = 12
 
@@ -38,6 +38,9 @@ class Resolution:
     merged_ids: tuple[str, ...] = ()
     conflicts: int = 0
     attempts: int = 1
+    suggestions: int = 0
+    blocked: tuple[Identifier, ...] = ()  # values this resolution blocked for being on too many profiles
+    plan: Plan | None = None
 
 
 class GaveUp(Exception):
@@ -47,7 +50,7 @@ class GaveUp(Exception):
 class ProfileResolver:
     def __init__(
         self,
-        store: DynamoDBProfileStore,
+        store: ResolutionStore,
         rules: IdentityRules,
         clock: Callable[[], datetime],
         *,
@@ -60,7 +63,7 @@ class ProfileResolver:
         self._max_attempts = max_attempts
         self._sleep = sleep
 
-    def resolve(self, event: CanonicalEvent) -> Resolution:
+    def resolve(self, event: CanonicalEvent, *, mode: Mode | None = None) -> Resolution:
         identifiers = [item for item in event_identifiers(event) if not self._rules.is_blocked(*item)]
         if not identifiers:
             return Resolution(Outcome.NO_IDENTIFIERS)
@@ -72,11 +75,15 @@ class ProfileResolver:
                 self._store.adopt_orphans(view.orphans)
                 continue
             now = self._clock()
-            plan = plan_resolution(event, view.owners, view.profiles, self._rules, now_iso=utc_iso(now))
+            plan = plan_resolution(
+                event, view.owners, view.profiles, self._rules, now_iso=utc_iso(now), excluded=view.excluded, mode=mode
+            )
             if plan is None:
                 return Resolution(Outcome.NO_IDENTIFIERS, attempts=attempt)
             if not plan.needs_write:
-                return Resolution(Outcome.UNCHANGED, plan.survivor.profile_id, attempts=attempt)
+                if plan.timeline is not None:
+                    self._store.record_timeline(plan.timeline)
+                return Resolution(Outcome.UNCHANGED, plan.survivor.profile_id, attempts=attempt, plan=plan)
             try:
                 self._store.commit(plan, now=now)
             except AlreadyResolved:
@@ -87,11 +94,14 @@ class ProfileResolver:
                 continue
             if plan.merged or view.stale:
                 self._store.repoint(plan, view.stale)
-            return _resolution(plan, attempt)
+            blocked = (
+                self._store.note_tried(plan.tried, threshold=self._rules.autoblock_after, now=now) if plan.tried else []
+            )
+            return _resolution(plan, attempt, blocked)
         raise GaveUp(f"event {event.event_id}: {self._max_attempts} concurrent changes in a row")
 
 
-def _resolution(plan: Plan, attempts: int) -> Resolution:
+def _resolution(plan: Plan, attempts: int, blocked: list[Identifier]) -> Resolution:
     if plan.created:
         outcome = Outcome.CREATED
     elif plan.merged:
@@ -104,4 +114,7 @@ def _resolution(plan: Plan, attempts: int) -> Resolution:
         tuple(profile.profile_id for profile in plan.merged),
         len(plan.conflicts),
         attempts,
+        suggestions=len({match.other_id for match in plan.suggestions}),
+        blocked=tuple(blocked),
+        plan=plan,
     )

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from omnichannel.canonical_event import CanonicalEvent
+from omnichannel.identifiers import IdentifierType
 from profiles.models.profile import Profile
 
 
@@ -24,27 +25,43 @@ class FirstTouchOut(BaseModel):
     campaign: dict[str, str] = Field(default_factory=dict)
 
 
+class GroupOut(BaseModel):
+    group_id: str
+    traits: dict[str, Any]
+    occurred_at: str
+
+
 class ProfileOut(BaseModel):
     profile_id: str
     requested_id: str | None = Field(default=None, description="Set when the id asked for was merged into this one")
     version: int
     created_at: str
     identifiers: dict[str, list[str]]
+    verified_identifiers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="The identifiers tied to the customer id through verified links only: what the customer sees",
+    )
     traits: dict[str, TraitOut]
+    groups: list[GroupOut] = Field(default_factory=list, description="Accounts the person belongs to (group calls)")
     first_touch: FirstTouchOut | None = None
     last_seen_at: str | None = None
     channels: list[str]
     merged_ids: list[str]
 
     @classmethod
-    def of(cls, profile: Profile, requested_id: str | None = None) -> ProfileOut:
+    def of(cls, profile: Profile, requested_id: str | None = None, *, customer: bool = False) -> ProfileOut:
+        """The profile as staff see it; ``customer``: as its customer does (only what verified links tie to their
+        customer id, and traits those identifiers stated; no merge history, first touch or channels)."""
+        anchored = profile.anchored()
         touch = profile.first_touch
+        shown = anchored if customer else profile.identifier_pairs()
         return cls(
             profile_id=profile.profile_id,
             requested_id=requested_id if requested_id and requested_id != profile.profile_id else None,
             version=profile.version,
             created_at=profile.created_at,
-            identifiers={kind.value: sorted(values) for kind, values in sorted(profile.identifiers.items())},
+            identifiers=_sets(shown),
+            verified_identifiers=_sets(anchored),
             traits={
                 name: TraitOut(
                     value=trait.value,
@@ -53,16 +70,29 @@ class ProfileOut(BaseModel):
                     event_id=trait.stamp.event_id,
                 )
                 for name, trait in sorted(profile.traits.items())
+                if trait.own or not customer
             },
+            groups=[
+                GroupOut(group_id=group_id, traits=group.traits, occurred_at=group.stamp.occurred_at)
+                for group_id, group in sorted(profile.groups.items())
+                if group.own or not customer
+            ],
             first_touch=FirstTouchOut(
                 occurred_at=touch.stamp.occurred_at, channel=touch.channel, source=touch.source, campaign=touch.campaign
             )
-            if touch
+            if touch and not customer
             else None,
-            last_seen_at=profile.last_seen.occurred_at if profile.last_seen else None,
-            channels=sorted(profile.channels),
-            merged_ids=sorted(profile.merged_ids),
+            last_seen_at=profile.last_seen.occurred_at if profile.last_seen and not customer else None,
+            channels=[] if customer else sorted(profile.channels),
+            merged_ids=[] if customer else sorted(profile.merged_ids),
         )
+
+
+def _sets(pairs: set[tuple[IdentifierType, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for kind, value in sorted(pairs):
+        grouped.setdefault(kind.value, []).append(value)
+    return grouped
 
 
 class TimelineOut(BaseModel):
@@ -89,10 +119,56 @@ class ConflictOut(BaseModel):
     at: str
 
 
+class SuggestionOut(BaseModel):
+    other_id: str = Field(description="The profile an asserted link (or an uncovered proof) would have merged")
+    identifier_type: str
+    reason: str = Field(description="asserted: a client write key's link; unproven: a proof that did not cover it")
+    cause_event_id: str
+    at: str
+
+
 class MergeLogOut(BaseModel):
     profile_id: str
     merges: list[MergeOut]
     conflicts: list[ConflictOut]
+    suggestions: list[SuggestionOut] = Field(default_factory=list, description="Likely matches for staff to confirm")
+
+
+class IdentifierOut(BaseModel):
+    identifier_type: str
+    value: str
+
+
+class RefusedIdentifierOut(BaseModel):
+    identifier_type: str
+    reason: str
+
+
+class VerifiedIdentifiersOut(BaseModel):
+    profile: ProfileOut
+    linked: list[IdentifierOut] = Field(description="Identifiers of the token now tied to the customer id")
+    refused: list[RefusedIdentifierOut] = Field(default_factory=list, description="And those that could not be")
+
+
+class ConfirmOut(BaseModel):
+    survivor: ProfileOut
+    merged_ids: list[str]
+
+
+class BlockedValueOut(BaseModel):
+    identifier_type: str
+    value: str
+    profiles: int = Field(description="How many profiles tried to link it")
+    blocked_at: str
+
+
+class BlockedValuesOut(BaseModel):
+    blocked: list[BlockedValueOut]
+
+
+class LiftedOut(BaseModel):
+    identifier_type: str
+    lifted: bool = Field(description="False when nothing was held for that identifier")
 
 
 class UnmergeOut(BaseModel):
@@ -107,14 +183,3 @@ class ErasureOut(BaseModel):
     identifiers_erased: int
     items_deleted: int
     note: str = "Captured events and every other function's data are erased on the profile.erased event."
-
-
-class FieldErrorOut(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorOut(BaseModel):
-    code: str
-    message: str
-    errors: list[FieldErrorOut] = Field(default_factory=list, description="Bad input: each field and what is wrong")

@@ -16,7 +16,8 @@ floats; the only arithmetic (revenue = total - tax) is done on ``Decimal``.
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,8 +27,10 @@ from capture.logic.capture_service import IncomingEvent
 from capture.logic.event_builder import IdentifierCollector, build_event
 from capture.logic.webhooks.mapping import Mapped, MappingContext
 from capture.models.pos import PosEvent, PosItem, PosReturn, PosSale, PosVisit
+from capture.models.segment import CAPTURE_JSON, EARLIEST_EVENT, MAX_AHEAD
 from omnichannel.canonical_event import Channel, EventType
 from omnichannel.identifiers import IdentifierType
+from omnichannel.json_input import NotJson, inspect_json
 
 SOURCE = "pos"
 ORDER_COMPLETED = "Order Completed"
@@ -36,6 +39,8 @@ STORE_VISITED = "Store Visited"
 
 _POS_EVENT: TypeAdapter[PosSale | PosReturn | PosVisit] = TypeAdapter(PosEvent)
 _TAGS = frozenset({"sale", "return", "visit"})
+# Money is read as exact decimals; the same gate as the tracking API otherwise (finite, bounded, no repeated keys).
+POS_JSON = replace(CAPTURE_JSON, decimals=True)
 
 
 class InvalidPosPayload(Exception):
@@ -55,20 +60,30 @@ def _field(location: tuple[int | str, ...], error_type: str) -> str:
     return ".".join(str(part) for part in parts) or "body"
 
 
-def parse_pos_payload(body: bytes | str) -> PosSale | PosReturn | PosVisit:
-    """Validate a POS request body. JSON numbers are read as Decimal, so no amount ever passes through a float."""
+def parse_pos_payload(body: bytes | str, received_at: datetime | None = None) -> PosSale | PosReturn | PosVisit:
+    """Validate a POS request body. JSON numbers are read as Decimal, so no amount ever passes through a float.
+    With ``received_at``, ``occurred_at`` must fall in the window every channel keeps (2000 to a day ahead)."""
     try:
-        data = json.loads(body, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data, problems = inspect_json(body, POS_JSON)
+    except NotJson as exc:
         raise InvalidPosPayload([("body", "not valid JSON")]) from exc
+    if problems:
+        raise InvalidPosPayload([(problem.field(), problem.message) for problem in problems])
     if not isinstance(data, dict):
         raise InvalidPosPayload([("body", "must be a JSON object")])
     try:
-        return _POS_EVENT.validate_python(data)
+        record = _POS_EVENT.validate_python(data)
     except ValidationError as exc:
         raise InvalidPosPayload(
             [(_field(error["loc"], error["type"]), error["msg"]) for error in exc.errors(include_url=False)]
         ) from exc
+    when = record.occurred_at
+    if received_at is not None and when is not None:
+        if when < EARLIEST_EVENT:
+            raise InvalidPosPayload([("occurred_at", f"before {EARLIEST_EVENT:%Y-%m-%d}")])
+        if when > received_at + MAX_AHEAD:
+            raise InvalidPosPayload([("occurred_at", "more than a day after it was received")])
+    return record
 
 
 def _money(value: Decimal | None) -> str | None:

@@ -1,0 +1,1 @@
+"""Entry points of the console function (site: the static files on GET /console)."""

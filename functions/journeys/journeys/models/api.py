@@ -1,0 +1,82 @@
+"""What the journeys API answers (the OpenAPI document is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class JourneySummary(BaseModel):
+    id: str
+    version: int
+    name: str
+    description: str
+    enabled: bool
+    trigger: str = Field(description="What starts it, in words")
+    holdout: float = Field(description="Share of entering customers held out")
+    goal: str | None = Field(description="The goal event conversion is measured on")
+    entered: int
+    held_out: int
+    converted: int
+    converted_held_out: int
+    lift: dict[str, Any] | None = Field(description="Absolute and relative lift with intervals (no goal: null)")
+
+
+class JourneyList(BaseModel):
+    journeys: list[JourneySummary]
+
+
+class JourneyDetail(BaseModel):
+    journey: JourneySummary
+    funnel: dict[str, Any] = Field(
+        description=(
+            "entered, held_out, converted, converted_held_out, finished, exited by reason, steps (reached), sent by "
+            "channel, skipped by reason, deferred, tasks, rewards, surveys (asked, answered, NPS, CSAT, followed up "
+            "and how fast), lift"
+        )
+    )
+
+
+class RunView(BaseModel):
+    journey_id: str
+    journey_name: str | None
+    version: int
+    run: int
+    group: str
+    status: str
+    step: str | None
+    entered_at: str
+    due_at: str | None
+    goal_until: str | None
+    converted_at: str | None
+    ended_at: str | None
+    end_reason: str | None
+    survey_open: bool
+    answers: list[dict[str, Any]]
+
+
+class SentView(BaseModel):
+    event_id: str
+    kind: str = Field(description="message, agent_task, reward, survey_answer")
+    journey_id: str
+    step_id: str
+    channel: str | None
+    at: str
+    announced: bool
+    details: dict[str, Any] = Field(description="Template, task or reward; never the address")
+
+
+class CustomerJourneys(BaseModel):
+    profile_id: str
+    journeys: list[RunView]
+    sent: list[SentView]
+
+
+class SurveyAnswerBody(BaseModel):
+    token: str = Field(min_length=10, max_length=1024)
+    score: int = Field(ge=0, le=10)
+
+
+class SurveyAnswerResult(BaseModel):
+    outcome: str = Field(description="answered, already_answered or closed")
