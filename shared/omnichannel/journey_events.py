@@ -5,8 +5,8 @@
 - ``agent_task.requested`` (``AgentTaskRequested``): handoff opens a case "call this customer" with the context
   (phase 2).
 - ``reward.granted`` (``RewardGranted``): for the shop, loyalty or coupon system.
-- ``Survey Answered`` (``omnichannel.canonical_event.CanonicalEvent``): the KPIs count NPS / CSAT (phase 2 adds
-  this source to their rule).
+- ``Survey Answered`` (``omnichannel.canonical_event.CanonicalEvent``): the KPIs count NPS / CSAT (their rule
+  takes this source; each answer counted once).
 
 - ``message.requested`` has the same fields as handoff's ``OutboundMessageRequested`` (a sender parses it
   unchanged: ``message_id`` makes the send idempotent) plus the journey, the step and the rendered ``text`` /

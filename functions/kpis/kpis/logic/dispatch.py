@@ -1,6 +1,7 @@
-"""Bus events -> what the KPI logic does with them. Sources: capture (canonical events become facts), profiles
-(identity changes), carts (``cart.recovered``). Everything is idempotent on the event: redelivered, it changes
-nothing."""
+"""Bus events -> what the KPI logic does with them. Sources: capture (canonical events become facts), journeys
+(``Survey Answered`` for an answer the journeys function received itself: a reply or a signed link; the same
+canonical event as capture's, counted by the same code), profiles (identity changes), carts (``cart.recovered``).
+Everything is idempotent on the event: redelivered, it changes nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from kpis.logic.inputs import UncountableEvent, fact_from_event, fact_from_recov
 from kpis.logic.money import FxRates
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
 from omnichannel.cart_events import CARTS_SOURCE, CartEventType, CartRecovered
+from omnichannel.journey_events import JOURNEYS_SOURCE, SURVEY_ANSWERED
 from omnichannel.profile_events import (
     PROFILES_SOURCE,
     ProfileCreated,
@@ -62,6 +64,9 @@ def parse(source: str, detail_type: str, detail: Any, zone: ZoneInfo, fx: FxRate
         raise UncountableEvent("detail: not an object")
     if source == CAPTURE_SOURCE:
         return fact_from_event(CanonicalEvent.model_validate(detail), zone, fx)
+    if source == JOURNEYS_SOURCE and detail_type == SURVEY_ANSWERED:
+        answer = CanonicalEvent.model_validate(detail)
+        return fact_from_event(answer, zone, fx) if answer.name == SURVEY_ANSWERED else None
     if source == CARTS_SOURCE and detail_type == CartEventType.RECOVERED:
         return fact_from_recovery(CartRecovered.model_validate(detail), zone, fx)
     if source == PROFILES_SOURCE:
