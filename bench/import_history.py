@@ -2,7 +2,7 @@
 they sign in, orders in TRY and EUR, refunds) in Segment's JSON Lines, imported with ``python -m history_import``
 through the local runtime's HTTP API; then every hop delivered (capture -> profiles -> KPIs, carts, handoff).
 
-    .venv/bin/python bench/history_import.py [--events 100000] [--workers 4]
+    .venv/bin/python bench/import_history.py [--events 100000] [--workers 4]
 
 Prints the import's rows per second and memory (the importer's own process and the runtime's), the same import
 again (every row a duplicate: nothing counted twice), the pipeline's time to settle, and the KPIs and profiles the
@@ -84,7 +84,7 @@ def history(count: int, now: datetime, seed: int = 3) -> tuple[list[dict[str, An
             )  # fmt: skip
             truth["orders"] += 1
             truth["gross"][currency] += revenue
-            if rng.random() < 0.05:
+            if rng.random() < 0.05 and at + timedelta(days=3) < now:  # history: nothing in the future
                 messages.append(
                     {"type": "track", "userId": user, "event": "Order Refunded",
                      "timestamp": (at + timedelta(days=3)).isoformat(),

@@ -150,6 +150,6 @@ function render(out, byChannel, overTime, cohorts, lifecycle, current) {
       ], { note: "Repeat customers: of the cohorts first buying in the period's months." }),
       barChart("census", `Customers per lifecycle stage now (${lifecycle.as_of})`,
         stages.map((stage) => ({ key: stage, label: stage, value: lifecycle.census[stage], text: `${number(lifecycle.census[stage])} (${Number(lifecycle.change[stage]) >= 0 ? "+" : ""}${number(lifecycle.change[stage])} in the period)` })),
-        { labelWidth: 118, note: "A census of the customers' current stages; the change is the period's movement in and out of each stage." }),
+        { labelWidth: 118, valueWidth: 170, note: "A census of the customers' current stages; the change is the period's movement in and out of each stage." }),
       heatmap("cohorts", "Cohort retention (share of each first-purchase month ordering k months later)", cohorts.cohorts)));
 }
