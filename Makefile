@@ -45,7 +45,7 @@ $(ANALYTICS_JS)/node_modules/.installed: $(ANALYTICS_JS)/package.json $(ANALYTIC
 	@touch $@
 
 .PHONY: help setup dev demo serve test unit integration e2e deep lint format token env openapi validate build bench \
-  deploy clean browser analytics-js smoke staff-user test-journeys
+  deploy clean browser analytics-js smoke staff-user test-journeys import
 help: ## this menu
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
@@ -115,6 +115,10 @@ lint: $(VENV)/.installed ## ruff and mypy
 format: $(VENV)/.installed ## apply ruff's formatting and fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+import: $(VENV)/.installed ## import history: make import FILE=history.jsonl|.csv|spend.csv [URL=...] [WRITE_KEY=...] [TOKEN=...]
+	@test -n "$(FILE)" || { echo "usage: make import FILE=history.jsonl [URL=https://<ApiUrl>] [WRITE_KEY=...] [TOKEN=...]" >&2; exit 2; }
+	$(PY) -m history_import "$(FILE)" --url "$(or $(URL),http://127.0.0.1:$(PORT))" $(if $(WRITE_KEY),--write-key "$(WRITE_KEY)") $(if $(TOKEN),--token "$(TOKEN)")
 
 env: $(VENV)/.installed ## print shell lines that point the AWS CLI and boto3 at the runtime (eval them)
 	@$(PY) -m local_runtime env --moto-endpoint http://127.0.0.1:$(MOTO_PORT)

@@ -95,3 +95,25 @@ export async function devSignInAvailable() {
     return false;
   }
 }
+
+/** The same view as CSV (Accept: text/csv), saved by the browser as a file; logged in `requests` like any call. */
+export async function downloadCsv(path, params, filename) {
+  const url = new URL(path, window.location.origin);
+  for (const [name, value] of Object.entries(params || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
+  }
+  const entry = { method: "GET", path: url.pathname + url.search, status: 0, accept: "text/csv" };
+  requests.push(entry);
+  const response = await fetch(url, { headers: { Accept: "text/csv", Authorization: `Bearer ${token()}` } });
+  entry.status = response.status;
+  const text = await response.text();
+  if (!response.ok) throw new ApiError(response.status, { message: text });
+  entry.lines = text.split("\r\n").filter(Boolean).length;
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  return text;
+}

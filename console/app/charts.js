@@ -38,20 +38,20 @@ function empty(name, title) {
     h("p.note", {}, "No data for this period."));
 }
 
-/** Horizontal bars: items [{label, value (the API's string or number), text (formatted)}]. */
-export function barChart(name, title, items, { note } = {}) {
+/** Horizontal bars: items [{label, value (the API's string or number), text (formatted)}]; ``valueWidth`` is the
+ * room kept right of the longest bar for its text. */
+export function barChart(name, title, items, { note, labelWidth = 90, valueWidth = 120 } = {}) {
   const shown = items.filter((item) => item.value !== null && item.value !== undefined);
   if (!shown.length) return empty(name, title);
   const max = Math.max(...shown.map((item) => Number(item.value)), 0) || 1;
   const row = 30;
-  const labelWidth = 90;
   const width = 440;
   const svg = h("svg", {
     viewBox: `0 0 ${width} ${row * shown.length + 6}`, role: "img", "aria-hidden": "true", class: "bars",
   });
   shown.forEach((item, index) => {
     const y = index * row + 4;
-    const length = Math.max(1, ((width - labelWidth - 120) * Math.max(0, Number(item.value))) / max);
+    const length = Math.max(1, ((width - labelWidth - valueWidth) * Math.max(0, Number(item.value))) / max);
     svg.append(
       h("text", { x: labelWidth - 8, y: y + 17, "text-anchor": "end", class: "axis" }, item.label),
       h("rect", { x: labelWidth, y, width: length, height: row - 10, rx: 3, fill: PALETTE[index % PALETTE.length] }),

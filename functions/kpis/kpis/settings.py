@@ -33,6 +33,7 @@ class KpiSettings(CommonSettings):
     clv_fit_max_customers: int = 200_000
     distinct_exact_cap: int = 256
     dedupe_days: int = 400
+    counter_shards: int = 8
 
     @field_validator("business_time_zone")
     @classmethod
@@ -52,7 +53,6 @@ class KpiSettings(CommonSettings):
                 loyal_min_orders=self.lifecycle_loyal_min_orders,
                 loyal_min_value=self.lifecycle_loyal_min_value,
             ),
-            dedupe_days=self.dedupe_days,
             distinct_cap=self.distinct_exact_cap,
         )
 

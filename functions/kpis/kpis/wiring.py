@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from kpis.dal.store import KpiStore
 from kpis.logic.customer import CustomerState
+from kpis.logic.ports import KpiRepository
 from kpis.logic.rollup_service import RollupService
 from kpis.settings import get_settings
 from omnichannel import aws_clients
@@ -29,6 +30,7 @@ class Wiring:
     store: KpiStore | None = None
     publisher: EventPublisher | None = None
     clock: Callable[[], datetime] = utc_now
+    repository: KpiRepository | None = None
     service: RollupService | None = None
 
 
@@ -62,6 +64,17 @@ def get_store() -> KpiStore:
     return _wiring.store
 
 
+def get_repository() -> KpiRepository:
+    if _wiring.repository is None:
+        from kpis.dal.repository import StoreRepository
+
+        settings = get_settings()
+        _wiring.repository = StoreRepository(
+            get_store(), clock=now, dedupe_days=settings.dedupe_days, shards=settings.counter_shards
+        )
+    return _wiring.repository
+
+
 def get_publisher() -> EventPublisher:
     if _wiring.publisher is None:
         _wiring.publisher = EventBridgePublisher(aws_clients.events(), get_settings().event_bus_name)
@@ -71,14 +84,19 @@ def get_publisher() -> EventPublisher:
 class BusLifecycleSink:
     """Puts ``lifecycle.changed`` on the bus; a failure raises, so the event is retried and announced then."""
 
-    def announce(self, change: LifecycleChanged) -> None:
-        event = BusEvent(
-            event_id=change.event_id,
-            source=KPIS_SOURCE,
-            detail_type=KpiEventType.LIFECYCLE_CHANGED.value,
-            detail=change.model_dump(mode="json"),
-        )
-        result = get_publisher().publish([event])
+    def announce(self, changes: Sequence[LifecycleChanged]) -> None:
+        events = [
+            BusEvent(
+                event_id=change.event_id,
+                source=KPIS_SOURCE,
+                detail_type=KpiEventType.LIFECYCLE_CHANGED.value,
+                detail=change.model_dump(mode="json"),
+            )
+            for change in changes
+        ]
+        if not events:
+            return
+        result = get_publisher().publish(events)
         if result.failed:
             raise RuntimeError(f"lifecycle.changed not published: {result.failed}")
 
@@ -88,13 +106,12 @@ _params_cache: dict[str, tuple[float, Any]] = {}
 
 def clv_model() -> Any:
     """The fitted CLV parameters (cached five minutes), or None before the first fit."""
-    from kpis.dal import keys
     from kpis.logic.clv_scoring import ClvModel
 
     cached = _params_cache.get("model")
     if cached is not None and time.monotonic() - cached[0] < PARAMS_MAX_AGE_SECONDS:
         return cached[1]
-    item = get_store().get(keys.CLV_PARAMS)
+    item = get_repository().clv_parameters()
     model = ClvModel.from_item(item) if item else None
     _params_cache["model"] = (time.monotonic(), model)
     return model
@@ -113,6 +130,11 @@ def score_customer(state: CustomerState, today: date) -> dict[str, Any]:
 def get_service() -> RollupService:
     if _wiring.service is None:
         _wiring.service = RollupService(
-            get_store(), get_settings().rollup_config(), clock=now, sink=BusLifecycleSink(), scorer=score_customer
+            get_repository(), get_settings().rollup_config(), clock=now, sink=BusLifecycleSink(), scorer=score_customer
         )
     return _wiring.service
+
+
+def get_rollup_service() -> RollupService:
+    """The rollup, for the bus entry points: ``get_rollup_service().apply_batch(events)``."""
+    return get_service()

@@ -272,3 +272,51 @@ def test_kpi_dashboard_shows_the_apis_figures_for_the_period_and_channels(site: 
     _check_dashboard(browser, site, "web,app")
     browser.find_element(By.CSS_SELECTOR, "figure[data-chart='cohorts']").location_once_scrolled_into_view  # noqa: B018
     shot(browser, "09-kpis-cohorts-funnel")
+
+
+def test_kpi_dashboard_compares_with_the_previous_period_counts_stages_and_exports_csv(
+    site: Site, browser: WebDriver
+) -> None:
+    # Given an agent on the KPI dashboard (the last 30 days)
+    sign_in(browser, site)
+    browser.find_element(By.CSS_SELECTOR, "nav a[data-section='kpis']").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "main").get_attribute("data-loaded") == "true")
+    start, end = attr(browser.find_element(By.ID, "main"), "data-period").split("/")
+    compared = site.api("/kpis", start=start, end=end, granularity="total", compare="previous_period")
+
+    # Then each headline tile carries the API's change against the previous 30 days, its arrow and colour
+    deltas = compared["comparison"]["deltas"]
+    for key in ("aov_gross", "gross", "orders", "conversion_rate", "nps", "recovered"):
+        tile = browser.find_element(By.CSS_SELECTOR, f".tile[data-kpi='{key}']")
+        delta = tile.find_element(By.CSS_SELECTOR, ".delta")
+        assert _same(attr(delta, "data-change"), deltas[key]["change"]), key
+        assert _same(attr(delta, "data-previous"), deltas[key]["previous"]), key
+        change = Decimal(str(deltas[key]["change"]))
+        assert attr(delta, "data-direction") == ("up" if change > 0 else "down" if change < 0 else "flat")
+        assert delta.text[0] in "▲▼■"
+    assert any(Decimal(str(deltas[key]["change"])) != 0 for key in ("gross", "orders"))  # the demo grows
+    shot(browser, "10-kpis-comparison")
+
+    # And the stage census is the API's: customers per lifecycle stage now, with the period's movement
+    lifecycle = site.api("/kpis/lifecycle", start=start, end=end)
+    census = _chart(browser, "census")
+    assert set(census) == set(lifecycle["census"])
+    assert all(_same(census[stage], lifecycle["census"][stage]) for stage in census)
+    assert sum(Decimal(str(count)) for count in lifecycle["census"].values()) > 0
+    browser.find_element(By.CSS_SELECTOR, "figure[data-chart='census']").location_once_scrolled_into_view  # noqa: B018
+    shot(browser, "11-kpis-stage-census")
+
+    # When they export the view as CSV
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.find_element(By.ID, "kpi-csv").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "main").get_attribute("data-exported") == "true")
+
+    # Then the console asked for the same view as CSV, and got one line per period and channel of the API's
+    exported = [entry for entry in _requests(browser) if entry.get("accept") == "text/csv"]
+    assert len(exported) == 1
+    assert exported[0]["status"] == 200
+    granularity = attr(browser.find_element(By.ID, "main"), "data-granularity")
+    rows = site.api("/kpis", start=start, end=end, granularity=granularity)["rows"]
+    assert exported[0]["lines"] == 1 + len(rows)
+    assert "Exported" in browser.find_element(By.ID, "kpi-status").text
+    shot(browser, "12-kpis-csv-exported")

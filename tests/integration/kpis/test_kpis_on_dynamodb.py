@@ -8,14 +8,13 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from kpis import importer, wiring
+from kpis import wiring
 from kpis.dal.dynamodb_store import DynamoDBKpiStore
 from kpis.handlers import api as handler
 from kpis.handlers import bus_batch
@@ -133,13 +132,24 @@ def test_bus_events_twice_and_shuffled_equal_the_reference_and_the_api_reads_the
     }
     got = {name: Decimal(str(body["totals"][name])) for name in sums}
     assert got == sums
-    assert Decimal(str(body["totals"]["aov_gross"])) == (sums["gross"] / sums["orders"]).quantize(Decimal("0.01"))
+    # (the GBP orders have no rate: the AOV divides by the orders that were converted)
+    unconverted = sum(
+        (row.get("orders_unconverted:GBP", Decimal(0)) for row in expected["buckets"].values()), Decimal(0)
+    )
+    assert unconverted > 0
+    assert Decimal(str(body["totals"]["aov_gross"])) == (sums["gross"] / (sums["orders"] - unconverted)).quantize(
+        Decimal("0.01")
+    )
     assert Decimal(str(body["totals"]["conversion_rate"])) == (sums["orders"] / sums["sessions"]).quantize(
         Decimal("0.0001")
     )
     nps = ((sums["nps_promoters"] - sums["nps_detractors"]) * 100 / sums["nps_responses"]).quantize(Decimal("0.01"))
     assert Decimal(str(body["totals"]["nps"])) == nps
-    assert body["attribution"] == {"model": "position_based", "lookback_days": 30}
+    assert body["attribution"] == {
+        "model": "position_based",
+        "lookback_days": 30,
+        "kept_lookbacks": [1, 7, 14, 30, 60, 90],
+    }
     assert Decimal(str(body["customers"]["customers"])) == expected["totals"]["customers"]
 
     # And a customer may not read the business's KPIs, nor another customer's value
@@ -164,26 +174,60 @@ def test_a_bad_query_names_its_field(kpis):
     assert "granularity" in answer["body"]
 
 
-def test_the_historical_import_counts_each_order_once(kpis, tmp_path: Path):
-    # Given a CSV of past orders (one bad row) and a service on the table
-    orders = tmp_path / "orders.csv"
-    orders.write_text(
-        "order_id,occurred_at,channel,revenue,currency,user_id,refund\n"
-        "A1,2025-11-03T10:00:00Z,store,100.50,TRY,u1,\n"
-        "A2,2025-11-20T10:00:00+03:00,web,20,EUR,u1,\n"
-        "A3,2025-12-01T10:00:00Z,web,abc,TRY,u2,\n"
-        "A1,2025-11-05T10:00:00Z,store,30.00,TRY,u1,true\n",
-        encoding="utf-8",
+def test_unknown_and_unsupported_parameters_are_refused_by_name(kpis):
+    for query, field in (
+        ({"channel": "tv"}, "channel"),
+        ({"colour": "red"}, "colour"),
+        ({"lookback_days": "45"}, "lookback_days"),
+        ({"attribution_model": "data_driven"}, "attribution_model"),
+        ({"compare": "last_week"}, "compare"),
+    ):
+        answer = handler.lambda_handler(_http("GET", "/kpis", "agent", query=query), FakeLambdaContext())
+        assert answer["statusCode"] == 400, query
+        assert field in {error["field"].split(".")[-1] for error in json.loads(answer["body"])["errors"]}, answer
+
+
+def test_negative_spend_is_refused_and_nothing_is_stored(kpis):
+    rows = [{"day": "2026-05-01", "channel": "web", "campaign": "a", "amount": "10.00", "currency": "TRY"},
+            {"day": "2026-05-01", "channel": "web", "campaign": "b", "amount": "-5.00", "currency": "TRY"}]  # fmt: skip
+    answer = handler.lambda_handler(_http("POST", "/kpis/spend", "admin", body={"rows": rows}), FakeLambdaContext())
+    assert answer["statusCode"] == 400
+    assert "rows.1.amount" in answer["body"]
+    totals = handler.lambda_handler(
+        _http("GET", "/kpis", "agent", query={"start": "2026-05-01", "end": "2026-05-01", "granularity": "total"}),
+        FakeLambdaContext(),
     )
-    service = wiring.get_service()
+    assert Decimal(json.loads(totals["body"])["totals"]["spend"]) == 0
 
-    # When it is imported twice
-    first = importer.main(["orders", str(orders), "--no-progress"], service=service)
-    second = importer.main(["orders", str(orders), "--no-progress"], service=service)
 
-    # Then the bad row is refused by line, and the orders are counted once
-    assert first == second == 1
-    state = service.load(service.resolve({"user_id": "u1"}))
-    assert state.orders == 2
-    assert state.gross == Decimal("100.50") + (Decimal(20) * RATES["EUR"]).quantize(Decimal("0.01"))
-    assert state.refunded == Decimal("30.00")
+def test_every_view_exports_csv(kpis):
+    journeys = generate(8, seed=3)
+    for origin, model in journeys.bus:
+        if origin == "capture":
+            wiring.get_rollup_service().apply_batch(
+                [_bus("omnichannel.capture", model.detail_type, model.to_bus_detail())]
+            )
+    for path, query, first_column in (
+        ("/kpis", {"start": "2026-01-01", "end": "2026-06-01", "granularity": "month"}, "period"),
+        ("/kpis/cohorts", {"from_month": "2026-01", "to_month": "2026-06"}, "cohort"),
+        ("/kpis/campaigns", {"start": "2026-01-01", "end": "2026-06-01"}, "campaign"),
+        ("/kpis/lifecycle", {"start": "2026-05-10", "end": "2026-06-01"}, "day"),
+    ):
+        event = _http("GET", path, "agent", query=query)
+        event["headers"]["accept"] = "text/csv"
+        answer = handler.lambda_handler(event, FakeLambdaContext())
+        assert answer["statusCode"] == 200, answer["body"]
+        assert answer["headers"]["Content-Type"].startswith("text/csv")
+        assert "attachment" in answer["headers"]["Content-Disposition"]
+        lines = answer["body"].splitlines()
+        assert lines[0].split(",")[0] == first_column, (path, lines[0])
+        json_answer = json.loads(
+            handler.lambda_handler(_http("GET", path, "agent", query=query), FakeLambdaContext())["body"]
+        )
+        rows = {
+            "/kpis": "rows",
+            "/kpis/cohorts": "cohorts",
+            "/kpis/campaigns": "campaigns",
+            "/kpis/lifecycle": "movement",
+        }
+        assert len(lines) - 1 == len(json_answer[rows[path]]), path

@@ -18,6 +18,13 @@ def test_kpi_document_is_valid_and_covers_every_route() -> None:
         "/kpis/customers/{customer_id}",
         "/kpis/profiles/{profile_id}",
         "/kpis/spend",
+        "/kpis/campaigns",
+        "/kpis/lifecycle",
     ):
         assert path in document["paths"], path
     assert "requestBody" in document["paths"]["/kpis/spend"]["post"]
+    # every view documents its CSV form, and /kpis its comparison
+    for path in ("/kpis", "/kpis/cohorts", "/kpis/campaigns", "/kpis/lifecycle"):
+        assert "text/csv" in document["paths"][path]["get"]["responses"]["200"]["content"], path
+    names = {parameter["name"] for parameter in document["paths"]["/kpis"]["get"]["parameters"]}
+    assert {"compare", "attribution_model", "lookback_days", "distinct"} <= names

@@ -18,8 +18,14 @@ from journeys.models.definition import JourneyDefinition, journey_schema
 from tests.infrastructure.cfn_template import functions, load_template
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
-SHIPPED = ["abandoned_cart_store_offer", "cross_sell_coffee", "first_purchase_follow_up", "high_value_first_order_call", "post_visit_nps",
-           "recovery_feedback"]  # fmt: skip
+SHIPPED = [
+    "abandoned_cart_store_offer",
+    "cross_sell_coffee",
+    "first_purchase_follow_up",
+    "high_value_first_order_call",
+    "post_visit_nps",
+    "recovery_feedback",
+]
 MINIMAL: dict[str, Any] = {
     "id": "probe",
     "version": 1,

@@ -9,12 +9,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from kpis.dal import keys
-from kpis.dal.memory_store import MemoryKpiStore
 from kpis.handlers.schedule_clv_fit import fit_clv
 from kpis.logic.clv_scoring import ClvModel, score
+from kpis.logic.customer_keys import pending_customer
 from kpis.logic.facts import Fact, FactKind
 from kpis.logic.money import FxRates
-from kpis.logic.rollup_service import RollupConfig, RollupService
+from kpis.logic.rollup_service import RollupConfig
+from tests.support.kpi_service import memory_service
 
 ZONE = ZoneInfo("Europe/Istanbul")
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
@@ -23,8 +24,7 @@ NOW = datetime(2026, 9, 1, tzinfo=UTC)
 def test_the_fit_job_stores_parameters_the_scorer_uses():
     # Given 200 customers buying over eight months
     rng = random.Random(3)
-    store = MemoryKpiStore()
-    service = RollupService(store, RollupConfig(zone=ZONE), clock=lambda: NOW)
+    service, store = memory_service(RollupConfig(zone=ZONE), clock=lambda: NOW)
     fx = FxRates("TRY", {})
     for customer in range(200):
         # BG/NBD's own story: purchases at a personal rate, a personal chance to drop out after each one
@@ -45,7 +45,7 @@ def test_the_fit_job_stores_parameters_the_scorer_uses():
             service.record(fact)
 
     # When the job fits the models
-    model = fit_clv(store, "2026-09-01", max_customers=10_000)
+    model = fit_clv(service.repository, "2026-09-01", max_customers=10_000)
 
     # Then the parameters are stored with the fit date and the sample size
     assert model is not None
@@ -54,7 +54,7 @@ def test_the_fit_job_stores_parameters_the_scorer_uses():
     assert stored.sample_size == 200
     assert keys.clv_params_history("2026-09-01") in store.items
     # And a repeat buyer is worth more than a one-off buyer of the same age
-    states = [service.load(keys.pending_customer("user_id", f"u{c}")) for c in range(200)]
+    states = [service.load(pending_customer("user_id", f"u{c}")) for c in range(200)]
     today = NOW.date()
     repeat = max(states, key=lambda s: len(s.orders_by_day))
     single = next(s for s in states if len(s.orders_by_day) == 1)

@@ -6,16 +6,16 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kpis.dal.memory_store import MemoryKpiStore
 from kpis.logic.dispatch import apply
-from kpis.logic.rollup_service import RollupConfig, RollupService
+from kpis.logic.rollup_service import RollupConfig
+from tests.support.kpi_service import memory_service
 
 SAMPLES = Path(__file__).resolve().parents[3] / "events" / "kpis"
 
 
 def test_every_sample_is_applied_once():
     # Given the KPI consumer's bus samples and an empty table
-    service = RollupService(MemoryKpiStore(), RollupConfig(), clock=lambda: datetime(2026, 11, 23, 12, tzinfo=UTC))
+    service, _ = memory_service(RollupConfig(), clock=lambda: datetime(2026, 11, 23, 12, tzinfo=UTC))
     samples = sorted(SAMPLES.glob("*.json"))
     assert len(samples) == 4
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from kpis.dal import keys
-from kpis.dal.memory_store import MemoryKpiStore
+from kpis.logic.customer_keys import pending_customer
 from kpis.logic.facts import Fact, FactKind
 from kpis.logic.lifecycle import LifecycleThresholds
 from kpis.logic.money import FxRates
-from kpis.logic.rollup_service import RollupConfig, RollupService
+from kpis.logic.rollup_service import RollupConfig
 from omnichannel.kpi_events import LifecycleChanged
+from tests.support.kpi_service import memory_service
 
 ZONE = ZoneInfo("Europe/Istanbul")
 
@@ -29,8 +30,8 @@ class Recorder:
     def __init__(self) -> None:
         self.changes: list[LifecycleChanged] = []
 
-    def announce(self, change: LifecycleChanged) -> None:
-        self.changes.append(change)
+    def announce(self, changes: Sequence[LifecycleChanged]) -> None:
+        self.changes.extend(changes)
 
 
 def _fact(n: int, kind: FactKind, at: datetime, amount: str = "0") -> Fact:
@@ -46,8 +47,7 @@ def test_one_customer_walks_through_all_five_stages():
     # Given a customer, a clock we move, and thresholds: at risk after 60 days, lapsed after 180, loyal at 3 orders
     clock = Clock(datetime(2026, 1, 10, 10, tzinfo=UTC))
     sink = Recorder()
-    store = MemoryKpiStore()
-    service = RollupService(store, RollupConfig(zone=ZONE, thresholds=LifecycleThresholds(60, 180, 3)), clock, sink)
+    service, _ = memory_service(RollupConfig(zone=ZONE, thresholds=LifecycleThresholds(60, 180, 3)), clock, sink)
     stages = []
 
     def step(fact: Fact | None = None, *, days: int = 0) -> None:
@@ -57,7 +57,7 @@ def test_one_customer_walks_through_all_five_stages():
             assert not service.record(fact)  # redelivered: nothing changes, nothing announced again
         else:
             service.review()
-        stages.append(service.load(keys.pending_customer("user_id", "ayse")).stage)
+        stages.append(service.load(pending_customer("user_id", "ayse")).stage)
 
     # When she signs up, orders once, orders twice more, goes quiet for 61 days, then for 181 days, then returns
     step(_fact(1, FactKind.SIGNUP, clock.moment))
@@ -99,7 +99,7 @@ def test_the_review_job_announces_nothing_when_no_stage_is_due():
     # Given a customer who ordered today
     clock = Clock(datetime(2026, 3, 1, 9, tzinfo=UTC))
     sink = Recorder()
-    service = RollupService(MemoryKpiStore(), RollupConfig(zone=ZONE), clock, sink)
+    service, _ = memory_service(RollupConfig(zone=ZONE), clock, sink)
     service.record(_fact(1, FactKind.ORDER, clock.moment, "10"))
     sink.changes.clear()
 

@@ -300,3 +300,20 @@ def test_scoring_imports_neither_numpy_nor_scipy():
         env={"PYTHONPATH": str(ROOT / "functions" / "kpis")},
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_numpy_numbers_score_like_python_floats() -> None:
+    # Given a customer summary as numpy gives it (a fit's arrays, a notebook), and the same as Python floats
+    from typing import Any
+
+    import numpy as np
+
+    from kpis.clv.model import BgNbdParams, GammaGammaParams
+
+    bg, gg = BgNbdParams(0.243, 4.414, 0.793, 2.426), GammaGammaParams(6.25, 3.74, 15.44)
+    x, t_x, age, spend = np.float64(2), np.float64(30.43), np.float64(38.86), np.float64(35.5)
+    horizon: Any = np.int64(365)
+    # When both are scored, Then the answers are the same Decimal (numpy's repr is not a number)
+    assert predicted_clv(bg, gg, x, t_x, age, spend, horizon, np.float64(0.1)) == predicted_clv(
+        bg, gg, 2.0, 30.43, 38.86, 35.5, 365, 0.1
+    )

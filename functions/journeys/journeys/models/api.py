@@ -32,8 +32,8 @@ class JourneyDetail(BaseModel):
     funnel: dict[str, Any] = Field(
         description=(
             "entered, held_out, converted, converted_held_out, finished, exited by reason, steps (reached), sent by "
-            "channel, skipped by reason, deferred, tasks, rewards, store_offers, surveys (asked, answered, NPS, CSAT, followed up "
-            "and how fast), lift"
+            "channel, skipped by reason, deferred, tasks, rewards, store_offers, surveys (asked, answered, NPS, CSAT, "
+            "followed up and how fast), lift"
         )
     )
 

@@ -224,7 +224,7 @@ def expected_average_value(
 
 
 def _to_money(value: float, quantum: Decimal) -> Decimal:
-    return Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_EVEN)
+    return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_EVEN)  # numpy floats too
 
 
 def predicted_clv(
@@ -254,7 +254,9 @@ def predicted_clv(
         ("annual_discount_rate", annual_discount_rate),
         ("time_unit_days", time_unit_days),
     ):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        # any real number: numpy's integers and floats too (their repr is not a number: they go through float)
+        number = value if isinstance(value, int | float) else getattr(value, "__float__", None)
+        if isinstance(value, bool | str | bytes) or number is None or not math.isfinite(float(value)):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     if horizon_days < 0:
         raise ValueError(f"horizon_days must be >= 0, got {horizon_days}")

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from kpis.dal.store import Add, Counters, Delete, Item, Key, Operation, Put, TransactionCancelled
+from kpis.dal.store import (
+    CONDITION_FAILED,
+    CONFLICT,
+    Add,
+    Counters,
+    Delete,
+    Item,
+    Key,
+    Operation,
+    Put,
+    TransactionCancelled,
+)
 from omnichannel.dynamodb import cancellation_codes, condition_failed
 
 _serializer = TypeSerializer()
@@ -116,8 +127,8 @@ class DynamoDBKpiStore:
             self._client.transact_write_items(TransactItems=entries)
         except ClientError as error:
             codes = cancellation_codes(error)
-            if codes and any(code == "ConditionalCheckFailed" for code in codes):
-                raise TransactionCancelled([code == "ConditionalCheckFailed" for code in codes]) from error
+            if codes and any(code in (CONDITION_FAILED, CONFLICT) for code in codes):
+                raise TransactionCancelled(codes) from error
             raise
         self.counters.items_written += len(entries)
 
@@ -154,6 +165,72 @@ class DynamoDBKpiStore:
             raise
         self.counters.items_written += 1
         return True
+
+    def add_members(self, key: Key, attribute: str, members: Sequence[str], cap: int) -> bool:
+        self.counters.calls += 1
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(key),
+                UpdateExpression="ADD #set :members",
+                ConditionExpression="attribute_not_exists(#set) OR size(#set) <= :room",
+                ExpressionAttributeNames={"#set": attribute},
+                ExpressionAttributeValues={
+                    ":members": {"SS": sorted(set(members))},
+                    ":room": {"N": str(cap - len(set(members)))},
+                },
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        self.counters.items_written += 1
+        return True
+
+    def remove_member(self, key: Key, attribute: str, member: str) -> None:
+        self.counters.calls += 1
+        self._client.update_item(
+            TableName=self._table,
+            Key=_key(key),
+            UpdateExpression="DELETE #set :member",
+            ExpressionAttributeNames={"#set": attribute},
+            ExpressionAttributeValues={":member": {"SS": [member]}},
+        )
+        self.counters.items_written += 1
+
+    def raise_registers(self, key: Key, registers: Mapping[str, int]) -> None:
+        """Read the sketch, write the registers that grow, on the condition that nobody wrote it meanwhile."""
+        for _ in range(20):
+            current = self.get(key) or {}
+            higher = {name: value for name, value in registers.items() if int(current.get(name, 0)) < value}
+            if not higher:
+                return
+            names = {f"#r{i}": name for i, name in enumerate(higher)}
+            values: dict[str, Any] = {f":r{i}": {"N": str(value)} for i, value in enumerate(higher.values())}
+            values[":one"] = {"N": "1"}
+            version = current.get("sketch_version")
+            condition = "attribute_not_exists(sketch_version)"
+            if version is not None:
+                condition = "sketch_version = :seen"
+                values[":seen"] = {"N": str(version)}
+            sets = ", ".join(f"#r{i} = :r{i}" for i in range(len(higher)))
+            self.counters.calls += 1
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(key),
+                    UpdateExpression=f"SET {sets} ADD sketch_version :one",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as error:
+                if condition_failed(error):
+                    continue
+                raise
+            self.counters.items_written += 1
+            return
+        raise RuntimeError(f"the sketch {key} kept changing")
 
     def raise_register(self, key: Key, attribute: str, value: int) -> None:
         self.counters.calls += 1

@@ -1,33 +1,55 @@
-"""The KPI table's item keys (``pk``, ``sk``). Identifier values never appear in a key: they are hashed."""
+"""The KPI table's item keys (``pk``, ``sk``). Identifier values never appear in a key: they are hashed.
+
+Aggregates carry a shard suffix (``#<shard>``, one shard per commit chosen at random): a hot counter (today's
+web bucket, the all-time totals) is spread over several items, so none takes more than its share of DynamoDB's
+per-item write limit; a reader sums the shards (and the unsharded items an earlier version wrote).
+"""
 
 from __future__ import annotations
 
-import hashlib
-
 from kpis.dal.store import Key
+from kpis.logic.customer_keys import hashed
+from kpis.logic.ports import Aggregate, Kind, SessionMarker
 
 CUSTOMER_SK = "C"
-
-
-def hashed(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+ROLLUP = "R#"  # + month: a month's day-level aggregates share a partition (one range query per kind)
+DAY_PREFIX = {Kind.BUCKET: "D", Kind.CREDITS: "A", Kind.CAMPAIGN: "K", Kind.SOURCE: "M", Kind.LIFECYCLE: "L"}
+FIXED_PARTITION = {Kind.COHORT: "COHORT", Kind.MONTHLY: "MONTHLY", Kind.TOTALS: "CUSTOMERS", Kind.CENSUS: "CENSUS"}
+FIXED_SORT = {Kind.TOTALS: "ALL", Kind.CENSUS: "NOW"}
+LABEL = {Kind.CAMPAIGN: "campaign", Kind.SOURCE: "source_medium"}  # the readable dimension, set once
 
 
 def dedupe(event_id: str) -> Key:
     return (f"E#{event_id}", "E")
 
 
+def dimension_part(aggregate: Aggregate) -> str:
+    """Channels go in the key as they are; campaign names and sources are free text: hashed."""
+    if aggregate.kind in LABEL:
+        return "#" + hashed(aggregate.kind.value, aggregate.dimension)[:16]
+    if aggregate.kind is Kind.LIFECYCLE:
+        return ""
+    return "#" + aggregate.dimension
+
+
+def aggregate(key: Aggregate, shard: int | None = None) -> Key:
+    suffix = "" if shard is None else f"#{shard}"
+    if key.kind in DAY_PREFIX:
+        return (ROLLUP + key.period[:7], f"{DAY_PREFIX[key.kind]}#{key.period}{dimension_part(key)}{suffix}")
+    return (FIXED_PARTITION[key.kind], FIXED_SORT.get(key.kind, key.period) + suffix)
+
+
 def bucket(day: str, channel: str) -> Key:
-    """Counters of one business day and channel; a month's buckets share a partition (one range query)."""
-    return (f"R#{day[:7]}", f"D#{day}#{channel}")
+    """The unsharded bucket of a day and channel (as an earlier version wrote it)."""
+    return aggregate(Aggregate(Kind.BUCKET, day, channel))
 
 
-def distinct(day: str, channel: str) -> Key:
-    return (f"R#{day[:7]}", f"U#{day}#{channel}")
+def distinct(day: str, channel: str, shard: int | None = None) -> Key:
+    return (ROLLUP + day[:7], f"U#{day}#{channel}" + ("" if shard is None else f"#{shard}"))
 
 
-def session(day: str, channel: str, visitor: str) -> Key:
-    return (f"S#{day}", f"{channel}#{visitor}")
+def session(marker: SessionMarker) -> Key:
+    return (f"S#{marker.day}", f"{marker.channel}#{marker.visitor}")
 
 
 def customer(customer_key: str) -> Key:
@@ -38,15 +60,6 @@ def identifier(kind: str, value: str) -> Key:
     return (f"I#{hashed(kind, value)}", "I")
 
 
-def cohort(month: str) -> Key:
-    return ("COHORT", month)
-
-
-def monthly(year: str) -> Key:
-    return ("MONTHLY", year)
-
-
-CUSTOMERS = ("CUSTOMERS", "ALL")
 CLV_PARAMS = ("CLV", "PARAMS")
 
 
@@ -58,17 +71,9 @@ def spend(day: str, channel: str, campaign: str) -> Key:
     return (f"SPEND#{day}", f"{channel}#{campaign}")
 
 
-REVIEW_JOB = ("JOB", "REVIEW")
+def job(name: str) -> Key:
+    return ("JOB", name.upper())
 
 
 def review_pk(day: str) -> str:
     return f"REVIEW#{day}"
-
-
-def pending_customer(kind: str, value: str) -> str:
-    """The customer key of identifiers no profile holds yet (folded into the profile when it is announced)."""
-    return f"i-{hashed(kind, value)}"
-
-
-def profile_customer(profile_id: str) -> str:
-    return f"p-{profile_id}"

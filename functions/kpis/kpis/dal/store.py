@@ -6,8 +6,9 @@ in-memory table (tests, the benchmark's million events) unchanged.
   counters are only ever changed inside a transaction whose conditional dedupe ``Put`` makes them count once.
 - ``Delete``.
 
-A transaction is all or nothing; a failed condition cancels it and :class:`TransactionCancelled` says which
-operation's condition failed. Every store counts the items it read and wrote (the benchmark prints them).
+A transaction is all or nothing; a failed condition or a conflict with a concurrent transaction cancels it and
+:class:`TransactionCancelled` says which operation and why. Every store counts the items it read and wrote (the
+benchmark prints them).
 """
 
 from __future__ import annotations
@@ -44,12 +45,18 @@ class Delete:
 Operation = Put | Add | Delete
 
 
-class TransactionCancelled(Exception):
-    """A condition failed: ``failed[i]`` is True for the operations whose condition did not hold."""
+CONDITION_FAILED = "ConditionalCheckFailed"
+CONFLICT = "TransactionConflict"
 
-    def __init__(self, failed: Sequence[bool]) -> None:
-        super().__init__(f"transaction cancelled: conditions failed at {[i for i, f in enumerate(failed) if f]}")
-        self.failed = list(failed)
+
+class TransactionCancelled(Exception):
+    """DynamoDB cancelled the transaction: ``reasons[i]`` says why for operation i (``ConditionalCheckFailed``,
+    ``TransactionConflict`` with a concurrent transaction on the same item, or None where it was fine)."""
+
+    def __init__(self, reasons: Sequence[str | None]) -> None:
+        self.reasons = list(reasons)
+        self.failed = [reason == CONDITION_FAILED for reason in self.reasons]
+        super().__init__(f"transaction cancelled: {[(i, r) for i, r in enumerate(self.reasons) if r]}")
 
 
 @dataclass
@@ -75,6 +82,16 @@ class KpiStore(Protocol):
 
     def add_to_capped_set(self, key: Key, attribute: str, member: str, cap: int) -> bool:
         """Add ``member`` to a string set unless the set already holds ``cap`` members; False if it was full."""
+        ...
+
+    def add_members(self, key: Key, attribute: str, members: Sequence[str], cap: int) -> bool:
+        """Add ``members`` to a string set unless that would bring it over ``cap`` members; False if so."""
+        ...
+
+    def remove_member(self, key: Key, attribute: str, member: str) -> None: ...
+
+    def raise_registers(self, key: Key, registers: Mapping[str, int]) -> None:
+        """``attribute = max(attribute, value)`` for each (HyperLogLog registers), in one write."""
         ...
 
     def raise_register(self, key: Key, attribute: str, value: int) -> None:

@@ -12,16 +12,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from kpis import wiring
-from kpis.dal import keys
-from kpis.dal.store import KpiStore, Put
 from kpis.logic.clv_scoring import ClvModel, summary
 from kpis.logic.customer import CustomerState
+from kpis.logic.ports import KpiRepository
 from kpis.observability import logger, metrics, tracer
 
 MIN_FIT_SAMPLE = 20
 
 
-def fit_clv(store: KpiStore, today_iso: str, max_customers: int) -> ClvModel | None:
+def fit_clv(repository: KpiRepository, today_iso: str, max_customers: int) -> ClvModel | None:
     from datetime import date
 
     from kpis.clv.fit import FitError, fit_bgnbd, fit_gamma_gamma
@@ -32,7 +31,7 @@ def fit_clv(store: KpiStore, today_iso: str, max_customers: int) -> ClvModel | N
     age: list[float] = []
     repeat_frequency: list[float] = []
     spend: list[float] = []
-    for item in store.scan_customers():
+    for item in repository.all_customers():
         state = CustomerState.from_item(str(item["customer"]), item)
         if not state.orders_by_day:
             continue
@@ -61,8 +60,7 @@ def fit_clv(store: KpiStore, today_iso: str, max_customers: int) -> ClvModel | N
         # The previous parameters stay in use; an alarm on ClvFitFailed tells someone to look.
         logger.warning("CLV fit failed", extra={"reason": str(error), "customers": len(frequency)})
         return None
-    store.write(Put(keys.CLV_PARAMS, model.to_item()))
-    store.write(Put(keys.clv_params_history(today_iso), model.to_item()))
+    repository.save_clv_parameters(today_iso, model.to_item())
     return model
 
 
@@ -73,7 +71,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     from kpis.settings import get_settings
 
     today = wiring.now().astimezone(get_settings().rollup_config().zone).date().isoformat()
-    model = fit_clv(wiring.get_store(), today, get_settings().clv_fit_max_customers)
+    model = fit_clv(wiring.get_repository(), today, get_settings().clv_fit_max_customers)
     if model is None:
         return {"fitted": False}
     metrics.add_metric(name="ClvModelFitted", unit="Count", value=1)

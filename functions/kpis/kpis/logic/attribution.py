@@ -17,9 +17,11 @@ decimal places (the last touch takes the rounding remainder, so a customer's cre
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Set as AbstractSet
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 CREDIT_QUANTUM = Decimal("0.000001")
 ONE = Decimal(1)
@@ -34,9 +36,12 @@ class AttributionModel(StrEnum):
 
 
 HALF_LIFE_DAYS = 7
+# Credits are kept for every model at each of these lookbacks (and the configured one), so a marketer compares
+# models on the same period (as GA4's model comparison does) and the API answers any of them exactly.
+STANDARD_LOOKBACKS = (1, 7, 14, 30, 60, 90)
 
 
-def path(touches: set[str], conversion_day: date, lookback_days: int) -> list[tuple[date, str]]:
+def path(touches: AbstractSet[str], conversion_day: date, lookback_days: int) -> list[tuple[date, str]]:
     """The touches ("YYYY-MM-DD|channel") inside ``[conversion_day - lookback_days, conversion_day]``, in order."""
     chosen = []
     for touch in touches:
@@ -68,7 +73,11 @@ def _weights(model: AttributionModel, steps: list[tuple[date, str]], conversion_
 
 
 def credits(
-    model: AttributionModel, touches: set[str], conversion_day: date, conversion_channel: str, lookback_days: int
+    model: AttributionModel,
+    touches: AbstractSet[str],
+    conversion_day: date,
+    conversion_channel: str,
+    lookback_days: int,
 ) -> dict[str, Decimal]:
     """Credit per channel for one acquisition; the shares add up to exactly 1."""
     conversion = f"{conversion_day.isoformat()}|{conversion_channel}"
@@ -80,3 +89,27 @@ def credits(
     for (_, channel), share in zip(steps, rounded, strict=True):
         shares[channel] = shares.get(channel, Decimal(0)) + share
     return {channel: share for channel, share in shares.items() if share}
+
+
+def every_credit(
+    touches: frozenset[str], conversion_day: date, conversion_channel: str, lookbacks: tuple[int, ...]
+) -> dict[str, dict[str, Decimal]]:
+    """``acquired:<model>:<lookback>`` -> credit per channel, for every model and each lookback. Only the touches
+    inside the longest lookback matter, so a customer's later touches find the credits computed already."""
+    first = (conversion_day - timedelta(days=max(lookbacks))).isoformat()
+    last = conversion_day.isoformat()
+    relevant = frozenset(touch for touch in touches if first <= touch[:10] <= last)
+    return _every_credit(relevant, conversion_day, conversion_channel, lookbacks)
+
+
+@lru_cache(maxsize=4096)
+def _every_credit(
+    touches: frozenset[str], conversion_day: date, conversion_channel: str, lookbacks: tuple[int, ...]
+) -> dict[str, dict[str, Decimal]]:
+    out: dict[str, dict[str, Decimal]] = {}
+    for lookback in lookbacks:
+        for model in AttributionModel:
+            out[f"acquired:{model.value}:{lookback}"] = credits(
+                model, touches, conversion_day, conversion_channel, lookback
+            )
+    return out

@@ -64,8 +64,8 @@ def score(
         "predicted_clv": predicted_clv(
             model.bg, model.gg, x, t_x, age, mean, horizon_days, annual_discount_rate, TIME_UNIT_DAYS
         ),
-        "probability_alive": Decimal(repr(round(probability_alive(model.bg, x, t_x, age), 6))),
-        "expected_purchases": Decimal(repr(round(expected_purchases(model.bg, horizon_units, x, t_x, age), 6))),
+        "probability_alive": Decimal(repr(round(float(probability_alive(model.bg, x, t_x, age)), 6))),
+        "expected_purchases": Decimal(repr(round(float(expected_purchases(model.bg, horizon_units, x, t_x, age)), 6))),
         "horizon_days": horizon_days,
         "scored_on": today.isoformat(),
         "model_fitted_at": model.fitted_at,

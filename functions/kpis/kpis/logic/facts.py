@@ -24,8 +24,24 @@ class FactKind(StrEnum):
     RECOVERED = "recovered"
 
 
+# The count beside each money sum, for amounts in a currency without a rate.
+UNCONVERTED_COUNT = {"gross": "orders", "refunded": "refunds", "recovered": "recovered_orders", "spend": "spend_rows"}
 SESSION_KINDS = frozenset({FactKind.PAGE_VIEW, FactKind.SCREEN_VIEW, FactKind.STORE_VISIT})
 TOUCH_KINDS = SESSION_KINDS | {FactKind.LEAD, FactKind.SIGNUP, FactKind.ORDER}
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The marketing campaign an event came with (Segment's ``context.campaign``: utm_campaign, utm_source,
+    utm_medium); "(not set)" where a part is missing, as GA4 writes it."""
+
+    name: str
+    source: str
+    medium: str
+
+    @property
+    def source_medium(self) -> str:
+        return f"{self.source} / {self.medium}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,7 @@ class Fact:
     money: Conversion | None = None
     nps: int | None = None
     csat: int | None = None
+    campaign: Campaign | None = None
 
     @property
     def reporting_amount(self) -> Decimal:
@@ -82,13 +99,22 @@ class Fact:
         return out
 
     def _money(self, name: str) -> dict[str, Decimal]:
+        """The native sum per currency always; the reporting sum when the currency has a rate, else the amount
+        and its count under ``<name>_unconverted:<CUR>`` / ``<count>_unconverted:<CUR>`` (never a zero)."""
         assert self.money is not None
-        out = {f"{name}:{self.money.currency}": self.money.amount}
+        code = self.money.currency
+        out = {f"{name}:{code}": self.money.amount}
         if self.money.reporting_amount is None:
             out["fx_missing"] = Decimal(1)
+            out[f"{name}_unconverted:{code}"] = self.money.amount
+            out[f"{UNCONVERTED_COUNT[name]}_unconverted:{code}"] = Decimal(1)
         else:
             out[name] = self.money.reporting_amount
         return out
+
+    @property
+    def converted(self) -> bool:
+        return self.money is not None and self.money.reporting_amount is not None
 
     def conversion_record(self) -> dict[str, Any]:
         return self.money.as_record() if self.money is not None else {}

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kpis.logic.calendar import business_day
-from kpis.logic.facts import Fact, FactKind
+from kpis.logic.facts import Campaign, Fact, FactKind
 from kpis.logic.money import FxRates, MoneyError, amount, currency_code
 from omnichannel.canonical_event import CanonicalEvent, EventType
 from omnichannel.cart_events import CartRecovered
@@ -61,6 +61,25 @@ def _visitor(identifiers: dict[str, str]) -> str:
     return f"{kind}:{value}"
 
 
+NOT_SET = "(not set)"
+MAX_CAMPAIGN_TEXT = 100
+
+
+def _campaign(context: dict[str, Any]) -> Campaign | None:
+    """Segment's ``context.campaign`` (analytics.js fills it from the page's utm_ parameters)."""
+    raw = context.get("campaign")
+    if not isinstance(raw, dict):
+        return None
+
+    def part(name: str) -> str:
+        value = raw.get(name)
+        text = str(value).strip()[:MAX_CAMPAIGN_TEXT] if isinstance(value, str | int | float) else ""
+        return text or NOT_SET
+
+    campaign = Campaign(part("name"), part("source"), part("medium"))
+    return None if campaign == Campaign(NOT_SET, NOT_SET, NOT_SET) else campaign
+
+
 def fact_from_event(event: CanonicalEvent, zone: ZoneInfo, fx: FxRates) -> Fact | None:
     """The fact an event stands for, or None when the KPIs do not count it."""
     if event.type is EventType.PAGE:
@@ -81,7 +100,10 @@ def fact_from_event(event: CanonicalEvent, zone: ZoneInfo, fx: FxRates) -> Fact 
         if kind is FactKind.ORDER:
             raw = properties.get("revenue", properties.get("total"))
             code = currency_code(properties.get("currency"))
-            money = fx.convert(amount(raw, code), code)
+            value = amount(raw, code)
+            if value < 0:
+                raise MoneyError(f"amount {raw!r} is negative (a refund is an Order Refunded)")
+            money = fx.convert(value, code)
         elif kind is FactKind.REFUND:
             raw = properties.get("total", properties.get("revenue"))
             code = currency_code(properties.get("currency"))
@@ -104,6 +126,7 @@ def fact_from_event(event: CanonicalEvent, zone: ZoneInfo, fx: FxRates) -> Fact 
         money=money,
         nps=nps,
         csat=csat,
+        campaign=_campaign(event.context),
     )
 
 

@@ -4,7 +4,7 @@
 |---|---|
 | ``recovery`` | has ordered, last order more than ``lapsed_days`` ago: lapsed, to win back |
 | ``retention`` | has ordered, last order more than ``at_risk_days`` ago: at risk, to keep |
-| ``loyalty`` | at least ``loyal_min_orders`` orders and net value at least ``loyal_min_value`` |
+| ``loyalty`` | at least ``loyal_min_orders`` orders and a positive net value of at least ``loyal_min_value`` |
 | ``experimentation`` | has ordered (trying the brand out) |
 | ``acquisition`` | no order yet, but signed up or left a lead |
 | none | an anonymous visitor: not in the lifecycle |
@@ -60,7 +60,12 @@ def stage_of(state: CustomerState, today: date, thresholds: LifecycleThresholds)
         return Stage.RECOVERY
     if figures.recency_days > thresholds.at_risk_days:
         return Stage.RETENTION
-    if figures.frequency >= thresholds.loyal_min_orders and figures.monetary >= thresholds.loyal_min_value:
+    # A customer whose orders were all refunded has no value to be loyal with.
+    if (
+        figures.frequency >= thresholds.loyal_min_orders
+        and figures.monetary > 0
+        and figures.monetary >= thresholds.loyal_min_value
+    ):
         return Stage.LOYALTY
     return Stage.EXPERIMENTATION
 

@@ -16,6 +16,7 @@ _MINOR_UNITS = {
 }  # fmt: skip
 _CODE = re.compile(r"^[A-Z]{3}$")
 ZERO = Decimal(0)
+# Larger amounts are refused: DynamoDB numbers hold 38 digits, and a sum of such amounts must stay exact.
 MAX_AMOUNT = Decimal(10) ** 15
 
 

@@ -1,35 +1,57 @@
-"""Rolls facts up into the KPI table, exactly once each, and keeps each customer's totals and lifecycle stage.
+"""Rolls bus events up into the KPI aggregates, exactly once each, a batch at a time, and keeps each customer's
+totals and lifecycle stage.
 
-Per event: one ``TransactWriteItems`` holding the conditional dedupe item (keyed by ``event_id``), the counters
-of the event's day-and-channel bucket, the change of the customer-level aggregates (``after - before`` of the
-customer's contributions) and the customer's new state (on the condition that its version is the one read). A
-redelivered event fails the dedupe condition and changes nothing; a concurrent change of the same customer fails
-the version condition and the event is applied again on the fresh state. Distinct customers are counted before
-the transaction (idempotent on their own).
+Per batch: the facts' customers are resolved (one read of the identifier map) and loaded (one read), the session
+markers they might claim are read (one read), and then the facts are written in as few commits as DynamoDB's
+100 items per transaction allow. A commit holds one conditional dedupe record per event, the markers of the
+sessions it starts, the customers it changes (each on the condition that its version is the one read) and the
+counter deltas of all its events summed per aggregate. A commit cancelled by a duplicate is retried without it;
+by a taken session, without that session; by a customer changed meanwhile, on the fresh state; by a conflict with
+a concurrent transaction, after a short pause. Identity events (``profile.*``) are applied in their place in the
+batch, between the facts before and after them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import random
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from kpis.dal import keys
-from kpis.dal.store import Add, Delete, KpiStore, Operation, Put, TransactionCancelled
+from pydantic import ValidationError
+
 from kpis.logic import distinct
 from kpis.logic.customer import (
     AttributionSettings,
     Contributions,
     CustomerState,
     contributions,
+    credit_inputs,
     difference,
+    summed,
 )
-from kpis.logic.facts import SESSION_KINDS, Fact, FactKind
+from kpis.logic.customer_keys import hashed, pending_customer, profile_customer
+from kpis.logic.dispatch import Erase, Link, Merge, parse
+from kpis.logic.facts import SESSION_KINDS, UNCONVERTED_COUNT, Fact, FactKind
+from kpis.logic.inputs import UncountableEvent
 from kpis.logic.lifecycle import LifecycleThresholds, next_review, rfm, stage_of
-from kpis.logic.money import FxRates, amount, currency_code
+from kpis.logic.money import FxRates, MoneyError, amount, currency_code
+from kpis.logic.ports import (
+    Aggregate,
+    Commit,
+    CommitRejected,
+    CustomerWrite,
+    Deltas,
+    Kind,
+    KpiRepository,
+    SessionMarker,
+)
 from omnichannel.kpi_events import LifecycleChanged, lifecycle_event_id
 
 # Which identifier names the customer when several are known and no profile holds any yet.
@@ -37,9 +59,11 @@ PRECEDENCE = (
     "user_id", "email", "phone", "loyalty_card", "pos_customer", "whatsapp", "messenger", "instagram",
     "device_id", "anonymous_id",
 )  # fmt: skip
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 16
 MAX_POINTER_HOPS = 16
+TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 ZERO = Decimal(0)
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -48,12 +72,11 @@ class RollupConfig:
     fx: FxRates = field(default_factory=lambda: FxRates("TRY", {}))
     attribution: AttributionSettings = field(default_factory=AttributionSettings)
     thresholds: LifecycleThresholds = field(default_factory=LifecycleThresholds)
-    dedupe_days: int = 400
     distinct_cap: int = distinct.DEFAULT_CAP
 
 
 class LifecycleSink(Protocol):
-    def announce(self, change: LifecycleChanged) -> None: ...
+    def announce(self, changes: Sequence[LifecycleChanged]) -> None: ...
 
 
 Scorer = Callable[[CustomerState, date], dict[str, Any]]
@@ -64,69 +87,446 @@ def no_scores(state: CustomerState, today: date) -> dict[str, Any]:
 
 
 class ConcurrentUpdates(RuntimeError):
-    """The same customer kept changing under us (retried MAX_ATTEMPTS times); the event is retried as a whole."""
+    """The same items kept changing under us (MAX_ATTEMPTS times); the batch is retried as a whole."""
 
 
-def _summed(*parts: Contributions) -> Contributions:
-    return difference({}, _merge_all(parts))
+@dataclass
+class BatchResult:
+    """``poison``: index -> why the event can never be counted (the caller quarantines it); ``outcomes``: what
+    happened to each event (``counted``, ``duplicate``, ``ignored``, ``linked``, ``merged``, ``erased``,
+    ``uncountable``)."""
+
+    poison: dict[int, str] = field(default_factory=dict)
+    outcomes: list[str] = field(default_factory=list)
 
 
-def _merge_all(parts: tuple[Contributions, ...]) -> Contributions:
-    out: Contributions = {}
-    for part in parts:
-        for key, numbers in part.items():
-            bucket = out.setdefault(key, {})
-            for name, value in numbers.items():
-                bucket[name] = bucket.get(name, ZERO) + value
+@dataclass
+class _Unit:
+    """Facts of one customer (None: facts without a customer) that go into one commit."""
+
+    customer: str | None
+    facts: list[tuple[int, Fact]]
+
+
+@dataclass
+class _Plan:
+    commit: Commit
+    before: CustomerState | None = None
+    after: CustomerState | None = None
+
+
+def _add(into: Deltas, key: Aggregate, numbers: Mapping[str, Decimal]) -> None:
+    target = into.setdefault(key, {})
+    for name, value in numbers.items():
+        target[name] = target.get(name, ZERO) + value
+
+
+def _nonzero(deltas: Deltas) -> Deltas:
+    out: Deltas = {}
+    for key, numbers in deltas.items():
+        kept = {name: value for name, value in numbers.items() if value}
+        if kept:
+            out[key] = kept
     return out
+
+
+def _dedupe_record(fact: Fact) -> dict[str, Any]:
+    record: dict[str, Any] = {"kind": fact.kind.value, "day": fact.day, "channel": fact.channel}
+    if fact.money is not None:
+        record["conversion"] = fact.conversion_record()
+    return record
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        fields = [".".join(str(part) for part in item["loc"]) or "detail" for item in error.errors()]
+        return "malformed detail: " + ", ".join(sorted(set(fields)))
+    if isinstance(error, UncountableEvent | MoneyError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 class RollupService:
     def __init__(
         self,
-        store: KpiStore,
+        repository: KpiRepository,
         config: RollupConfig,
         clock: Callable[[], datetime],
         sink: LifecycleSink | None = None,
         scorer: Scorer = no_scores,
+        *,
+        backoff: Callable[[int], None] | None = None,
     ) -> None:
-        self.store = store
+        self.repository = repository
         self.config = config
         self.clock = clock
         self.sink = sink
         self.scorer = scorer
+        self._backoff = backoff or _sleep
 
-    # ------------------------------------------------------------------ helpers
     def today(self) -> date:
         return self.clock().astimezone(self.config.zone).date()
 
-    def _expires(self) -> int:
-        return int((self.clock() + timedelta(days=self.config.dedupe_days)).timestamp())
-
+    # ------------------------------------------------------------------ customers
     def resolve(self, identifiers: Mapping[str, str]) -> str:
-        """The customer key of an event: the profile holding one of its identifiers (by precedence), else the
-        pending key of its strongest identifier."""
-        present = [(kind, identifiers[kind]) for kind in PRECEDENCE if identifiers.get(kind)]
-        present += sorted((kind, value) for kind, value in identifiers.items() if kind not in PRECEDENCE and value)
-        if not present:
-            raise ValueError("the event carries no identifier")
-        found = self.store.get_many([keys.identifier(kind, value) for kind, value in present])
-        for kind, value in present:
-            item = found.get(keys.identifier(kind, value))
-            if item is not None:
-                return str(item["customer"])
-        return keys.pending_customer(*present[0])
+        """The customer key of one set of identifiers (see :meth:`_resolve_all`)."""
+        return self._resolve_all([dict(identifiers)])[0]
+
+    def _resolve_all(self, identifier_sets: Sequence[Mapping[str, str]]) -> list[str]:
+        """Per set: the profile holding one of its identifiers (by precedence), else the pending key of its
+        strongest identifier. One read of the identifier map for all of them."""
+        ordered: list[list[tuple[str, str]]] = []
+        for identifiers in identifier_sets:
+            present = [(kind, identifiers[kind]) for kind in PRECEDENCE if identifiers.get(kind)]
+            present += sorted((k, v) for k, v in identifiers.items() if k not in PRECEDENCE and v)
+            if not present:
+                raise ValueError("the event carries no identifier")
+            ordered.append(present)
+        owners = self.repository.owners(list({pair for present in ordered for pair in present}))
+        out = []
+        for present in ordered:
+            found = next((owners[pair] for pair in present if pair in owners), None)
+            out.append(found or pending_customer(*present[0]))
+        return out
 
     def load(self, customer_key: str) -> CustomerState:
         """The customer's state, following merge pointers to the survivor."""
-        current = customer_key
-        for _ in range(MAX_POINTER_HOPS):
-            state = CustomerState.from_item(current, self.store.get(keys.customer(current)))
-            if state.merged_into is None:
-                return state
-            current = state.merged_into
-        raise RuntimeError(f"merge pointers of {customer_key} go deeper than {MAX_POINTER_HOPS}")
+        return self._load_all([customer_key])[customer_key]
 
+    def _load_all(self, customer_keys: Sequence[str]) -> dict[str, CustomerState]:
+        """Each key's state, merge pointers followed to the survivor (one read per pointer hop)."""
+        resolved: dict[str, CustomerState] = {}
+        pending = {key: key for key in customer_keys}  # original -> where we are
+        for _ in range(MAX_POINTER_HOPS):
+            if not pending:
+                return resolved
+            records = self.repository.customers(sorted(set(pending.values())))
+            following: dict[str, str] = {}
+            for original, current in pending.items():
+                state = CustomerState.from_item(current, records.get(current))
+                if state.merged_into is None:
+                    resolved[original] = state
+                else:
+                    following[original] = state.merged_into
+            pending = following
+        raise RuntimeError(f"merge pointers of {sorted(pending)} go deeper than {MAX_POINTER_HOPS}")
+
+    # ------------------------------------------------------------------ batches
+    def apply_batch(self, events: Sequence[Mapping[str, Any]]) -> BatchResult:
+        """Applies a batch of EventBridge events, in order. Raises for a transient failure (the whole batch is
+        delivered again; per-event dedupe makes that exact)."""
+        result = BatchResult(outcomes=["ignored"] * len(events))
+        facts: list[tuple[int, Fact]] = []
+        for index, event in enumerate(events):
+            try:
+                meaning = parse(
+                    str(event.get("source", "")),
+                    str(event.get("detail-type", "")),
+                    event.get("detail"),
+                    self.config.zone,
+                    self.config.fx,
+                )
+            except (UncountableEvent, ValidationError, MoneyError, ArithmeticError, ValueError) as error:
+                # parse is pure: whatever it raises (a date past the calendar's end, an amount that overflows) it
+                # raises for this event every time, so the event is poison, not the batch.
+                result.poison[index] = _reason(error)
+                result.outcomes[index] = "uncountable"
+                continue
+            if isinstance(meaning, Fact):
+                facts.append((index, meaning))
+            elif meaning is not None:
+                self._record(facts, result)
+                facts = []
+                result.outcomes[index] = self._identity(meaning)
+        self._record(facts, result)
+        return result
+
+    def _identity(self, change: Link | Merge | Erase) -> str:
+        if isinstance(change, Link):
+            self.link(change.profile_id, change.identifiers)
+            return "linked"
+        if isinstance(change, Merge):
+            self.merge(change.survivor_id, change.merged_id, change.moved)
+            return "merged"
+        self.erase(change.profile_ids, change.identifiers)
+        return "erased"
+
+    def record(self, fact: Fact) -> bool:
+        """One fact on its own; False when it had been counted already."""
+        result = BatchResult(outcomes=["ignored"])
+        self._record([(0, fact)], result)
+        return result.outcomes[0] == "counted"
+
+    def _record(self, facts: list[tuple[int, Fact]], result: BatchResult) -> None:
+        seen: set[str] = set()
+        unique = []
+        for index, fact in facts:  # the same event twice in one batch: the second is a duplicate
+            if fact.event_id in seen:
+                result.outcomes[index] = "duplicate"
+            else:
+                seen.add(fact.event_id)
+                unique.append((index, fact))
+        facts = unique
+        if not facts:
+            return
+        with_customer = [(index, fact) for index, fact in facts if fact.kind is not FactKind.RECOVERED]
+        keys = self._resolve_all([fact.identifiers for _, fact in with_customer])
+        states = self._load_all(sorted(set(keys)))
+        units: dict[str, _Unit] = {}
+        for (index, fact), key in zip(with_customer, keys, strict=True):
+            resolved = states[key].key
+            states[resolved] = states[key]
+            units.setdefault(resolved, _Unit(resolved, [])).facts.append((index, fact))
+        queue = deque(units.values())
+        queue.extend(_Unit(None, [pair]) for pair in facts if pair[1].kind is FactKind.RECOVERED)
+        claims = self._session_claims(facts, states, keys)
+        touched: dict[str, tuple[CustomerState, CustomerState]] = {}
+        duplicates: list[tuple[str | None, Fact]] = []
+        while queue:
+            chosen, plans = self._next_commit(queue, states, claims)
+            self._commit(chosen, plans, queue, states, claims, result, touched, duplicates)
+        self._after_commits(touched, duplicates, states)
+
+    def _session_claims(
+        self, facts: list[tuple[int, Fact]], states: dict[str, CustomerState], keys: list[str]
+    ) -> dict[str, SessionMarker]:
+        """The facts that start a session: the first of each device, channel and day not taken already."""
+        key_of = {
+            fact.event_id: states[key].key
+            for (_, fact), key in zip(
+                [pair for pair in facts if pair[1].kind is not FactKind.RECOVERED], keys, strict=True
+            )
+        }
+        candidates: dict[SessionMarker, str] = {}
+        for _, fact in facts:
+            if fact.kind in SESSION_KINDS:
+                visitor = hashed(fact.visitor or key_of[fact.event_id])
+                candidates.setdefault(SessionMarker(fact.day, fact.channel, visitor), fact.event_id)
+        if not candidates:
+            return {}
+        taken = self.repository.taken_sessions(list(candidates))
+        return {event_id: marker for marker, event_id in candidates.items() if marker not in taken}
+
+    def _next_commit(
+        self, queue: deque[_Unit], states: dict[str, CustomerState], claims: dict[str, SessionMarker]
+    ) -> tuple[list[_Unit], list[_Plan]]:
+        """The units at the head of the queue that fit in one transaction (a unit too large is split), planned."""
+        chosen: list[_Unit] = []
+        plans: list[_Plan] = []
+        size = 0
+        aggregates: set[Aggregate] = set()
+        while queue:
+            unit = queue[0]
+            if unit.customer is not None and any(other.customer == unit.customer for other in chosen):
+                break
+            plan = self._plan(unit, states, claims)
+            new_keys = set(plan.commit.deltas) - aggregates
+            added = len(plan.commit.dedupes) + len(plan.commit.sessions) + len(plan.commit.customers) + len(new_keys)
+            if size + added > TRANSACTION_ITEMS:
+                if chosen:
+                    break
+                if len(unit.facts) == 1:
+                    raise RuntimeError(f"one event needs {added} items, more than a transaction holds")
+                queue.popleft()
+                half = len(unit.facts) // 2
+                queue.appendleft(_Unit(unit.customer, unit.facts[half:]))
+                queue.appendleft(_Unit(unit.customer, unit.facts[:half]))
+                continue
+            chosen.append(queue.popleft())
+            plans.append(plan)
+            size += added
+            aggregates |= new_keys
+        return chosen, plans
+
+    def _plan(self, unit: _Unit, states: dict[str, CustomerState], claims: dict[str, SessionMarker]) -> _Plan:
+        commit = Commit()
+        deltas: Deltas = {}
+        before = states[unit.customer] if unit.customer is not None else None
+        after = before
+        for _, fact in unit.facts:
+            commit.dedupes[fact.event_id] = _dedupe_record(fact)
+            counters = fact.counters()
+            marker = claims.get(fact.event_id)
+            if marker is not None:
+                commit.sessions.append(marker)
+                counters["sessions"] = ONE
+                if fact.campaign is not None:
+                    _add(deltas, Aggregate(Kind.CAMPAIGN, fact.day, fact.campaign.name), {"sessions": ONE})
+                    _add(deltas, Aggregate(Kind.SOURCE, fact.day, fact.campaign.source_medium), {"sessions": ONE})
+            _add(deltas, Aggregate(Kind.BUCKET, fact.day, fact.channel), counters)
+            if after is not None:
+                after = after.with_fact(fact)
+        if (
+            before is not None
+            and after is not None
+            and (after.to_item() != before.to_item() or before.attribution != self.config.attribution.label)
+        ):
+            scored = any(fact.kind in (FactKind.ORDER, FactKind.REFUND) for _, fact in unit.facts)
+            after = self._finish(before, after, scores_changed=scored)
+            deltas = summed(deltas, self._change(before, after))
+            commit.customers.append(self._write(before, after))
+        else:
+            after = before
+        commit.deltas = _nonzero(deltas)
+        return _Plan(commit, before, after)
+
+    def _change(self, before: CustomerState, after: CustomerState) -> Contributions:
+        """The aggregates' change when a customer goes from ``before`` to ``after`` (and its stage's movement)."""
+        credits = credit_inputs(before) != credit_inputs(after)
+        change = difference(contributions(before, with_credits=credits), contributions(after, with_credits=credits))
+        return summed(change, self._movement(before.stage, after.stage))
+
+    def _movement(self, before: str | None, after: str | None) -> Deltas:
+        if before == after:
+            return {}
+        name = f"moved:{before or 'none'}>{after or 'none'}"
+        return {Aggregate(Kind.LIFECYCLE, self.today().isoformat()): {name: ONE}}
+
+    def _commit(
+        self,
+        units: list[_Unit],
+        ready: list[_Plan] | None,
+        queue: deque[_Unit],
+        states: dict[str, CustomerState],
+        claims: dict[str, SessionMarker],
+        result: BatchResult,
+        touched: dict[str, tuple[CustomerState, CustomerState]],
+        duplicates: list[tuple[str | None, Fact]],
+    ) -> None:
+        for attempt in range(MAX_ATTEMPTS):
+            if ready is not None and all(unit.facts for unit in units):
+                plans = ready  # planned a moment ago on the same states
+            else:
+                units = [unit for unit in units if unit.facts]
+                if not units:
+                    return
+                plans = [self._plan(unit, states, claims) for unit in units]
+            ready = None
+            commit = Commit()
+            for plan in plans:
+                commit.dedupes.update(plan.commit.dedupes)
+                commit.sessions += plan.commit.sessions
+                commit.customers += plan.commit.customers
+                for key, numbers in plan.commit.deltas.items():
+                    _add(commit.deltas, key, numbers)
+            commit.deltas = _nonzero(commit.deltas)
+            written = [write.key for write in commit.customers]
+            if commit.size() > TRANSACTION_ITEMS or len(set(written)) != len(written):
+                queue.extendleft(reversed(units[1:]))  # fresh states made it bigger (or two now share a survivor)
+                units = units[:1]
+                continue
+            try:
+                self.repository.commit(commit)
+            except CommitRejected as rejected:
+                stale = self._absorb(rejected, units, states, claims, result, duplicates)
+                if stale:  # customers changed by a concurrent batch: commit the others now, these later
+                    queue.extend(unit for unit in units if unit.customer in stale)
+                    units = [unit for unit in units if unit.customer not in stale]
+                if rejected.conflict:  # collided with a concurrent transaction: a smaller commit, a little later
+                    half = max(1, len(units) // 2)
+                    queue.extendleft(reversed(units[half:]))
+                    units = units[:half]
+                    self._backoff(attempt)
+                continue
+            for unit, plan in zip(units, plans, strict=True):
+                for index, _ in unit.facts:
+                    result.outcomes[index] = "counted"
+                if plan.before is not None and plan.after is not None and plan.after is not plan.before:
+                    first = touched.get(plan.after.key, (plan.before, plan.after))[0]
+                    touched[plan.after.key] = (first, plan.after)
+                    states[plan.after.key] = plan.after
+                    if unit.customer is not None:
+                        states[unit.customer] = plan.after
+            return
+        raise ConcurrentUpdates(f"{sum(len(unit.facts) for unit in units)} events kept colliding")
+
+    def _absorb(
+        self,
+        rejected: CommitRejected,
+        units: list[_Unit],
+        states: dict[str, CustomerState],
+        claims: dict[str, SessionMarker],
+        result: BatchResult,
+        duplicates: list[tuple[str | None, Fact]],
+    ) -> set[str]:
+        """What a cancelled commit taught: drop the duplicates and the taken sessions, reload changed customers
+        (whose units are returned)."""
+        for unit in units:
+            kept = []
+            for index, fact in unit.facts:
+                if fact.event_id in rejected.duplicates:
+                    result.outcomes[index] = "duplicate"
+                    duplicates.append((unit.customer, fact))
+                else:
+                    kept.append((index, fact))
+            unit.facts = kept
+        for event_id, marker in list(claims.items()):
+            if marker in rejected.sessions:
+                del claims[event_id]
+        stale = {
+            unit.customer: states[unit.customer].key
+            for unit in units
+            if unit.customer is not None and states[unit.customer].key in rejected.customers
+        }
+        if stale:
+            fresh = self._load_all(sorted(set(stale.values())))
+            for customer, key in stale.items():
+                states[customer] = fresh[key]
+        return set(stale)
+
+    def _after_commits(
+        self,
+        touched: dict[str, tuple[CustomerState, CustomerState]],
+        duplicates: list[tuple[str | None, Fact]],
+        states: dict[str, CustomerState],
+    ) -> None:
+        """Distinct customers and lifecycle announcements, once the batch's commits are in. Both are idempotent,
+        and a redelivered event repeats them (its customer's set membership, a stage change still pending)."""
+        members: dict[tuple[str, str], set[str]] = defaultdict(set)
+        added: set[str] = set()
+        for before, after in touched.values():
+            for entry in after.counted_in - before.counted_in:
+                day, _, channel = entry.partition("|")
+                members[(day, channel)].add(distinct.member_of(after.key))
+                if after.profile_id is None:  # a pending key: its profile may be announced any moment
+                    added.add(after.key)
+        pending: dict[str, tuple[str | None, CustomerState]] = {}
+        for customer, fact in duplicates:
+            if customer is None:
+                continue
+            state = states.get(customer)
+            if state is not None and f"{fact.day}|{fact.channel}" in state.counted_in:
+                members[(fact.day, fact.channel)].add(distinct.member_of(state.key))
+            if state is not None and state.stage_pending:
+                pending[state.key] = (None, state)
+        for (day, channel), found in sorted(members.items()):
+            self.repository.add_distinct(day, channel, sorted(found), self.config.distinct_cap)
+        self._recheck_folded(added)
+        for before, after in touched.values():
+            if after.stage_pending:
+                pending[after.key] = (before.stage if before.stage != after.stage else None, after)
+        self._announce(list(pending.values()))
+
+    def _recheck_folded(self, customer_keys: set[str]) -> None:
+        """A pending customer folded into its profile while its members were being added: move what it just
+        added to the survivor. (A profile merged into another in that same moment is not checked: rare, and a
+        read per batch.)"""
+        if not customer_keys:
+            return
+        records = self.repository.customers(sorted(customer_keys))
+        for key, record in records.items():
+            state = CustomerState.from_item(key, record)
+            if state.merged_into is not None:
+                self._move_distinct(state, self.load(state.merged_into).key)
+
+    def _move_distinct(self, source: CustomerState, target_key: str) -> None:
+        old, new = distinct.member_of(source.key), distinct.member_of(target_key)
+        for entry in sorted(source.counted_in):
+            day, _, channel = entry.partition("|")
+            self.repository.add_distinct(day, channel, [new], self.config.distinct_cap)
+            self.repository.remove_distinct(day, channel, old)
+
+    # ------------------------------------------------------------------ lifecycle
     def _finish(self, before: CustomerState, after: CustomerState, scores_changed: bool) -> CustomerState:
         """Attribution label, lifecycle stage and CLV scores of a customer's new state, and its next version."""
         today = self.today()
@@ -140,127 +540,64 @@ class RollupService:
                 after,
                 stage=stage_value,
                 stage_seq=before.stage_seq + 1,
-                stage_pending=True,
+                stage_pending=stage_value is not None,
                 stage_since=today.isoformat(),
             )
         return after
 
-    def _customer_put(self, before: CustomerState, after: CustomerState) -> Put:
-        item = after.to_item()
+    def _write(self, before: CustomerState, after: CustomerState) -> CustomerWrite:
         review = next_review(after, self.today(), self.config.thresholds)
-        if review is not None:
-            item["review_pk"] = keys.review_pk(review.isoformat())
-            item["review_sk"] = after.key
-        return Put(keys.customer(after.key), item, version=before.version)
-
-    @staticmethod
-    def _adds(changes: Contributions) -> list[Operation]:
-        return [Add(key, numbers) for key, numbers in sorted(changes.items()) if numbers]
-
-    # ------------------------------------------------------------------ events
-    def record(self, fact: Fact) -> bool:
-        """Counts one fact; False when it had been counted already."""
-        dedupe = Put(
-            keys.dedupe(fact.event_id),
-            {"kind": fact.kind.value, "day": fact.day, "channel": fact.channel, "expires_at": self._expires(),
-             **({"conversion": fact.conversion_record()} if fact.money else {})},
-            must_not_exist=True,
-        )  # fmt: skip
-        bucket = keys.bucket(fact.day, fact.channel)
-        if fact.kind is FactKind.RECOVERED:
-            try:
-                self.store.transact([dedupe, Add(bucket, fact.counters())])
-            except TransactionCancelled:
-                return False
-            return True
-
-        customer_key = self.resolve(fact.identifiers)
-        count_session = fact.kind in SESSION_KINDS
-        for _ in range(MAX_ATTEMPTS):
-            before = self.load(customer_key)
-            self._count_distinct(fact.day, fact.channel, before.key)
-            changed = before.with_fact(fact)
-            operations: list[Operation] = [dedupe]
-            counters = fact.counters()
-            session_index = None
-            if count_session:
-                session_index = len(operations)
-                visitor = keys.hashed(fact.visitor or before.key)
-                operations.append(
-                    Put(
-                        keys.session(fact.day, fact.channel, visitor),
-                        {"expires_at": self._expires()},
-                        must_not_exist=True,
-                    )
-                )
-                counters["sessions"] = Decimal(1)
-            changes: Contributions = {bucket: counters}
-            customer_index = None
-            if changed.to_item() != before.to_item() or before.attribution != self.config.attribution.label:
-                after = self._finish(before, changed, fact.kind in (FactKind.ORDER, FactKind.REFUND))
-                changes = _summed(changes, difference(contributions(before), contributions(after)))
-                customer_index = len(operations)
-                operations.append(self._customer_put(before, after))
-            else:
-                after = before
-            operations += self._adds(changes)
-            try:
-                self.store.transact(operations)
-            except TransactionCancelled as cancelled:
-                if cancelled.failed[0]:
-                    self._announce_pending(before.key)
-                    return False
-                if session_index is not None and cancelled.failed[session_index]:
-                    count_session = False
-                continue
-            if customer_index is not None and after.stage_pending:
-                self._announce(before, after)
-            return True
-        raise ConcurrentUpdates(fact.event_id)
-
-    def _count_distinct(self, day: str, channel: str, customer_key: str) -> None:
-        member = distinct.member_of(customer_key)
-        where = keys.distinct(day, channel)
-        if not self.store.add_to_capped_set(where, "members", member, self.config.distinct_cap):
-            index, rank = distinct.register_of(member)
-            self.store.raise_register(where, f"h{index}", rank)
-
-    # ------------------------------------------------------------------ lifecycle
-    def _announce(self, before: CustomerState | None, after: CustomerState) -> None:
-        if self.sink is None or after.stage is None:
-            return
-        figures = rfm(after, self.today())
-        previous = before.stage if before is not None and before.stage != after.stage else None
-        self.sink.announce(
-            LifecycleChanged(
-                event_id=lifecycle_event_id(after.key, after.stage_seq),
-                occurred_at=self.clock(),
-                customer_id=after.key,
-                profile_id=after.profile_id,
-                previous_stage=previous,
-                stage=after.stage,
-                sequence=after.stage_seq,
-                recency_days=figures.recency_days,
-                frequency=figures.frequency,
-                monetary=figures.monetary,
-                currency=self.config.fx.reporting_currency,
-            )
+        return CustomerWrite(
+            key=after.key,
+            record=after.to_item(),
+            expected_version=before.version,
+            review_day=review.isoformat() if review else None,
         )
-        current = self.load(after.key)
-        if current.stage_pending and current.stage_seq == after.stage_seq:
-            cleared = replace(current, stage_pending=False, version=current.version + 1)
-            self.store.write(self._customer_put(current, cleared))
 
-    def _announce_pending(self, customer_key: str) -> None:
-        """A redelivered event: announce a stage change whose announcement may have failed the first time."""
-        state = self.load(customer_key)
-        if state.stage_pending:
-            self._announce(None, state)
+    def _announce(self, changed: Sequence[tuple[str | None, CustomerState]]) -> None:
+        """Announces stage changes (one publication for all), then clears each pending flag."""
+        if self.sink is None or not changed:
+            return
+        today = self.today()
+        announcements = []
+        for previous, state in changed:
+            if state.stage is None:
+                continue
+            figures = rfm(state, today)
+            announcements.append(
+                LifecycleChanged(
+                    event_id=lifecycle_event_id(state.key, state.stage_seq),
+                    occurred_at=self.clock(),
+                    customer_id=state.key,
+                    profile_id=state.profile_id,
+                    previous_stage=previous,
+                    stage=state.stage,
+                    sequence=state.stage_seq,
+                    recency_days=figures.recency_days,
+                    frequency=figures.frequency,
+                    monetary=figures.monetary,
+                    currency=self.config.fx.reporting_currency,
+                )
+            )
+        self.sink.announce(announcements)
+        for _, state in changed:
+            self._clear_pending(state)
+
+    def _clear_pending(self, announced: CustomerState) -> None:
+        current = announced
+        for _ in range(MAX_ATTEMPTS):
+            if not current.stage_pending or current.stage_seq != announced.stage_seq or current.merged_into:
+                return
+            cleared = replace(current, stage_pending=False, version=current.version + 1)
+            if self.repository.write_customer(self._write(current, cleared)):
+                return
+            record = self.repository.customers([announced.key]).get(announced.key)
+            current = CustomerState.from_item(announced.key, record)
 
     def review(self, through: date | None = None, *, max_days: int = 400) -> int:
         """Re-evaluates the customers whose stage time alone may have changed, up to ``through`` (today)."""
         today = through or self.today()
-        job = self.store.get(keys.REVIEW_JOB) or {}
+        job = self.repository.job_state("review")
         start = (
             date.fromisoformat(job["last_day"]) + timedelta(days=1)
             if "last_day" in job
@@ -269,20 +606,26 @@ class RollupService:
         changed = 0
         day = start
         while day <= today:
-            for item in self.store.query_review(keys.review_pk(day.isoformat())):
-                changed += self._reevaluate(str(item["customer"]))
+            for key in self.repository.due_for_review(day.isoformat()):
+                changed += self._reevaluate(key)
             day += timedelta(days=1)
-        self.store.write(Put(keys.REVIEW_JOB, {"last_day": today.isoformat()}))
+        self.repository.save_job_state("review", {"last_day": today.isoformat()})
         return changed
 
     def _reevaluate(self, customer_key: str) -> int:
-        for _ in range(MAX_ATTEMPTS):
+        """A customer's stage (and scores) today, its aggregates moved with it in the same commit."""
+        for attempt in range(MAX_ATTEMPTS):
             before = self.load(customer_key)
             after = self._finish(before, before, scores_changed=bool(before.orders_by_day))
-            if not self.store.write(self._customer_put(before, after)):
+            commit = Commit(customers=[self._write(before, after)], deltas=_nonzero(self._change(before, after)))
+            try:
+                self.repository.commit(commit)
+            except CommitRejected as rejected:
+                if rejected.conflict:
+                    self._backoff(attempt)
                 continue
-            if after.stage_pending:
-                self._announce(before, after)
+            if after.stage_pending and after.stage != before.stage:
+                self._announce([(before.stage, after)])
                 return 1
             return 0
         raise ConcurrentUpdates(customer_key)
@@ -290,88 +633,120 @@ class RollupService:
     # ------------------------------------------------------------------ identity
     def fold(self, source_key: str, target_key: str) -> bool:
         """Moves ``source``'s whole history into ``target`` and leaves a pointer; False when there was nothing to
-        move. Idempotent: a folded source is a pointer, and folding a pointer does nothing."""
-        for _ in range(MAX_ATTEMPTS):
+        move. Idempotent: a folded source is a pointer, and folding a pointer only repeats the distinct moves."""
+        for attempt in range(MAX_ATTEMPTS):
             target = self.load(target_key)
-            source = CustomerState.from_item(source_key, self.store.get(keys.customer(source_key)))
-            if source.merged_into is not None or target.key == source_key:
+            source = CustomerState.from_item(source_key, self.repository.customers([source_key]).get(source_key))
+            if source.merged_into is not None:
+                self._move_distinct(source, self.load(source.merged_into).key)
                 return False
-            pointer = CustomerState(key=source_key, version=source.version + 1, merged_into=target.key)
-            pointer_put = Put(keys.customer(source_key), pointer.to_item(), version=source.version)
-            if not source.orders_by_day and not source.channels and not source.touches:
-                if self.store.write(pointer_put):
+            if target.key == source_key:
+                return False
+            pointer = CustomerState(
+                key=source_key, version=source.version + 1, merged_into=target.key, counted_in=source.counted_in
+            )
+            pointer_write = CustomerWrite(source_key, pointer.to_item(), expected_version=source.version)
+            if not source.channels and not source.orders_by_day and not source.stage:
+                if self.repository.write_customer(pointer_write):
                     return False
                 continue
             merged = self._finish(target, target.folded_with(source), scores_changed=True)
-            changes = difference(_summed(contributions(source), contributions(target)), contributions(merged))
+            change = difference(summed(contributions(source), contributions(target)), contributions(merged))
+            change = summed(change, self._movement(source.stage, "merged" if source.stage else None))
+            change = summed(change, self._movement(target.stage, merged.stage))
+            commit = Commit(customers=[pointer_write, self._write(target, merged)], deltas=_nonzero(change))
             try:
-                self.store.transact([pointer_put, self._customer_put(target, merged), *self._adds(changes)])
-            except TransactionCancelled:
+                self.repository.commit(commit)
+            except CommitRejected as rejected:
+                if rejected.conflict:
+                    self._backoff(attempt)
                 continue
+            self._move_distinct(source, merged.key)
             if merged.stage_pending:
-                self._announce(target, merged)
+                self._announce([(target.stage if target.stage != merged.stage else None, merged)])
             return True
         raise ConcurrentUpdates(source_key)
 
     def link(self, profile_id: str, identifiers: Mapping[str, list[str]]) -> int:
         """``profile.created`` / ``profile.updated``: these identifiers are the profile's; what was counted under
         them before the profile was known moves into it. Returns how many pending customers moved."""
-        target = keys.profile_customer(profile_id)
+        target = profile_customer(profile_id)
         moved = 0
         for kind, values in sorted(identifiers.items()):
             for value in values:
-                self.store.write(Put(keys.identifier(kind, value), {"customer": target}))
-                moved += self.fold(keys.pending_customer(kind, value), target)
+                self.repository.set_owner(kind, value, target)
+                moved += self.fold(pending_customer(kind, value), target)
         return moved
 
     def merge(self, survivor_id: str, merged_id: str, moved: Mapping[str, list[str]]) -> bool:
         """``profile.merged``: the merged profile's history is the survivor's from now on."""
-        folded = self.fold(keys.profile_customer(merged_id), keys.profile_customer(survivor_id))
+        folded = self.fold(profile_customer(merged_id), profile_customer(survivor_id))
         self.link(survivor_id, moved)
         return folded
 
     def erase(self, profile_ids: list[str], identifiers: Mapping[str, list[str]]) -> int:
-        """``profile.erased``: deletes the customers' records and identifier map. The anonymous aggregates they
-        contributed to (counts, sums) stay: they hold no personal data."""
-        targets = [keys.customer(keys.profile_customer(profile_id)) for profile_id in profile_ids]
-        for kind, values in identifiers.items():
-            for value in values:
-                targets.append(keys.identifier(kind, value))
-                targets.append(keys.customer(keys.pending_customer(kind, value)))
-        for key in targets:
-            self.store.write(Delete(key))
-        return len(targets)
+        """``profile.erased``: deletes the customers' records and identifier map; they leave the lifecycle census.
+        The anonymous aggregates they contributed to (counts, sums) stay: they hold no personal data."""
+        customers = [profile_customer(profile_id) for profile_id in profile_ids]
+        customers += [pending_customer(kind, value) for kind, values in identifiers.items() for value in values]
+        records = self.repository.customers(customers)
+        for key, record in records.items():
+            state = CustomerState.from_item(key, record)
+            if state.stage and state.merged_into is None:
+                leave = {Aggregate(Kind.CENSUS): {f"stage:{state.stage}": -ONE}}
+                change = summed(leave, self._movement(state.stage, "erased"))
+                erased = CustomerState(key=key, version=state.version + 1)
+                commit = Commit(customers=[CustomerWrite(key, erased.to_item(), state.version)], deltas=change)
+                with suppress(CommitRejected):  # changed meanwhile: it is deleted below all the same
+                    self.repository.commit(commit)
+        pairs = [(kind, value) for kind, values in identifiers.items() for value in values]
+        return self.repository.forget(customers, pairs)
 
     # ------------------------------------------------------------------ spend
     def record_spend(self, day: str, channel: str, campaign: str, value: Any, currency: Any) -> dict[str, Any]:
         """Marketing spend of one day, channel and campaign. Sending the same row again replaces it (so a
-        re-import changes nothing); the bucket gets the difference."""
+        re-import changes nothing); the aggregates get the difference."""
         code = currency_code(currency)
-        money = self.config.fx.convert(amount(value, code), code)
-        key = keys.spend(day, channel, campaign)
+        spent = amount(value, code)
+        if spent < 0:
+            raise MoneyError(f"amount {value!r} is negative")
+        money = self.config.fx.convert(spent, code)
         for _ in range(MAX_ATTEMPTS):
-            old = self.store.get(key) or {}
+            old = self.repository.spend_row(day, channel, campaign) or {}
             version = int(old.get("version", 0))
             record = {"day": day, "channel": channel, "campaign": campaign, "version": version + 1, **money.as_record()}
-            changes: dict[str, Decimal] = {}
-            if old:
-                changes[f"spend:{old['currency']}"] = -Decimal(old["amount"])
-                if "reporting_amount" in old:
-                    changes["spend"] = -Decimal(old["reporting_amount"])
-                else:
-                    changes["fx_missing"] = Decimal(-1)
-            changes[f"spend:{code}"] = changes.get(f"spend:{code}", ZERO) + money.amount
-            if money.reporting_amount is None:
-                changes["fx_missing"] = changes.get("fx_missing", ZERO) + 1
-            else:
-                changes["spend"] = changes.get("spend", ZERO) + money.reporting_amount
-            numbers = {name: number for name, number in changes.items() if number}
-            operations: list[Operation] = [Put(key, record, version=version)]
-            if numbers:
-                operations.append(Add(keys.bucket(day, channel), numbers))
-            try:
-                self.store.transact(operations)
-            except TransactionCancelled:
-                continue
-            return record
+            numbers: dict[str, Decimal] = {}
+            for row, sign in ((old, -ONE), (record, ONE)):
+                for name, number in _spend_numbers(row, sign).items():
+                    numbers[name] = numbers.get(name, ZERO) + number
+            deltas = _nonzero(
+                {
+                    Aggregate(Kind.BUCKET, day, channel): numbers,
+                    Aggregate(Kind.CAMPAIGN, day, campaign): {
+                        name: number for name, number in numbers.items() if name.startswith("spend")
+                    },
+                }
+            )
+            if self.repository.replace_spend_row(record, version, deltas):
+                return record
         raise ConcurrentUpdates(f"spend {day} {channel} {campaign}")
+
+
+def _spend_numbers(row: Mapping[str, Any], sign: Decimal) -> dict[str, Decimal]:
+    if not row:
+        return {}
+    code = str(row["currency"])
+    native = Decimal(row["amount"]) * sign
+    out = {f"spend:{code}": native}
+    if "reporting_amount" in row:
+        out["spend"] = Decimal(row["reporting_amount"]) * sign
+    else:
+        out["fx_missing"] = sign
+        out[f"spend_unconverted:{code}"] = native
+        out[f"{UNCONVERTED_COUNT['spend']}_unconverted:{code}"] = sign
+    return out
+
+
+def _sleep(attempt: int) -> None:
+    """A conflict with a concurrent transaction: wait a little, more each time (full jitter)."""
+    time.sleep(0.005 * (2 ** min(attempt, 6)) * random.random())  # noqa: S311 - jitter, nothing secret

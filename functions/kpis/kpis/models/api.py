@@ -20,8 +20,8 @@ class SpendRow(BaseModel):
     channel: Channel
     campaign: str = Field(default="all", min_length=1, max_length=128)
     amount: str = Field(
-        description="Decimal string, e.g. '1250.00' (at most 15 digits before the point, 4 after)",
-        pattern=r"^-?\d{1,15}(\.\d{1,4})?$",
+        description="Decimal string, e.g. '1250.00' (never negative; at most 15 digits before the point, 4 after)",
+        pattern=r"^\d{1,15}(\.\d{1,4})?$",
     )
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
 

@@ -1,0 +1,1 @@
+"""History import (``make import FILE=...``): past events through capture's ``/v1/import``; see ``importer``."""
