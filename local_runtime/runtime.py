@@ -13,9 +13,11 @@ tables and bus through ``AWS_ENDPOINT_URL``). Either mode can also serve the HTT
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import threading
@@ -56,6 +58,8 @@ Mode = Literal["inprocess", "server"]
 DEFAULT_CONFIG = Path(__file__).resolve().with_name("dev-config.json")
 DEFAULT_STACK_NAME = "omnichannel-local"
 DEFAULT_MOTO_PORT = 5000
+# What the template names an HTTP API by on AWS (its execute-api origin); locally it is this runtime's address.
+AWS_API_ORIGIN = re.compile(r"https://[A-Za-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/?")
 # moto does not know botocore's account-based endpoints (<account>.streams-ddb.<region>.amazonaws.com).
 CLIENT_CONFIG = Config(account_id_endpoint_mode="disabled")
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
@@ -218,8 +222,20 @@ class LocalRuntime:
                     exc.errno, f"{self._host}:{self._http_port} is already in use (set PORT to another port)"
                 ) from exc
             self._http.start()
+            self._serve_api_origin_here(self._http.url)
         if self._background:
             self.delivery.start()
+
+    def _serve_api_origin_here(self, url: str) -> None:
+        """A function variable holding the HTTP API's AWS origin (``API_BASE_URL``: the origin of the journeys'
+        signed survey links when ``PublicBaseUrl`` is empty) names this runtime's address instead, so a link a
+        function writes opens locally. ``PublicBaseUrl`` itself is left as configured (capture checks Twilio's
+        signatures against it)."""
+        for function_id, spec in list(self.functions.items()):
+            moved = {name: url for name, value in spec.environment.items() if AWS_API_ORIGIN.fullmatch(value)}
+            if moved:
+                self.functions[function_id] = dataclasses.replace(spec, environment={**spec.environment, **moved})
+                self.host.specs[function_id] = self.functions[function_id]
 
     def _start_moto_server(self) -> None:
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer

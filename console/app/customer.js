@@ -1,10 +1,12 @@
 // Customer search, the Customer 360 and the handoff views (create a ticket with its code and QR; redeem a code).
 //
 // The 360 is one bounded page of requests whatever the customer's history: the handoff context (profile, the
-// newest timeline page, cart, conversations, consent, tickets) plus the merge log and the customer's value;
+// newest timeline page, cart, conversations, consent, tickets) plus the merge log, the customer's value and their
+// journeys;
 // older timeline pages only when the agent asks ("Older events").
 
 import { api, ApiError } from "./api.js";
+import { customerJourneysCard } from "./journeys.js";
 import {
   channelBadge, clear, dateTime, h, langOf, money, number, textOf, CHANNELS,
 } from "./format.js";
@@ -103,9 +105,10 @@ export async function customerView(root, profileId, navigate) {
     return;
   }
   const profile = context.profile;
-  const [merges, value] = await Promise.all([
+  const [merges, value, journeys] = await Promise.all([
     api(`/profiles/${encodeURIComponent(profile.profile_id)}/merges`).catch(() => null),
     api(`/kpis/profiles/${encodeURIComponent(profile.profile_id)}`).catch(() => null),
+    api(`/journeys/customers/${encodeURIComponent(profile.profile_id)}`).catch(() => null),
   ]);
   const name = displayName(profile);
   const lang = langOf(name);
@@ -199,7 +202,8 @@ export async function customerView(root, profileId, navigate) {
         section("Current cart", "cart-card", cartBody),
         section("Conversations and cases", "conversations-card", conversations),
         section("Consent", "consent-card", consent, reach),
-        section("Value", "value-card", valueRows))));
+        section("Value", "value-card", valueRows),
+        customerJourneysCard(journeys))));
 }
 
 function drawQr(text) {

@@ -1,10 +1,11 @@
 // The console's shell: sign-in (managed login on AWS when configured, a pasted token, or locally the dev
 // sign-in), navigation and hash routes.
-//   #/search  #/customers/<profile_id>  #/redeem[/<code>]  #/kpis
+//   #/search  #/customers/<profile_id>  #/redeem[/<code>]  #/kpis  #/journeys[/<journey_id>]
 
 import { claims, devSignIn, devSignInAvailable, expired, roleOf, setToken, token } from "./api.js";
 import { customerView, redeemView, searchView } from "./customer.js";
 import { clear, h } from "./format.js";
+import { journeysView } from "./journeys.js";
 import { kpiView } from "./kpis.js";
 import { finishSignIn, managedLogin, signOutUrl, startSignIn } from "./signin.js";
 
@@ -92,6 +93,7 @@ function route() {
   if (section === "customers" && rest[0]) customerView(main, decodeURIComponent(rest[0]), navigate);
   else if (section === "redeem") redeemView(main, navigate, decodeURIComponent(rest[0] || ""));
   else if (section === "kpis") kpiView(main, {});
+  else if (section === "journeys") journeysView(main, decodeURIComponent(rest[0] || ""));
   else searchView(main, navigate);
   main.focus({ preventScroll: true });
 }

@@ -1,4 +1,4 @@
-"""The rules of ARCHITECTURE.md that template.yaml must keep, checked by reading the template.
+"""The rules of docs/architecture.md that template.yaml must keep, checked by reading the template.
 
 - Tables: on-demand, point-in-time recovery, encrypted, with a TTL.
 - A function writes only the tables it owns, named by reference, never a wildcard; no DynamoDB ``*``.
@@ -28,7 +28,7 @@ FUNCTIONS = functions(TEMPLATE)
 FUNCTION_IDS = [function.logical_id for function in FUNCTIONS]
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 
-# ARCHITECTURE.md, "Functions, ownership, events": the tables each function writes, by the function's folder
+# docs/architecture.md, "Functions, ownership, events": the tables each function writes, by the function's folder
 # (CodeUri functions/<name>/). A function that gets a table adds it here, and nowhere else may it write.
 OWNED_TABLES: dict[str, frozenset[str]] = {
     "capture": frozenset({"EventsTable"}),
@@ -67,7 +67,7 @@ ASYNC_EVENT_TYPES = frozenset({"EventBridgeRule", "CloudWatchEvent", "Schedule",
 STREAM_EVENT_TYPES = frozenset({"DynamoDB", "Kinesis"})
 
 SEGMENT_PATHS = ("/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias", "/v1/batch")
-# ARCHITECTURE.md, "Commands, ports, routes".
+# docs/architecture.md, "Commands, ports, routes".
 WEBHOOK_PATHS = (
     "/webhooks/whatsapp",
     "/webhooks/messenger",
@@ -116,7 +116,7 @@ def _statement_violations(where: str, statement: dict[str, Any], tables: set[str
             problems.append(f"{where}: wildcard resource {resource!r} for {actions}")
             continue
         if not writes:
-            continue  # reads of other functions' tables are allowed (ARCHITECTURE.md: read-only lookups)
+            continue  # reads of other functions' tables are allowed (docs/architecture.md: read-only lookups)
         if table not in tables:
             problems.append(f"{where}: writes {resource!r}, which is not a table of this template named by reference")
         elif resource != {"Fn::GetAtt": [table, "Arn"]}:

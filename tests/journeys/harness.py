@@ -37,6 +37,13 @@ from omnichannel.cart_events import CARTS_SOURCE
 from omnichannel.journey_events import JOURNEYS_SOURCE, SURVEY_ANSWERED, JourneyEventType
 from omnichannel.kpi_events import KPIS_SOURCE, KpiEventType, lifecycle_event_id
 from omnichannel.profile_directory import ProfileDirectory
+from omnichannel.profile_events import (
+    PROFILES_SOURCE,
+    ProfileEventType,
+    ProfileMerged,
+    ProfileUnmerged,
+    profile_event_id,
+)
 from profiles.logic.resolution import new_profile_id
 from tests.webhook_samples import meta_signature
 
@@ -92,9 +99,16 @@ class JourneyHarness:
     @classmethod
     @contextmanager
     def start(
-        cls, at: datetime = DEFAULT_START, *, parameters: dict[str, str] | None = None
+        cls,
+        at: datetime = DEFAULT_START,
+        *,
+        parameters: dict[str, str] | None = None,
+        http_port: int | None = None,
     ) -> Iterator[JourneyHarness]:
-        with LocalRuntime.start(TEMPLATE, mode="inprocess", parameters=parameters, bus_log_size=5000) as rt:
+        """``http_port``: None serves no socket (``rt.request`` still works), 0 a free port (a browser's)."""
+        with LocalRuntime.start(
+            TEMPLATE, mode="inprocess", parameters=parameters, bus_log_size=5000, http_port=http_port
+        ) as rt:
             yield cls(rt, at)
 
     # ------------------------------------------------------------------ time
@@ -328,6 +342,35 @@ class JourneyHarness:
         }
         for _ in range(times):
             self.rt.put_event(KpiEventType.LIFECYCLE_CHANGED.value, detail, source=KPIS_SOURCE)
+            self.settle()
+
+    def merge(self, survivor: Customer, merged: Customer, *, times: int = 1) -> str:
+        """``profile.merged`` as the profiles function announces it (the journeys' side of a merge). Its merge id."""
+        merge_id = str(uuid.uuid5(HARNESS_NAMESPACE, f"merge:{survivor.profile_id}:{merged.profile_id}"))
+        detail = ProfileMerged(
+            event_id=profile_event_id("merged", merge_id),
+            occurred_at=self._now,
+            merge_id=merge_id,
+            survivor_id=survivor.profile_id,
+            merged_id=merged.profile_id,
+            rule="email",
+        ).model_dump(mode="json")
+        for _ in range(times):
+            self.rt.put_event(ProfileEventType.MERGED.value, detail, source=PROFILES_SOURCE)
+            self.settle()
+        return merge_id
+
+    def unmerge(self, survivor: Customer, restored: Customer, merge_id: str, *, times: int = 1) -> None:
+        """``profile.unmerged``: an admin undid the merge."""
+        detail = ProfileUnmerged(
+            event_id=profile_event_id("unmerged", merge_id),
+            occurred_at=self._now,
+            merge_id=merge_id,
+            survivor_id=survivor.profile_id,
+            restored_id=restored.profile_id,
+        ).model_dump(mode="json")
+        for _ in range(times):
+            self.rt.put_event(ProfileEventType.UNMERGED.value, detail, source=PROFILES_SOURCE)
             self.settle()
 
     def cart_abandoned(self, customer: Customer, *, value: str = "100.00") -> None:

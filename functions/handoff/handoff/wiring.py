@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from handoff.dal.context_reader import ContextReader
 from handoff.dal.conversation_store import ConversationStore, WriteConflict
 from handoff.dal.redeem_guard import RedeemGuard
+from handoff.dal.store_catalog import StoreCatalog
+from handoff.dal.task_store import TaskStore
 from handoff.dal.ticket_store import TicketStore
 from handoff.logic.conversation_service import ConversationService
 from handoff.logic.handoff_service import HandoffService
@@ -94,8 +96,13 @@ def get_tickets() -> TicketStore:
     return TicketStore(get_settings().handoff_table_name, aws_clients.dynamodb(), clock=now)
 
 
+def get_tasks() -> TaskStore:
+    return TaskStore(aws_clients.dynamodb(), get_settings().handoff_table_name)
+
+
 def get_handoff() -> HandoffService:
-    return HandoffService(tickets=get_tickets(), clock=now)
+    catalog = StoreCatalog(aws_clients.dynamodb(), get_settings().handoff_table_name)
+    return HandoffService(tickets=get_tickets(), clock=now, release_holds=catalog.release)
 
 
 def get_redeem_guard() -> RedeemGuard:

@@ -82,7 +82,7 @@ def test_agent_finds_a_customer_sees_the_360_hands_off_and_the_clerk_redeems(sit
     # And the consent card names the channels a message could go out on, as the API does
     assert context["reachable_channels"]  # the demo's customers consented to e-mail at least
     assert attr(browser.find_element(By.ID, "reachable"), "data-reachable").split() == context["reachable_channels"]
-    # And the 360 cost one bounded page of requests: context, merges, customer value
+    # And the 360 cost one bounded page of requests: context, merges, customer value, journeys
     assert sorted(
         entry["path"].split("?")[0]
         for entry in _requests(browser)
@@ -92,8 +92,13 @@ def test_agent_finds_a_customer_sees_the_360_hands_off_and_the_clerk_redeems(sit
             f"/handoff/customers/{person['profile_id']}/context",
             f"/profiles/{person['profile_id']}/merges",
             f"/kpis/profiles/{person['profile_id']}",
+            f"/journeys/customers/{person['profile_id']}",
         ]
     )
+    # And the journeys card lists the customer's runs as the journeys API does
+    runs = site.api(f"/journeys/customers/{person['profile_id']}")["journeys"]
+    shown = browser.find_elements(By.CSS_SELECTOR, "#journeys-card #journey-runs li")
+    assert [attr(item, "data-journey-id") for item in shown] == [run["journey_id"] for run in runs]
     shot(browser, "02-customer-360")
 
     # When the agent hands the customer off from WhatsApp to the store

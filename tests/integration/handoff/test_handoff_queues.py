@@ -3,14 +3,19 @@ batch-mates are processed (conversations, online-to-store decisions, message req
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 from local_runtime.runtime import LocalRuntime
 from omnichannel.canonical_event import CAPTURE_SOURCE
 from omnichannel.cart_events import CARTS_SOURCE
 from omnichannel.handoff_events import HANDOFF_SOURCE
+from omnichannel.journey_events import JOURNEYS_SOURCE
 from tests.support.quarantine_runtime import canonical, run_batch, runtime
+
+EVENTS = Path(__file__).resolve().parents[3] / "events"
 
 
 def item(rt: LocalRuntime, pk: str, sk: str) -> dict[str, Any] | None:
@@ -121,3 +126,59 @@ def test_a_poison_message_request_is_quarantined_once_and_the_next_requests_are_
             assert outbox is not None
             assert outbox["state"]["S"] == "sent"
         assert item(rt, "OUTBOX#msg-q-2", "OUTBOX") is None
+
+
+def journey_requested(message_id: str, text: str) -> dict[str, Any]:
+    """A journey step's ``message.requested`` as ``events/journeys/message_requested.json`` has it, on SMS."""
+    sample = json.loads((EVENTS / "journeys" / "message_requested.json").read_text(encoding="utf-8"))["detail"]
+    return {
+        **sample,
+        "event_id": str(uuid.uuid4()),
+        "message_id": message_id,
+        "channel": "sms",
+        "to": "+905321234568",
+        "template": "first_purchase_follow_up",
+        "text": text,
+    }
+
+
+def sms_sent() -> dict[str, Any]:
+    from moto.sns.models import sns_backends
+
+    return {
+        message_id: sent
+        for account in sns_backends.values()
+        for backend in account.values()
+        for message_id, sent in backend.sms_messages.items()
+    }
+
+
+def test_a_journeys_message_goes_out_as_the_journey_wrote_it_once_however_often_it_is_requested() -> None:
+    with runtime() as rt:
+        # Given a journey's SMS (its own template, rendered by the journey) next to one of handoff's own offers
+        text = "Merhaba Ayşe, yeni kabanınız nasıl? Ücretsiz bir stil danışmanlığı için bu mesaja yanıt verin."
+        request = journey_requested("msg-j-1", text)
+
+        # When both reach the delivery queue, the journey's twice (the bus delivers at least once)
+        events = [
+            (JOURNEYS_SOURCE, "message.requested", request),
+            (HANDOFF_SOURCE, "message.requested", requested("msg-h-1")),
+            (JOURNEYS_SOURCE, "message.requested", {**request, "event_id": str(uuid.uuid4())}),
+        ]
+        run = run_batch(rt, "HandoffDeliveryRequestsFunction", events)
+
+        # Then nothing was quarantined, both are sent, and the journey's text went out once, word for word
+        assert run.quarantined == []
+        for message_id in ("msg-j-1", "msg-h-1"):
+            outbox = item(rt, f"OUTBOX#{message_id}", "OUTBOX")
+            assert outbox is not None
+            assert outbox["state"]["S"] == "sent"
+        to_customer = [sent for sent in sms_sent().values() if sent[0] == "+905321234568"]
+        assert [sent[1] for sent in to_customer] == [text]
+        # And handoff's own offer still renders its template
+        assert any("QW4R-T8YP" in sent[1] for sent in sms_sent().values() if sent[0] == "+905321234567")
+        # And message.sent names the journey, so the journey's funnel can count what went out
+        sent_events = [e for e in rt.bus_log() if e["detail-type"] == "message.sent"]
+        assert {e["detail"]["message_id"]: e["detail"]["reason"] for e in sent_events}["msg-j-1"] == (
+            "journey:post_visit_nps"
+        )

@@ -257,3 +257,85 @@ def test_a_cap_race_decides_again_with_the_same_ticket(env: Env) -> None:
     assert race.conflicts == 1
     assert handled.outcome == "sent"
     assert [ticket.code for ticket in env.tickets.of_profile("p-7")] == [handled.ticket_code]
+
+
+# ---------------------------------------------------------------------------------------------- stock held
+
+
+def near_moda(env: Env, profile_id: str, whatsapp: str) -> None:
+    env.profile(
+        profile_id,
+        identifiers={"user_id": [f"u-{profile_id}"], "whatsapp": [whatsapp]},
+        consent={"whatsapp": True},
+        last_location={"lat": 40.99, "lon": 29.03},
+    )
+
+
+def test_two_offers_for_the_last_coat_cannot_both_go_out(env: Env) -> None:
+    # Given one coat left in Moda and two customers near it, each with the coat in an abandoned cart
+    StoreCatalog(env.client, "handoff").set_quantities("IST-MODA", [("COAT", 1)], "2026-01-02T00:00:00.000Z")
+    near_moda(env, "p-1", "905320000001")
+    near_moda(env, "p-2", "905320000002")
+
+    # When both carts are decided
+    first = env.service.handle(abandoned("cart-1", "p-1", "COAT"))
+    second = env.service.handle(abandoned("cart-2", "p-2", "COAT"))
+
+    # Then only the first is promised the coat: it is held for them until their ticket ends
+    assert (first.outcome, second.outcome) == ("sent", "no_stock")
+    holds = StoreCatalog(env.client, "handoff").holds(["IST-MODA"], "2026-06-10T09:00:00.000Z")["IST-MODA"]
+    assert dict(holds.held) == {"COAT": 1}
+
+
+def test_of_two_offers_deciding_at_once_on_the_last_coat_one_decides_again(env: Env) -> None:
+    # Given one coat left, and a catalog that lets a second decision finish while the first is still deciding
+    catalog = StoreCatalog(env.client, "handoff")
+    catalog.set_quantities("IST-MODA", [("COAT", 1)], "2026-01-02T00:00:00.000Z")
+    near_moda(env, "p-1", "905320000001")
+    near_moda(env, "p-2", "905320000002")
+    outcomes: dict[str, str] = {}
+
+    class Interleaving(StoreCatalog):
+        reads = 0
+
+        def holds(self, store_ids: Any, now: str) -> Any:
+            read = super().holds(store_ids, now)
+            Interleaving.reads += 1
+            if Interleaving.reads == 1:  # the first decision has read the holds: the second one runs now
+                outcomes["cart-2"] = env.service.handle(abandoned("cart-2", "p-2", "COAT")).outcome
+            return read
+
+    env.service.catalog = Interleaving(env.client, "handoff")
+
+    # When the first decision goes on with what it read before
+    outcomes["cart-1"] = env.service.handle(abandoned("cart-1", "p-1", "COAT")).outcome
+
+    # Then the second one got the coat; the first found the holds changed, decided again and promised nothing
+    assert outcomes == {"cart-2": "sent", "cart-1": "no_stock"}
+    assert Interleaving.reads == 3  # first, second, and the first deciding again
+    assert env.offers.get("cart-1", 1) is not None
+
+
+def test_a_hold_ends_when_the_ticket_is_redeemed_or_runs_out(env: Env) -> None:
+    from handoff.logic.handoff_service import HandoffService
+
+    # Given the last coat held for a first customer
+    catalog = StoreCatalog(env.client, "handoff")
+    catalog.set_quantities("IST-MODA", [("COAT", 1)], "2026-01-02T00:00:00.000Z")
+    for n in (1, 2, 3):
+        near_moda(env, f"p-{n}", f"90532000000{n}")
+    held = env.service.handle(abandoned("cart-1", "p-1", "COAT"))
+    assert held.outcome == "sent"
+    assert held.ticket_code is not None
+
+    # When the customer shows the code in the store
+    handoff = HandoffService(tickets=env.tickets, clock=lambda: env.clock[0], release_holds=catalog.release)
+    handoff.redeem(held.ticket_code, by="clerk-1", channel="store", store_id="IST-MODA")
+
+    # Then the coat is no longer held (the store's next stock count says whether it is still there)
+    assert dict(catalog.holds(["IST-MODA"], "2026-06-10T09:00:00.000Z")["IST-MODA"].held) == {}
+    assert env.service.handle(abandoned("cart-2", "p-2", "COAT")).outcome == "sent"
+
+    # And a hold whose ticket ran out holds nothing: two days later the third customer may be promised the coat
+    env.clock[0] = T0 + timedelta(days=3)
+    assert env.service.handle(abandoned("cart-3", "p-3", "COAT")).outcome == "sent"

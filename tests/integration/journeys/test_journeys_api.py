@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -50,8 +51,19 @@ def test_the_api_is_for_staff_and_names_what_is_wrong(journeys: JourneyHarness) 
     assert [(run["journey_id"], run["step"], run["survey_open"]) for run in mine["journeys"]] == [
         ("post_visit_nps", "ask_nps", True)
     ]
+    # And the run says since when it is at its step (the day's wait ended then) and that it is not held out
+    [run] = mine["journeys"]
+    assert (run["group"], run["held_out"], run["status"]) == ("treatment", False, "active")
+    entered = datetime.fromisoformat(run["entered_at"].replace("Z", "+00:00"))
+    assert datetime.fromisoformat(run["step_since"].replace("Z", "+00:00")) == entered + timedelta(days=1)
     [sent] = mine["sent"]
-    assert (sent["kind"], sent["channel"], sent["announced"]) == ("message", "whatsapp", True)
+    assert (sent["kind"], sent["channel"], sent["announced"], sent["status"]) == (
+        "message",
+        "whatsapp",
+        True,
+        "requested",
+    )
+    assert (sent["step_id"], sent["at"]) == ("ask_nps", run["step_since"])
     assert "905321110030" not in json.dumps(mine)  # never the address
 
 

@@ -119,6 +119,7 @@ class Fakes:
     reads: list[str] = field(default_factory=list)
     voided: list[str] = field(default_factory=list)
     recorded: list[tuple[str, int, str, str]] = field(default_factory=list)
+    released: list[tuple[str, str]] = field(default_factory=list)
 
     def get(self, code: str, at: datetime | None = None) -> Ticket | None:
         self.reads.append("ticket")
@@ -147,6 +148,10 @@ class _Stock:
 
     def stock(self, store_ids: Any, skus: Any) -> dict[str, dict[str, int]]:
         return self.fakes.stock_of(store_ids, skus)
+
+    def release(self, store_id: str, ticket_code: str) -> int:
+        self.fakes.released.append((store_id, ticket_code))
+        return 1
 
 
 def recheck(fakes: Fakes) -> OfferRecheck:
@@ -190,6 +195,8 @@ def test_a_store_offer_reads_its_ticket_cart_and_stock_once_each_and_cancels_wit
     check.cancelled(message(), reason)
     assert fakes.voided == ["7K4MQ2ZD"]
     assert fakes.recorded == [("c-1", 1, "m-1", "cart_bought")]
+    # And the stock the offer held in the store is free again
+    assert fakes.released == [("IST-MODA", "7K4MQ2ZD")]
 
 
 def test_a_store_offer_whose_ticket_is_gone_is_left_to_send() -> None:

@@ -171,6 +171,38 @@ def test_a_merged_customers_run_moves_to_the_survivor_unless_the_survivor_has_on
     assert memory.store.counters("a")["exited:merged"] == 1
 
 
+def test_an_undone_merge_gives_the_restored_customer_their_runs_messages_and_a_copy_of_the_opt_outs() -> None:
+    waiting = [{"id": "later", "type": "wait", "duration": "2d"}, {"id": "hello", "type": "send", "message": SMS}]
+    memory = world(journey("a", steps=waiting), journey("b", trigger={"event": "Store Visited"}, steps=waiting))
+    survivor = memory.customer("s", phone="+905321110017", consent={"sms": True})
+    merged = memory.customer("m", phone="+905321110018", consent={"sms": True})
+    memory.track(survivor, "Signed Up")
+    memory.track(merged, "Store Visited")
+    merge = {"event_id": "merge-2", "occurred_at": "2026-03-02T07:00:00Z", "merge_id": "y", "survivor_id": "s",
+             "merged_id": "m", "rule": "email"}  # fmt: skip
+    memory.customers.merged_into["m"] = "s"
+    assert memory.service.handle_one(envelope(PROFILES_SOURCE, "profile.merged", merge)) == "merged"
+    # And while they were one, m's journey sent its message (under s) and s replied STOP on SMS
+    memory.advance(days=2)
+    [sent_for_m] = [effect for effect in memory.store.effects("s") if effect.journey_id == "b"]
+    assert memory.track(survivor, "Message Received", channel="sms", text="STOP") == "applied"
+
+    # When an admin undoes the merge (twice: at least once)
+    del memory.customers.merged_into["m"]
+    undo = {"event_id": "unmerge-2", "occurred_at": "2026-03-05T07:00:00Z", "merge_id": "y", "survivor_id": "s",
+            "restored_id": "m"}  # fmt: skip
+    assert memory.service.handle_one(envelope(PROFILES_SOURCE, "profile.unmerged", undo)) == "restored"
+    assert memory.service.handle_one(envelope(PROFILES_SOURCE, "profile.unmerged", undo)) == "unchanged"
+
+    # Then m's run and the message sent for it are m's again, and s keeps only its own
+    assert sorted(memory.store.load("s").runs) == ["a"]
+    assert [(run.journey_id, run.merged_from) for run in memory.store.load("m").runs.values()] == [("b", None)]
+    assert [effect.event_id for effect in memory.store.effects("m")] == [sent_for_m.event_id]
+    assert all(effect.journey_id == "a" for effect in memory.store.effects("s"))
+    # And the STOP sent while they were one holds for both
+    assert memory.store.load("m").facts.consent["sms"].opted_in is False
+
+
 class FlakyPublisher(InMemoryPublisher):
     """Loses the first publication of every event (the bus refused, or the worker died before publishing)."""
 

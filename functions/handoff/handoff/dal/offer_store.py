@@ -14,6 +14,7 @@ decides nothing twice. Decisions and caps carry ``profile_id`` / ``profile_sk`` 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,10 @@ PROFILE_SK_PREFIX = "OFFER#"
 
 class CapChanged(RuntimeError):
     """Another offer to the same profile was recorded meanwhile: decide again."""
+
+
+class HoldsChanged(CapChanged):
+    """Another offer held stock in the same store meanwhile: decide again (with what is left)."""
 
 
 def offer_pk(cart_id: str, episode: int) -> str:
@@ -129,9 +134,11 @@ class OfferStore:
         cap: Cap | None = None,
         keep_since: datetime | None = None,
         message: OutboundMessage | None = None,
+        holds: Sequence[dict[str, Any]] = (),
     ) -> bool:
-        """Write the decision (with the cap and the message when it sends). False: this cart episode was decided
-        already (nothing written). Raises ``CapChanged`` when the cap moved since it was read."""
+        """Write the decision (with the cap, the message and the stock it holds when it sends). False: this cart
+        episode was decided already (nothing written). Raises ``CapChanged`` when the cap moved since it was read,
+        ``HoldsChanged`` when the store's holds did (``holds`` starts with the conditional revision write)."""
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -173,6 +180,8 @@ class OfferStore:
                     }
                 }
             )
+        holds_at = len(writes)
+        writes.extend(holds)
         try:
             if len(writes) == 1:
                 self._client.put_item(**writes[0]["Put"])
@@ -184,6 +193,8 @@ class OfferStore:
                 return False
             if codes[:1] == ["ConditionalCheckFailed"]:
                 return False
+            if holds and len(codes) > holds_at and codes[holds_at] == "ConditionalCheckFailed":
+                raise HoldsChanged("the store's stock holds changed since they were read") from error
             if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
                 raise CapChanged("the profile's offer cap changed since it was read") from error
             raise

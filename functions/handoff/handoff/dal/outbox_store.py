@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from handoff.outbound.message import DeliveryState, OutboundMessage
+from handoff.outbound.message import DeliveryState, OutboundMessage, Prerendered
 from omnichannel.dynamodb import condition_failed
 from omnichannel.handoff_events import OutboundChannel
 
@@ -66,7 +66,20 @@ def outbox_item(message: OutboundMessage, expires_at: int) -> dict[str, Any]:
     }
     if message.ticket_code:
         item["ticket_code"] = _s(message.ticket_code)
+    if message.prerendered is not None:
+        done = message.prerendered
+        item["prerendered"] = _s(
+            json.dumps({"text": done.text, "subject": done.subject, "parameters": list(done.parameters)})
+        )
     return item
+
+
+def _prerendered(item: dict[str, Any]) -> Prerendered | None:
+    raw = _text(item, "prerendered")
+    if raw is None:
+        return None
+    done = json.loads(raw)
+    return Prerendered(text=done["text"], subject=done["subject"], parameters=tuple(done["parameters"]))
 
 
 def _text(item: dict[str, Any], name: str) -> str | None:
@@ -92,6 +105,7 @@ def message_from_item(item: dict[str, Any]) -> OutboundMessage:
         provider_id=_text(item, "provider_id"),
         last_error=_text(item, "last_error"),
         sent_at=_text(item, "sent_at"),
+        prerendered=_prerendered(item),
     )
 
 

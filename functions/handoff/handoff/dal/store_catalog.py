@@ -5,6 +5,14 @@
 | store | ``STORE#<store_id>`` | ``STORE`` | name, lat, lon, time zone, address, grid cell |
 | store in its grid cell | ``STOREGRID#<cell>`` | ``STORE#<store_id>`` | a copy of the store (the geo lookup) |
 | stock | ``STORE#<store_id>`` | ``INVENTORY#<sku>`` | quantity on hand |
+| stock held | ``STORE#<store_id>`` | ``HOLD#<ticket code>#<sku>`` | quantity held for an offer, ``until`` |
+| holds' revision | ``STORE#<store_id>`` | ``HOLDS`` | ``rev``: every new hold in the store moves it (one writer wins) |
+
+Stock held: an online-to-store offer holds what it promises until its ticket expires (or is redeemed, or the
+offer is cancelled), so two offers for the last coat cannot both go out. What an offer may promise is the quantity
+on hand less the holds still running, read with one Query per store (``HOLD`` prefix: the holds and their
+revision); the new holds are written in the offer's own transaction, conditional on the revision read, so of two
+offers deciding on the same store at once one writes and the other decides again.
 
 "Stores within r km" queries the few grid cells the circle touches (``handoff.logic.geo``) and keeps those
 within r by great-circle distance; a store that moves changes cell in the same transaction as its item.
@@ -12,7 +20,9 @@ within r by great-circle distance; a store that moves changes cell in the same t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +38,18 @@ INVENTORY_SK_PREFIX = "INVENTORY#"
 BATCH_GET_KEYS = 100
 BATCH_WRITE_ITEMS = 25
 MAX_BATCH_ROUNDS = 8
+
+
+HOLD_SK_PREFIX = "HOLD#"
+HOLDS_REV_SK = "HOLDS"
+
+
+@dataclass(frozen=True)
+class StoreHolds:
+    """The holds still running in one store: quantity per sku, and the revision they were read at."""
+
+    rev: int | None = None  # None: no hold was ever written in this store
+    held: Mapping[str, int] = field(default_factory=dict)
 
 
 class StoreMoved(RuntimeError):
@@ -201,3 +223,91 @@ class StoreCatalog:
             if pending:
                 raise RetriesExhausted("DynamoDB left inventory reads unprocessed")
         return stock
+
+    def holds(self, store_ids: Iterable[str], now: str) -> dict[str, StoreHolds]:
+        """The holds running at ``now`` per store (one Query a store), with the revision they were read at."""
+        found: dict[str, StoreHolds] = {}
+        for store_id in dict.fromkeys(store_ids):
+            rev: int | None = None
+            held: dict[str, int] = {}
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :hold)",
+                "ExpressionAttributeValues": {":pk": _s(store_pk(store_id)), ":hold": _s("HOLD")},
+                "ConsistentRead": True,
+            }
+            while True:
+                response = self._client.query(**request)
+                for item in response.get("Items", []):
+                    if item["sk"]["S"] == HOLDS_REV_SK:
+                        rev = int(item["rev"]["N"])
+                    elif item["until"]["S"] > now:
+                        sku = item["sku"]["S"]
+                        held[sku] = held.get(sku, 0) + int(item["quantity"]["N"])
+                if "LastEvaluatedKey" not in response:
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            found[store_id] = StoreHolds(rev, held)
+        return found
+
+    def hold_writes(
+        self, store_id: str, ticket_code: str, quantities: Mapping[str, int], until: str, read: StoreHolds | None
+    ) -> list[dict[str, Any]]:
+        """The transaction items that hold ``quantities`` in the store for a ticket, if the holds are still as read.
+
+        The first item is the revision's conditional write: the offer store raises ``HoldsChanged`` when the
+        transaction is cancelled there (another offer held stock in this store since ``read``)."""
+        read = read or StoreHolds()
+        expires_at = int(datetime.fromisoformat(until.replace("Z", "+00:00")).timestamp()) + 86400
+        rev_key = {"pk": _s(store_pk(store_id)), "sk": _s(HOLDS_REV_SK)}
+        if read.rev is None:
+            revision: dict[str, Any] = {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {**rev_key, "kind": _s("stock_holds"), "rev": {"N": "1"}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        else:
+            revision = {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": rev_key,
+                    "UpdateExpression": "SET rev = :next",
+                    "ConditionExpression": "rev = :read",
+                    "ExpressionAttributeValues": {":read": {"N": str(read.rev)}, ":next": {"N": str(read.rev + 1)}},
+                }
+            }
+        holds = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": _s(store_pk(store_id)),
+                        "sk": _s(f"{HOLD_SK_PREFIX}{ticket_code}#{sku}"),
+                        "kind": _s("stock_hold"),
+                        "sku": _s(sku),
+                        "quantity": {"N": str(quantity)},
+                        "ticket_code": _s(ticket_code),
+                        "until": _s(until),
+                        "expires_at": {"N": str(expires_at)},
+                    },
+                }
+            }
+            for sku, quantity in sorted(quantities.items())
+        ]
+        return [revision, *holds]
+
+    def release(self, store_id: str, ticket_code: str) -> int:
+        """End a ticket's holds in the store (redeemed, cancelled); returns how many. Safe to repeat."""
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
+            ExpressionAttributeValues={":pk": _s(store_pk(store_id)), ":hold": _s(f"{HOLD_SK_PREFIX}{ticket_code}#")},
+            ProjectionExpression="pk, sk",
+            ConsistentRead=True,
+        )
+        items = response.get("Items", [])
+        for item in items:
+            self._client.delete_item(TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]})
+        return len(items)

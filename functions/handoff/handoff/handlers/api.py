@@ -1,6 +1,6 @@
-"""HTTP entry point of the handoff function: the agent context (by profile or by the calling number) and handoff
-tickets (issue, read, redeem). Thin: the shared front door (``omnichannel.http_api``) decodes, routes and answers
-errors."""
+"""HTTP entry point of the handoff function: the agent context (by profile or by the calling number), handoff
+tickets (issue, read, redeem) and agent tasks (done). Thin: the shared front door (``omnichannel.http_api``)
+decodes, routes and answers errors."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.observability import logger, metrics, tracer
-from handoff.routes import context_api, ticket_api
+from handoff.routes import context_api, task_api, ticket_api
 from omnichannel import http_api
 
 app = http_api.api_resolver(logger, metrics)
 app.include_router(context_api.router)
 app.include_router(ticket_api.router)
+app.include_router(task_api.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -1,11 +1,14 @@
 """Entry points of handoff's three bus consumers, each reading SQS batches (rule → queue → Lambda):
 
 - ``conversations_handler`` (``HandoffEventsFunction``): captured messages, calls and store visits fold into
-  conversations; profile events link, re-home, restore or erase them (erasure deletes handoff tickets too);
+  conversations; a journey's ``agent_task.requested`` opens a task on the customer (once per task id); profile
+  events link, re-home, restore or erase them (a merge moves tasks to the survivor; erasure deletes handoff
+  tickets and tasks too);
 - ``offers_handler`` (``HandoffOfferFunction``): ``cart.abandoned`` becomes an online-to-store decision (and, when a
   store near the customer has the items, a ticket and a ``message.requested``); ``profile.erased`` deletes the
   profile's decisions and messages;
-- ``requests_handler`` (``HandoffDeliveryRequestsFunction``): ``message.requested`` is sent at once, each message
+- ``requests_handler`` (``HandoffDeliveryRequestsFunction``): ``message.requested`` (handoff's own, and a journey
+  step's, sent with the text the journey rendered) is sent at once, each message
   claimed before it is sent so a redelivered request never sends twice; ``message.sent`` is announced.
 
 An event that cannot be a conversation is skipped; a detail that does not validate is quarantined once; a write
@@ -21,13 +24,20 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff import outbound_wiring, wiring
+from handoff.logic.agent_tasks import task_from_request
 from handoff.logic.conversations import NotAConversationEvent
 from handoff.observability import logger, metrics, tracer
-from handoff.outbound.announce import count_attempts, requested_message
+from handoff.outbound.announce import count_attempts, journey_message, requested_message
 from omnichannel.bus_batch import BusBatchConsumer
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
 from omnichannel.cart_events import CARTS_SOURCE, CartAbandoned, CartEventType
 from omnichannel.handoff_events import HANDOFF_SOURCE, HandoffEventType, OutboundMessageRequested
+from omnichannel.journey_events import (
+    JOURNEYS_SOURCE,
+    AgentTaskRequested,
+    JourneyEventType,
+    JourneyMessageRequested,
+)
 from omnichannel.profile_events import (
     PROFILES_SOURCE,
     ProfileCreated,
@@ -53,9 +63,28 @@ def profile_erased(erased: ProfileErased) -> str:
     deleted_tickets = sum(
         tickets.delete_of_profile(profile_id) for profile_id in sorted({erased.profile_id, *erased.profile_ids})
     )
+    deleted_tasks = sum(
+        wiring.get_tasks().delete_of_profile(profile_id)
+        for profile_id in sorted({erased.profile_id, *erased.profile_ids})
+    )
+    metrics.add_metric(name="AgentTasksErased", unit="Count", value=deleted_tasks)
     metrics.add_metric(name="ConversationsErased", unit="Count", value=deleted)
     metrics.add_metric(name="TicketsErased", unit="Count", value=deleted_tickets)
     return "erased"
+
+
+def agent_task_requested(request: AgentTaskRequested) -> str:
+    opened = wiring.get_tasks().open(task_from_request(request), int(wiring.now().timestamp()))
+    metrics.add_metric(name="AgentTasksOpened" if opened else "AgentTasksKnown", unit="Count", value=1)
+    return "opened" if opened else "known"
+
+
+def profile_merged(merged: ProfileMerged) -> str:
+    tasks = wiring.get_tasks()
+    for task in tasks.of_profile(merged.merged_id, limit=100):
+        tasks.rehome(task, merged.survivor_id)
+    wiring.get_conversations().profile_merged(merged)
+    return "merged"
 
 
 conversations = BusBatchConsumer(logger, metrics, skip=(NotAConversationEvent,))
@@ -77,12 +106,7 @@ conversations.route(
     ProfileUpdated,
     lambda event: wiring.get_conversations().profile_updated(event),
 )
-conversations.route(
-    PROFILES_SOURCE,
-    {ProfileEventType.MERGED},
-    ProfileMerged,
-    lambda event: wiring.get_conversations().profile_merged(event),
-)
+conversations.route(PROFILES_SOURCE, {ProfileEventType.MERGED}, ProfileMerged, profile_merged)
 conversations.route(
     PROFILES_SOURCE,
     {ProfileEventType.UNMERGED},
@@ -90,6 +114,7 @@ conversations.route(
     lambda event: wiring.get_conversations().profile_unmerged(event),
 )
 conversations.route(PROFILES_SOURCE, {ProfileEventType.ERASED}, ProfileErased, profile_erased)
+conversations.route(JOURNEYS_SOURCE, {JourneyEventType.AGENT_TASK_REQUESTED}, AgentTaskRequested, agent_task_requested)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -140,8 +165,17 @@ def message_requested(request: OutboundMessageRequested) -> str:
     return attempt.outcome
 
 
+def journey_message_requested(request: JourneyMessageRequested) -> str:
+    attempt = outbound_wiring.get_dispatcher().deliver(journey_message(request))
+    count_attempts([attempt])
+    return attempt.outcome
+
+
 requests = BusBatchConsumer(logger, metrics)
 requests.route(HANDOFF_SOURCE, {HandoffEventType.MESSAGE_REQUESTED}, OutboundMessageRequested, message_requested)
+requests.route(
+    JOURNEYS_SOURCE, {JourneyEventType.MESSAGE_REQUESTED}, JourneyMessageRequested, journey_message_requested
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -107,6 +107,7 @@ class Carts(Protocol):
 
 class Stock(Protocol):
     def stock(self, store_ids: Any, skus: Any) -> dict[str, dict[str, int]]: ...
+    def release(self, store_id: str, ticket_code: str) -> int: ...
 
 
 class Offers(Protocol):
@@ -148,6 +149,8 @@ class OfferRecheck:
         now = self.clock()
         ticket = self.tickets.get(message.ticket_code, now)
         self.tickets.void(message.ticket_code, now)
+        if ticket is not None and ticket.store_id:
+            self.stock.release(ticket.store_id, message.ticket_code)  # the stock it held is free again
         found = snapshot_of(ticket) if ticket is not None else None
         if found is not None:
             self.offers.mark_cancelled(found[0], found[1], message.message_id, reason, utc_iso(now))

@@ -13,7 +13,7 @@ the message request, the redelivery publishes it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -67,10 +67,21 @@ class Customers(Protocol):
     def facts(self, profile_id: str) -> CustomerFacts | None: ...
 
 
+class Holds(Protocol):
+    """The stock held in one store as read (``StoreHolds``): quantity per sku, and its revision."""
+
+    @property
+    def held(self) -> Mapping[str, int]: ...
+
+
 class Catalog(Protocol):
     def get(self, store_id: str) -> Store | None: ...
     def near(self, centre: Point, radius_km: float) -> list[tuple[Store, float]]: ...
     def stock(self, store_ids: Any, skus: Any) -> dict[str, dict[str, int]]: ...
+    def holds(self, store_ids: Iterable[str], now: str) -> Mapping[str, Holds]: ...
+    def hold_writes(
+        self, store_id: str, ticket_code: str, quantities: Mapping[str, int], until: str, read: Any
+    ) -> list[dict[str, Any]]: ...
 
 
 class Tickets(Protocol):
@@ -88,6 +99,7 @@ class Offers(Protocol):
         cap: Cap | None = None,
         keep_since: datetime | None = None,
         message: OutboundMessage | None = None,
+        holds: Sequence[dict[str, Any]] = (),
     ) -> bool: ...
     def mark_published(self, cart_id: str, episode: int) -> None: ...
 
@@ -203,10 +215,14 @@ class OfferService:
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     def gather(self, event: CartAbandoned, profile_id: str | None) -> Facts:
+        return self._gather(event, profile_id, self.clock())[0]
+
+    def _gather(self, event: CartAbandoned, profile_id: str | None, now: datetime) -> tuple[Facts, Mapping[str, Holds]]:
+        """The facts a decision needs, and the stock holds read (their revision guards the hold an offer writes)."""
         lines = lines_of(event)
         customer = self.customers.facts(profile_id) if profile_id else None
         if customer is None:
-            return Facts(profile_id=None, lines=lines)
+            return Facts(profile_id=None, lines=lines), {}
         traits = customer.traits
         home_id = traits.get("home_store_id")
         home = self.catalog.get(str(home_id)) if isinstance(home_id, str | int) and str(home_id) else None
@@ -215,10 +231,21 @@ class OfferService:
         recent = [datetime.fromisoformat(at) for at in cap.offered_at]
         stores: list[Store] = []
         stock: dict[str, dict[str, int]] = {}
+        holds: Mapping[str, Holds] = {}
         if origin is not None:
             stores = [store for store, _ in self.catalog.near(origin, self.policy.radius_km)]
             if stores and lines:
-                stock = self.catalog.stock([store.store_id for store in stores], [line.sku for line in lines])
+                store_ids = [store.store_id for store in stores]
+                on_hand = self.catalog.stock(store_ids, [line.sku for line in lines])
+                # What another offer holds until its ticket ends cannot be promised again.
+                holds = self.catalog.holds([store_id for store_id in store_ids if store_id in on_hand], utc_iso(now))
+                stock = {
+                    store_id: {
+                        sku: max(0, quantity - (holds[store_id].held.get(sku, 0) if store_id in holds else 0))
+                        for sku, quantity in quantities.items()
+                    }
+                    for store_id, quantities in on_hand.items()
+                }
         preferred = traits.get("preferred_channel")
         zone = traits.get("time_zone") or traits.get("timezone")
         return Facts(
@@ -232,7 +259,7 @@ class OfferService:
             origin=origin,
             stores=stores,
             stock=stock,
-        )
+        ), holds
 
     def handle(self, event: CartAbandoned) -> Handled:
         existing = self.offers.get(event.cart_id, event.episode)
@@ -242,7 +269,7 @@ class OfferService:
         ticket: Ticket | None = None  # kept across a cap conflict, so a retry issues no second ticket
         for _attempt in attempts(MAX_ATTEMPTS, base=0.02, cap=0.5, sleep=self.sleep):
             now = self.clock()
-            facts = self.gather(event, profile_id)
+            facts, holds = self._gather(event, profile_id, now)
             decision = decide(facts, self.policy, now)
             record = OfferRecord(
                 cart_id=event.cart_id,
@@ -268,6 +295,10 @@ class OfferService:
                 ticket = self.tickets.create(self._ticket(event, facts.profile_id, decision, now))
             message = self._message(event, facts.profile_id, decision, ticket, now)
             record = replace(record, message_id=message.message_id, ticket_code=ticket.code)
+            held: dict[str, int] = {}
+            for line in facts.lines:
+                held[line.sku] = held.get(line.sku, 0) + line.quantity
+            store_id = decision.store.store_id
             try:
                 recorded = self.offers.record(
                     record,
@@ -275,6 +306,9 @@ class OfferService:
                     cap=self.offers.cap(facts.profile_id),
                     keep_since=now - self.policy.cap.window,
                     message=message,
+                    holds=self.catalog.hold_writes(
+                        store_id, ticket.code, held, utc_iso(ticket.expires_at), holds.get(store_id)
+                    ),
                 )
             except self.cap_changed:
                 continue

@@ -107,6 +107,34 @@ class MatchedOut(BaseModel):
     conversation: ConversationOut | None = Field(description="The open conversation the caller most likely continues")
 
 
+class TaskOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str
+    profile_id: str
+    kind: str = Field(description="call, follow_up ... as the journey asked")
+    reason: str
+    priority: str = Field(description="urgent, high, normal or low")
+    note: str
+    due_at: str
+    created_at: str
+    state: str = Field(description="open or done")
+    journey_id: str | None = Field(description="The journey that asked for it")
+    step_id: str | None
+    context: dict[str, Any] = Field(description="What the journey knew: the touchpoint, a survey answer, the stage")
+    done_at: str | None = None
+    done_by: str | None = None
+    outcome: str | None = None
+
+
+class CompleteTaskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(
+        default="done", min_length=1, max_length=200, description="What came of it: reached, no_answer, resolved ..."
+    )
+
+
 class ContextOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -124,6 +152,7 @@ class ContextOut(BaseModel):
     )
     last_handoff: TicketOut | None
     tickets: list[TicketOut] = Field(description="Open handoff tickets")
+    tasks: list[TaskOut] = Field(description="Open agent tasks (a journey's call or follow-up), the most urgent first")
     matched: MatchedOut | None = Field(default=None, description="Only on /handoff/context (by number)")
 
 

@@ -1,5 +1,6 @@
-"""What the delivery entry points share: a ``message.requested`` taken into the outbox, the attempts counted, and
-``message.sent`` as the handoff table's stream announces it when an outbox item turns sent."""
+"""What the delivery entry points share: a ``message.requested`` (handoff's own, or a journey step's with the
+text the journey rendered) taken into the outbox, the attempts counted, and ``message.sent`` as the handoff
+table's stream announces it when an outbox item turns sent."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from handoff import outbound_wiring, wiring
 from handoff.observability import logger, metrics
 from handoff.outbound.dispatcher import Attempt
 from handoff.outbound.events import OutboundMessageSent
-from handoff.outbound.message import OutboundMessage
+from handoff.outbound.message import OutboundMessage, Prerendered
 from omnichannel.canonical_event import utc_iso
 from omnichannel.event_bus import BusEvent
 from omnichannel.handoff_events import HANDOFF_SOURCE, HandoffEventType, OutboundMessageRequested, handoff_event_id
+from omnichannel.journey_events import JourneyMessageRequested
 
 KEEP_DAYS = 90
 
@@ -34,6 +36,29 @@ def requested_message(request: OutboundMessageRequested) -> str:
         due_at=utc_iso(now),
     )
     # The online-to-store flow queues its messages itself, maybe for later: then this changes nothing.
+    outbound_wiring.get_outbox().request(message, int(now.timestamp()) + KEEP_DAYS * 86400)
+    return request.message_id
+
+
+def journey_message(request: JourneyMessageRequested) -> str:
+    """A journey step's message in the outbox, sent as the journey rendered it (its own templates); its id."""
+    now = wiring.now()
+    message = OutboundMessage(
+        message_id=request.message_id,
+        profile_id=request.profile_id,
+        channel=request.channel,
+        to=request.to,
+        template=request.template,
+        variables=dict(request.variables),
+        reason=request.reason or f"journey:{request.journey_id}",
+        requested_at=utc_iso(request.occurred_at),
+        due_at=utc_iso(now),
+        prerendered=Prerendered(
+            text=request.text or "",
+            subject=request.subject or "",
+            parameters=tuple(request.parameters),
+        ),
+    )
     outbound_wiring.get_outbox().request(message, int(now.timestamp()) + KEEP_DAYS * 86400)
     return request.message_id
 

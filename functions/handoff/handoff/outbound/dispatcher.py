@@ -38,6 +38,14 @@ class Outbox(Protocol):
     def mark_cancelled(self, claimed: OutboundMessage, reason: str, at: str) -> bool: ...
 
 
+def content_of(message: OutboundMessage) -> Rendered:
+    """What goes out: the requester's own rendering when it sent one (a journey), else the sender's template."""
+    if message.prerendered is not None:
+        done = message.prerendered
+        return Rendered(subject=done.subject, text=done.text, parameters=done.parameters)
+    return render(message.template, message.variables)
+
+
 @dataclass(frozen=True)
 class Attempt:
     message_id: str
@@ -68,7 +76,7 @@ class Dispatcher:
             self.outbox.mark_cancelled(claimed, reason, utc_iso(self.clock()))
             return Attempt(message_id, DeliveryState.CANCELLED.value, claimed, error=reason)
         try:
-            rendered = render(claimed.template, claimed.variables)
+            rendered = content_of(claimed)
             sender = self.senders.get(claimed.channel)
             if sender is None:
                 raise SendError(f"no sender for {claimed.channel.value}", transient=False, code="NoSender")

@@ -51,6 +51,17 @@ class OutboundMessage:
     provider_id: str | None = None
     last_error: str | None = None
     sent_at: str | None = None
+    # A message rendered by whoever asked for it (a journey's step: the retailer's own template, not one of the
+    # sender's): sent as is instead of rendering ``template``. On WhatsApp ``template`` is then the approved
+    # template's name and ``parameters`` its body parameters.
+    prerendered: Prerendered | None = None
+
+
+@dataclass(frozen=True)
+class Prerendered:
+    text: str
+    subject: str = ""
+    parameters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Profile summary, a bounded page of the cross-channel timeline, the current cart, the customer's conversations
 (open ones first), each channel's consent (the same rule the online-to-store offers follow: the newest signal
-wins, opt-in only), the preferred channel and the channels a message could go out on now, the last handoff and the
-open handoff tickets.
+wins, opt-in only), the preferred channel and the channels a message could go out on now, the last handoff, the
+open handoff tickets and the open agent tasks (a journey's "call this customer").
 
 Two ways in: by profile id (``/handoff/customers/{profile_id}/context``), or by the number calling or writing
 (``/handoff/context?phone=...`` / ``?whatsapp=...``): the implicit handoff, no code needed, with the open
@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from handoff import wiring
+from handoff.logic.agent_tasks import TaskState, by_urgency, task_view
 from handoff.logic.conversations import CaseState, Conversation, summary
 from handoff.logic.customer_facts import CustomerFacts
 from handoff.logic.offer_service import reachability
@@ -107,6 +108,11 @@ def _context(profile_id: str) -> tuple[dict[str, Any], list[Conversation]] | Non
         "reachable_channels": reach.reachable_channels,
         "last_handoff": ticket_summary(tickets[0]) if tickets else None,
         "tickets": [ticket_summary(t) for t in tickets if t.state is TicketState.OPEN],
+        "tasks": [
+            task_view(task)
+            for task in by_urgency(wiring.get_tasks().of_profile(profile.profile_id))
+            if task.state is TaskState.OPEN
+        ],
     }
     return body, conversations
 

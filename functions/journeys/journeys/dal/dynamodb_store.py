@@ -5,7 +5,7 @@ effect announced, one ``UpdateItem`` (marked announced)."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from journeys.dal import items as shapes
 from journeys.logic.clock import iso
 from journeys.logic.ports import Conflict, DueItem, StoredEffect
-from journeys.models.state import Change, CustomerState, Run
+from journeys.models.state import Change, CustomerFacts, CustomerState, Run
 from omnichannel.dynamodb import cancellation_codes, condition_failed, error_code
 
 MAX_TRANSACTION_ITEMS = 100
@@ -136,6 +136,47 @@ class DynamoDBJourneyStore:
                 }
             )
         return deletes
+
+    def restore(
+        self,
+        survivor: CustomerState,
+        restored: CustomerState,
+        *,
+        runs: Sequence[Run],
+        keep: Mapping[str, Run],
+        effects: Sequence[StoredEffect],
+        facts: CustomerFacts | None,
+        event_id: str,
+        now: datetime,
+    ) -> bool:
+        survivor_pk = shapes.customer_pk(survivor.profile_id)
+        transaction: list[dict[str, Any]] = [
+            self._put(shapes.seen_item(restored.profile_id, event_id, now), None),
+            *self._retirement(
+                CustomerState(survivor.profile_id, CustomerFacts(survivor.profile_id), {r.journey_id: r for r in runs})
+            ),
+        ]
+        transaction += [self._put(shapes.run_item(run), 0) for run in keep.values()]
+        if facts is not None:
+            transaction.append(self._put(shapes.facts_item(facts), 0))
+        for effect in effects:
+            key = shapes.key(survivor_pk, shapes.EFFECT_PREFIX + effect.event_id)
+            transaction.append(
+                {"Delete": {"TableName": self._table, "Key": key, "ConditionExpression": "attribute_exists(pk)"}}
+            )
+            transaction.append(self._put(shapes.stored_effect_item(restored.profile_id, effect, now), None))
+        if len(transaction) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"{restored.profile_id}: {len(transaction)} writes do not fit one transaction")
+        try:
+            self._client.transact_write_items(TransactItems=transaction)
+        except ClientError as error:
+            codes = cancellation_codes(error)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False
+            if codes or error_code(error) in ("TransactionConflictException", "ConditionalCheckFailedException"):
+                raise Conflict(restored.profile_id) from error
+            raise
+        return True
 
     def mark_published(self, profile_id: str, event_ids: Sequence[str], now: datetime) -> None:
         for event_id in event_ids:

@@ -117,12 +117,14 @@ def run_item(run: Run) -> dict[str, Any]:
     }
     optional = {
         "step": run.step,
+        "step_at": run.step_at,
         "due_at": run.due_at,
         "goal_until": run.goal_until,
         "converted_at": run.converted_at,
         "ended_at": run.ended_at,
         "end_reason": run.end_reason,
         "detractor_at": run.detractor_at,
+        "merged_from": run.merged_from,
     }
     item.update({name: _s(value) for name, value in optional.items() if value is not None})
     if run.survey is not None:
@@ -144,6 +146,7 @@ def run_from_item(item: dict[str, Any]) -> Run:
         status=RunStatus(str(_text(item, "status"))),
         entered_at=str(_text(item, "entered_at")),
         step=_text(item, "step"),
+        step_at=_text(item, "step_at"),
         seq=_int(item, "seq"),
         due_at=_text(item, "due_at"),
         goal_until=_text(item, "goal_until"),
@@ -154,6 +157,7 @@ def run_from_item(item: dict[str, Any]) -> Run:
         survey=OpenSurvey(**survey) if survey else None,
         answers=tuple(SurveyAnswer(**answer) for answer in _loads(item, "answers", [])),
         detractor_at=_text(item, "detractor_at"),
+        merged_from=_text(item, "merged_from"),
         revision=_int(item, "rev"),
     )
 
@@ -209,6 +213,29 @@ def effect_item(profile_id: str, effect: Effect, now: datetime) -> dict[str, Any
     }
     if effect.channel:
         item["channel"] = _s(effect.channel)
+    return item
+
+
+def stored_effect_item(profile_id: str, effect: StoredEffect, now: datetime) -> dict[str, Any]:
+    """A stored effect written again under another customer (an undone merge), announced or not as it was."""
+    item = effect_item(
+        profile_id,
+        Effect(
+            effect.event_id,
+            effect.kind,
+            effect.detail_type,
+            effect.detail,
+            effect.journey_id,
+            effect.step_id,
+            effect.created_at,
+            effect.channel,
+            effect.summary,
+        ),
+        now,
+    )
+    if effect.published_at is not None:
+        item["published_at"] = _s(effect.published_at)
+        del item["due_pk"], item["due_sk"]
     return item
 
 

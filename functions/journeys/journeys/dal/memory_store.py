@@ -98,6 +98,42 @@ class InMemoryJourneyStore:
         if {key: run.revision for key, run in stored.items()} != {k: r.revision for k, r in retire.runs.items()}:
             raise Conflict(retire.profile_id)
 
+    def restore(
+        self,
+        survivor: CustomerState,
+        restored: CustomerState,
+        *,
+        runs: Sequence[Run],
+        keep: Mapping[str, Run],
+        effects: Sequence[StoredEffect],
+        facts: CustomerFacts | None,
+        event_id: str,
+        now: datetime,
+    ) -> bool:
+        back = self._customer(restored.profile_id)
+        if event_id in back.seen:
+            return False
+        source = self._customer(survivor.profile_id)
+        stored = {journey_id: run.revision for journey_id, run in source.runs.items()}
+        if any(stored.get(run.journey_id) != run.revision for run in runs):
+            raise Conflict(survivor.profile_id)
+        if any(journey_id in back.runs for journey_id in keep) or (facts is not None and back.facts.revision):
+            raise Conflict(restored.profile_id)
+        if any(effect.event_id not in source.effects or effect.event_id in back.effects for effect in effects):
+            raise Conflict(restored.profile_id)
+        self.commits += 1
+        back.seen.add(event_id)
+        for run in runs:
+            del source.runs[run.journey_id]
+        for journey_id, run in keep.items():
+            back.runs[journey_id] = replace(run, revision=1)
+        if facts is not None:
+            back.facts = replace(facts, revision=1)
+        for effect in effects:
+            moved, due = source.effects.pop(effect.event_id)
+            back.effects[effect.event_id] = (replace(moved, profile_id=restored.profile_id), due)
+        return True
+
     def mark_published(self, profile_id: str, event_ids: Sequence[str], now: datetime) -> None:
         customer = self._customers.get(profile_id)
         if customer is None:

@@ -431,12 +431,14 @@ class Engine:
         if target is None:
             return self._end(tx, run, RunStatus.FINISHED, "completed")
         tx.change.count(run.journey_id, f"step:{target}")
-        return tx.put(replace(run, step=target, seq=run.seq + 1, due_at=None, survey=None))
+        return tx.put(replace(run, step=target, step_at=tx.at, seq=run.seq + 1, due_at=None, survey=None))
 
     def _end(self, tx: _Transition, run: Run, status: RunStatus, reason: str) -> Run:
         tx.change.count(run.journey_id, "finished" if status is RunStatus.FINISHED else f"exited:{reason}")
         return tx.put(
-            replace(run, status=status, step=None, due_at=None, survey=None, ended_at=tx.at, end_reason=reason)
+            replace(
+                run, status=status, step=None, step_at=None, due_at=None, survey=None, ended_at=tx.at, end_reason=reason
+            )
         )
 
     def _advance(self, tx: _Transition, run: Run, definition: JourneyDefinition | None = None) -> None:

@@ -23,6 +23,7 @@ from omnichannel.profile_events import (
     ProfileErased,
     ProfileEventType,
     ProfileMerged,
+    ProfileUnmerged,
     ProfileUpdated,
 )
 
@@ -65,11 +66,18 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class Unmerge:
+    restored_id: str
+    survivor_id: str
+    event_id: str
+
+
+@dataclass(frozen=True)
 class Ignore:
     reason: str
 
 
-Command = React | Erase | Merge | Ignore
+Command = React | Erase | Merge | Unmerge | Ignore
 
 
 def consent_change(event: CanonicalEvent) -> ConsentMark | None:
@@ -175,6 +183,9 @@ def _profile_event(kind: str, detail: dict[str, Any]) -> Command:
     if kind == ProfileEventType.MERGED:
         merged = ProfileMerged.model_validate(detail)
         return Merge(merged.merged_id, merged.survivor_id, merged.event_id)
+    if kind == ProfileEventType.UNMERGED:
+        unmerged = ProfileUnmerged.model_validate(detail)
+        return Unmerge(unmerged.restored_id, unmerged.survivor_id, unmerged.event_id)
     if kind in (ProfileEventType.CREATED, ProfileEventType.UPDATED):
         model = ProfileCreated if kind == ProfileEventType.CREATED else ProfileUpdated
         changed = model.model_validate(detail)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from journeys.models.state import Change, CustomerState, Profile
+from journeys.models.state import Change, CustomerFacts, CustomerState, Profile, Run
 
 
 class Conflict(Exception):
@@ -54,6 +54,24 @@ class JourneyStore(Protocol):
         """Write ``change`` in one transaction, conditional on the revisions in ``state`` (``Conflict`` when one
         moved). ``event_id``: remembered with the change; ``False`` (and nothing written) when it was already.
         ``retire``: a customer merged into this one, whose runs and facts go in the same transaction."""
+        ...
+
+    def restore(
+        self,
+        survivor: CustomerState,
+        restored: CustomerState,
+        *,
+        runs: Sequence[Run],
+        keep: Mapping[str, Run],
+        effects: Sequence[StoredEffect],
+        facts: CustomerFacts | None,
+        event_id: str,
+        now: datetime,
+    ) -> bool:
+        """An undone merge, in one transaction: delete ``runs`` (as read) and ``effects`` from ``survivor``; write
+        ``keep`` (runs, absent so far), the same ``effects`` (announced or not, as they were) and ``facts`` (when
+        given, absent so far) under ``restored``. ``False`` when ``event_id`` was already applied; ``Conflict`` when
+        either customer changed since read."""
         ...
 
     def mark_published(self, profile_id: str, event_ids: Sequence[str], now: datetime) -> None: ...

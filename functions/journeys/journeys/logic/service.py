@@ -25,8 +25,14 @@ from pydantic import ValidationError
 from journeys.logic import surveys
 from journeys.logic.clock import iso
 from journeys.logic.engine import Engine
-from journeys.logic.inbound import Erase, Ignore, Merge, React, command_for
-from journeys.logic.merge import merge_states
+from journeys.logic.inbound import Erase, Ignore, Merge, React, Unmerge, command_for
+from journeys.logic.merge import (
+    effects_to_restore,
+    merge_states,
+    restored_facts,
+    restored_runs,
+    runs_to_restore,
+)
 from journeys.logic.ports import Conflict, Customers, JourneyStore
 from journeys.models.definition import SegmentTrigger
 from journeys.models.state import Change, CustomerState, Effect
@@ -97,6 +103,8 @@ class JourneyService:
             return f"erased:{removed}"
         if isinstance(command, Merge):
             return self._merge(command)
+        if isinstance(command, Unmerge):
+            return self._unmerge(command)
         return self._react(command)
 
     def _react(self, command: React) -> str:
@@ -178,6 +186,29 @@ class JourneyService:
                 continue
             return "merged"
         raise Conflict(f"{command.merged_id}: still changing after {MAX_ATTEMPTS} attempts")
+
+    def _unmerge(self, command: Unmerge) -> str:
+        for _ in range(MAX_ATTEMPTS):
+            survivor = self.store.load(command.survivor_id)
+            runs = runs_to_restore(survivor, command.restored_id)
+            if not runs:
+                return "unchanged"
+            restored = self.store.load(command.restored_id)
+            try:
+                done = self.store.restore(
+                    survivor,
+                    restored,
+                    runs=runs,
+                    keep=restored_runs(restored, runs),
+                    effects=effects_to_restore(self.store.effects(command.survivor_id), runs),
+                    facts=restored_facts(survivor.facts, restored.facts),
+                    event_id=command.event_id,
+                    now=self.clock(),
+                )
+            except Conflict:
+                continue
+            return "restored" if done else "duplicate"
+        raise Conflict(f"{command.restored_id}: still changing after {MAX_ATTEMPTS} attempts")
 
     # ------------------------------------------------------------------ the sweep
     def sweep(self, *, limit: int = 1000, time_left: Callable[[], float] | None = None) -> SweepResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -43,10 +43,12 @@ class RunView(BaseModel):
     journey_name: str | None
     version: int
     run: int
-    group: str
-    status: str
-    step: str | None
-    entered_at: str
+    group: str = Field(description="treatment, or holdout (held out: no step runs, the goal is still watched)")
+    held_out: bool = Field(description="In the journey's holdout group")
+    status: str = Field(description="active, held_out, finished or exited")
+    step: str | None = Field(description="The current step (none once the run ended, or when held out)")
+    step_since: str | None = Field(description="When the run reached its current step")
+    entered_at: str = Field(description="When the customer entered the journey")
     due_at: str | None
     goal_until: str | None
     converted_at: str | None
@@ -64,6 +66,12 @@ class SentView(BaseModel):
     channel: str | None
     at: str
     announced: bool
+    status: Literal["requested", "pending"] = Field(
+        description=(
+            "requested: announced on the bus for delivery (message.requested, agent_task.requested ...); pending: "
+            "recorded, its announcement is retried by the minute sweep"
+        )
+    )
     details: dict[str, Any] = Field(description="Template, task or reward; never the address")
 
 

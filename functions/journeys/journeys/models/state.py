@@ -57,6 +57,7 @@ class Run:
     status: RunStatus
     entered_at: str
     step: str | None = None
+    step_at: str | None = None  # when the run reached its current step
     seq: int = 0  # steps entered so far: with the run number, what makes a step's effects unique
     due_at: str | None = None  # a wait's end, a deferred send, a survey's deadline
     goal_until: str | None = None
@@ -67,6 +68,7 @@ class Run:
     survey: OpenSurvey | None = None
     answers: tuple[SurveyAnswer, ...] = ()
     detractor_at: str | None = None  # a low answer no agent task followed yet
+    merged_from: str | None = None  # the profile this run came from in a merge (an undone merge takes it back)
     revision: int = 0  # the item's version as read (0: not stored yet)
 
     @property

@@ -11,6 +11,7 @@ from journeys import wiring
 from journeys.logic.funnel import funnel, trigger_summary
 from journeys.models.api import CustomerJourneys, JourneyDetail, JourneyList, JourneySummary, RunView, SentView
 from journeys.models.definition import JourneyDefinition
+from journeys.models.state import Group
 from omnichannel.auth import Principal, Role, principal_from_event
 from omnichannel.http_api import ApiError, ErrorBody
 
@@ -113,8 +114,10 @@ def get_customer(profile_id: Annotated[str, Path(pattern=ID_PATTERN)]) -> Custom
                 version=run.version,
                 run=run.run,
                 group=run.group.value,
+                held_out=run.group is Group.HOLDOUT,
                 status=run.status.value,
                 step=run.step,
+                step_since=run.step_at if run.step is not None else None,
                 entered_at=run.entered_at,
                 due_at=run.due_at,
                 goal_until=run.goal_until,
@@ -137,6 +140,7 @@ def get_customer(profile_id: Annotated[str, Path(pattern=ID_PATTERN)]) -> Custom
             channel=effect.channel,
             at=effect.created_at,
             announced=effect.published_at is not None,
+            status="requested" if effect.published_at is not None else "pending",
             details=effect.summary,
         )
         for effect in reversed(wiring.get_store().effects(customer))
