@@ -30,7 +30,7 @@ def played() -> Iterator[tuple[LocalRuntime, dict[str, str]]]:
             answer = rt.request(step.method, step.path, headers=step.headers, body=step.body)
             assert answer.status == step.expect, (step.title, answer.body)
         for _ in range(5):  # capture's stream -> bus -> resolver -> profile stream -> bus: let it all settle
-            rt.drain()
+            rt.drain(timeout=60)  # each returns once nothing is pending; 10 s ran out on a loaded 2-core machine
         yield rt, dict(identifiers)
 
 

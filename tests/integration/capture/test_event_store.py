@@ -384,3 +384,24 @@ def test_a_batch_is_stored_with_one_conditional_put_per_event(store: DynamoDBEve
     assert sorted(event.message_id for event in outcome.stored) == sorted(f"m{i}" for i in range(5, 30))
     assert sorted(event.message_id for event in outcome.duplicates) == sorted(f"m{i}" for i in range(5))
     assert len(_items(dynamodb, "events", "EVENT#")) == 30
+
+
+def test_a_redacted_event_is_stored_compact_again_without_the_removed_identifiers(
+    store: DynamoDBEventStore, dynamodb: Any
+) -> None:
+    # Given an event of a family tablet carrying two customers' identifiers
+    incoming = _event("m-shared", anonymous_id="tablet-1", email="one@posta.com.tr", user_id="cus-2")
+    store.store_new([incoming])
+    # When the erasure keeps it for the other customer, the e-mail and the tablet's id taken out
+    kept = incoming.event.model_copy(update={"identifiers": {IdentifierType.USER_ID: "cus-2"}})
+    store.redact_event(kept, [IdentifierType.EMAIL, IdentifierType.ANONYMOUS_ID])
+    # Then the item holds the compact binary form (capture's one encoding), reads back as the kept event, and the
+    # removed identifiers' index attributes are gone with them
+    [item] = _items(dynamodb, "events", "EVENT#")
+    assert set(item["event"]) == {"B"}
+    stored = store.get_event(kept.event_id)
+    assert stored == kept
+    assert stored is not None
+    assert "one@posta.com.tr" not in stored.model_dump_json()
+    assert {"id_email", "id_anonymous_id"}.isdisjoint(item)
+    assert item["id_user_id"] == {"S": "cus-2"}

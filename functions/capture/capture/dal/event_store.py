@@ -319,19 +319,23 @@ class DynamoDBEventStore:
     def redact_event(self, event: CanonicalEvent, removed: Iterable[str]) -> None:
         """Keep ``event`` as given (someone's identifiers taken out): its stored form rewritten (the same compact
         encoding as a new item, ``omnichannel.stored_event``), and the index attributes of the removed identifier
-        types with it. No raw message is kept here (it is in the data lake; see docs/security.md for the lake)."""
+        types with it; a raw message an older item still holds is dropped (raw messages are in the data lake now:
+        docs/security.md says what erasure leaves there)."""
         gone = sorted(
             identifier_attribute(kind) for kind in {str(kind) for kind in removed} if kind not in event.identifiers
         )
-        update = "SET #e = :e"
-        if gone:
-            update += " REMOVE " + ", ".join(f"#g{n}" for n in range(len(gone)))
+        # ``raw``: an item stored before capture kept raw messages in the lake only may still hold one
+        update = "SET #e = :e REMOVE " + ", ".join(["#raw", *(f"#g{n}" for n in range(len(gone)))])
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=event_key(event.event_id),
                 UpdateExpression=update,
-                ExpressionAttributeNames={"#e": EVENT_ATTRIBUTE, **{f"#g{n}": name for n, name in enumerate(gone)}},
+                ExpressionAttributeNames={
+                    "#e": EVENT_ATTRIBUTE,
+                    "#raw": "raw",
+                    **{f"#g{n}": name for n, name in enumerate(gone)},
+                },
                 ExpressionAttributeValues={":e": encode_event(compact_json(event))},
                 ConditionExpression="attribute_exists(pk)",
             )
