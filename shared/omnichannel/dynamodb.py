@@ -38,3 +38,15 @@ def string(value: str) -> dict[str, str]:
 
 def number(value: int | float | str) -> dict[str, str]:
     return {"N": str(value)}
+
+
+def put_new(client: Any, table: str, item: dict[str, Any]) -> bool:
+    """PutItem unless an item with the same key exists (``attribute_not_exists(pk)``): False, nothing written, when
+    it does (a redelivered request, a known id)."""
+    try:
+        client.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+    except ClientError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True

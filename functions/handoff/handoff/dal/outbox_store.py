@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from handoff.outbound.message import DeliveryState, OutboundMessage, Prerendered
-from omnichannel.dynamodb import condition_failed
+from omnichannel.dynamodb import condition_failed, put_new
 from omnichannel.handoff_events import OutboundChannel
 
 OUTBOX_SK = "OUTBOX"
@@ -116,17 +116,7 @@ class OutboxStore:
 
     def request(self, message: OutboundMessage, expires_at: int) -> bool:
         """Store a new message; False (nothing written) when its id is known already: requests are idempotent."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=outbox_item(message, expires_at),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+        return put_new(self._client, self._table, outbox_item(message, expires_at))
 
     def get(self, message_id: str) -> OutboundMessage | None:
         item = self._client.get_item(TableName=self._table, Key=_key(message_id), ConsistentRead=True).get("Item")

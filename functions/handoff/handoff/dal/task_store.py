@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from handoff.logic.agent_tasks import AgentTask, TaskNotFound, TaskState
-from omnichannel.dynamodb import condition_failed
+from omnichannel.dynamodb import condition_failed, put_new
 
 TASK_SK = "TASK"
 TASK_PREFIX = "TASK#"
@@ -95,17 +95,7 @@ class TaskStore:
 
     def open(self, task: AgentTask, now_epoch: int) -> bool:
         """Store a new open task; False (nothing written) when its id is known already."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=task_item(task, now_epoch + KEEP_DAYS * 86400),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+        return put_new(self._client, self._table, task_item(task, now_epoch + KEEP_DAYS * 86400))
 
     def get(self, task_id: str) -> AgentTask | None:
         item = self._client.get_item(TableName=self._table, Key=_key(task_id), ConsistentRead=True).get("Item")

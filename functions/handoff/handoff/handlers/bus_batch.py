@@ -28,7 +28,7 @@ from handoff import outbound_wiring, wiring
 from handoff.logic.agent_tasks import task_from_request
 from handoff.logic.conversations import NotAConversationEvent
 from handoff.observability import logger, metrics, tracer
-from handoff.outbound.announce import count_attempts, journey_message, requested_message
+from handoff.outbound.announce import count_attempts, requested_message
 from omnichannel.bus_batch import BusBatchConsumer
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
 from omnichannel.cart_events import CartAbandoned
@@ -167,17 +167,9 @@ def message_requested(request: OutboundMessageRequested) -> str:
     return attempt.outcome
 
 
-def journey_message_requested(request: JourneyMessageRequested) -> str:
-    attempt = outbound_wiring.get_dispatcher().deliver(journey_message(request))
-    count_attempts([attempt])
-    return attempt.outcome
-
-
 requests = BusBatchConsumer(logger, metrics)
 requests.route(HANDOFF_SOURCE, {HandoffEventType.MESSAGE_REQUESTED}, OutboundMessageRequested, message_requested)
-requests.route(
-    JOURNEYS_SOURCE, {JourneyEventType.MESSAGE_REQUESTED}, JourneyMessageRequested, journey_message_requested
-)
+requests.route(JOURNEYS_SOURCE, {JourneyEventType.MESSAGE_REQUESTED}, JourneyMessageRequested, message_requested)
 
 
 @logger.inject_lambda_context(clear_state=True)

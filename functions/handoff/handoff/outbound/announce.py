@@ -5,6 +5,7 @@ table's stream announces it when an outbox item turns sent."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from handoff import outbound_wiring, wiring
@@ -21,7 +22,8 @@ KEEP_DAYS = 90
 
 
 def requested_message(request: OutboundMessageRequested) -> str:
-    """The requested message in the outbox (known already: nothing changes); its id."""
+    """The requested message in the outbox (known already: nothing changes); its id. A journey step's request
+    (``JourneyMessageRequested``) carries the text the journey rendered: it is sent as it is."""
     now = wiring.now()
     message = OutboundMessage(
         message_id=request.message_id,
@@ -35,30 +37,15 @@ def requested_message(request: OutboundMessageRequested) -> str:
         requested_at=utc_iso(request.occurred_at),
         due_at=utc_iso(now),
     )
+    if isinstance(request, JourneyMessageRequested):
+        message = replace(
+            message,
+            reason=request.reason or f"journey:{request.journey_id}",
+            prerendered=Prerendered(
+                text=request.text or "", subject=request.subject or "", parameters=tuple(request.parameters)
+            ),
+        )
     # The online-to-store flow queues its messages itself, maybe for later: then this changes nothing.
-    outbound_wiring.get_outbox().request(message, int(now.timestamp()) + KEEP_DAYS * 86400)
-    return request.message_id
-
-
-def journey_message(request: JourneyMessageRequested) -> str:
-    """A journey step's message in the outbox, sent as the journey rendered it (its own templates); its id."""
-    now = wiring.now()
-    message = OutboundMessage(
-        message_id=request.message_id,
-        profile_id=request.profile_id,
-        channel=request.channel,
-        to=request.to,
-        template=request.template,
-        variables=dict(request.variables),
-        reason=request.reason or f"journey:{request.journey_id}",
-        requested_at=utc_iso(request.occurred_at),
-        due_at=utc_iso(now),
-        prerendered=Prerendered(
-            text=request.text or "",
-            subject=request.subject or "",
-            parameters=tuple(request.parameters),
-        ),
-    )
     outbound_wiring.get_outbox().request(message, int(now.timestamp()) + KEEP_DAYS * 86400)
     return request.message_id
 
