@@ -4,10 +4,10 @@ through the tracking API (capture announces it; journeys close the question with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from tests.journeys.harness import Customer, JourneyHarness
+from tests.journeys.harness import ISTANBUL, Customer, JourneyHarness
 
 JOURNEY = "post_visit_nps"
 
@@ -18,8 +18,12 @@ def _asked(journeys: JourneyHarness, customer: Customer) -> None:
 
 
 def test_a_reply_through_the_signed_whatsapp_webhook_answers_the_question() -> None:
-    # Given a harness whose clock is a day behind the real one (capture dates a webhook message by the provider)
-    with JourneyHarness.start(datetime.now(UTC) - timedelta(days=1, hours=1)) as journeys:
+    # Given a harness whose clock is behind the real one (capture dates a webhook message by the provider, and
+    # refuses one dated after tomorrow): 10:00 in Istanbul two days ago, so the question goes out the next morning
+    # whatever the time of day the test runs (an evening start would put it in quiet hours)
+    two_days_ago = datetime.now(ISTANBUL).date() - timedelta(days=2)
+    start = datetime.combine(two_days_ago, time(10, 0), tzinfo=ISTANBUL)
+    with JourneyHarness.start(start) as journeys:
         ayse = journeys.customer("ayse", whatsapp="905321110020", consent={"whatsapp": True})
         _asked(journeys, ayse)
         assert [m.channel for m in journeys.messages(ayse)] == ["whatsapp"]
