@@ -182,8 +182,8 @@ def settle(messages: list[dict[str, Any]], now: datetime, folder: Path, workers:
             rt.drain(timeout=7200)
         settled = time.perf_counter() - began
         print(f"\nsettle:  {len(messages):,} of those events imported ({summary}), then delivered through every hop "
-              f"in {settled:.0f} s ({len(messages) / settled:,.1f} events/s: one invocation per event and consumer "
-              f"until the queue-fed batch consumers land)")  # fmt: skip
+              f"in {settled:.0f} s ({len(messages) / settled:,.1f} events/s in moto, "
+              f"consumers reading their queues in batches)")  # fmt: skip
         report(rt, now, truth)
 
 
