@@ -7,9 +7,10 @@ from functools import cache
 
 from pydantic import Field, field_validator
 
-from handoff.logic.store_offer import FrequencyCap, QuietHours, parse_channels
+from handoff.logic.store_offer import parse_channels
 from handoff.settings import HandoffSettings
 from omnichannel.config import settings_from_env
+from omnichannel.contact_rules import FrequencyCap, QuietHours
 from omnichannel.handoff_events import OutboundChannel
 
 

@@ -19,13 +19,14 @@ from handoff.dal.store_catalog import StoreCatalog
 from handoff.dal.ticket_store import TicketStore
 from handoff.logic.offer_recheck import OfferRecheck
 from handoff.logic.offer_service import OFFER_REASON, OfferService
-from handoff.logic.store_offer import FrequencyCap, Policy, QuietHours
+from handoff.logic.store_offer import Policy
 from handoff.outbound.aws_senders import SesSender, SnsSmsSender
 from handoff.outbound.dispatcher import Dispatcher, Sender
 from handoff.outbound.message import RetryPolicy
 from handoff.outbound.whatsapp import WhatsAppSender
 from handoff.outbound_settings import get_outbound_settings
 from omnichannel import aws_clients
+from omnichannel.contact_rules import FrequencyCap, QuietHours
 from omnichannel.event_bus import BusEvent, PublishResult
 from omnichannel.handoff_events import OutboundChannel
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from journeys.logic.contact import FrequencyCap, QuietHours
 from omnichannel.config import CommonSettings, settings_from_env
+from omnichannel.contact_rules import FrequencyCap, QuietHours
 
 
 class JourneySettings(CommonSettings):

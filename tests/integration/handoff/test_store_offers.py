@@ -23,8 +23,9 @@ from handoff.dal.ticket_store import TicketStore
 from handoff.handlers import stream_handoff
 from handoff.logic.geo import Point
 from handoff.logic.offer_service import OfferService
-from handoff.logic.store_offer import FrequencyCap, Policy, QuietHours, Store
+from handoff.logic.store_offer import Policy, Store
 from omnichannel.cart_events import CartAbandoned
+from omnichannel.contact_rules import FrequencyCap, QuietHours
 from omnichannel.event_bus import InMemoryPublisher
 from omnichannel.handoff_events import handoff_event_id
 from tests.support.moto_tables import create_table, stream_records, table_properties

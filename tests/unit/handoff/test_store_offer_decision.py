@@ -12,17 +12,16 @@ from handoff.logic.geo import Point, cell_of, cells_within, haversine_km
 from handoff.logic.store_offer import (
     ConsentSignal,
     Facts,
-    FrequencyCap,
     Line,
     Outcome,
     Policy,
-    QuietHours,
     Store,
     channel_order,
     consented,
     decide,
     parse_channels,
 )
+from omnichannel.contact_rules import FrequencyCap, QuietHours
 from omnichannel.handoff_events import OutboundChannel
 
 # Kadıköy, Istanbul; a store ~3 km north-east and one ~8 km away.

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from journeys.logic import surveys
-from journeys.logic.contact import FrequencyCap, QuietHours, channel_order, consent, reach
+from journeys.logic.contact import channel_order, consent, reach
 from journeys.logic.holdout import held_out, position
 from journeys.logic.lift import lift, wilson, z_for
 from journeys.logic.matching import filter_holds
 from journeys.models.definition import MessageChannel
 from journeys.models.state import ConsentMark, Profile
+from omnichannel.contact_rules import FrequencyCap, QuietHours
 
 ORDER = {
     "channel": "store",

@@ -18,15 +18,15 @@ WhatsApp ``START``/``STOP`` on a conversation) says opted in; on a tie an opt-ou
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handoff.logic.geo import Point, haversine_km
+from omnichannel.contact_rules import FrequencyCap, QuietHours
 from omnichannel.handoff_events import OutboundChannel
 
 DEFAULT_CHANNEL_ORDER: tuple[OutboundChannel, ...] = (
@@ -34,8 +34,6 @@ DEFAULT_CHANNEL_ORDER: tuple[OutboundChannel, ...] = (
     OutboundChannel.SMS,
     OutboundChannel.EMAIL,
 )
-_CLOCK = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
-_CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([dh])\s*$")
 
 
 class Outcome(StrEnum):
@@ -50,64 +48,6 @@ class Outcome(StrEnum):
     @property
     def sends(self) -> bool:
         return self in (Outcome.SENT, Outcome.DEFERRED)
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """A daily window (local time) in which no offer goes out, e.g. 21:00-09:00 (it may cross midnight)."""
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, text: str) -> QuietHours | None:
-        """``"21:00-09:00"``; ``""``, ``"off"`` or an empty window (start == end) mean none."""
-        if not text.strip() or text.strip().lower() in ("off", "none"):
-            return None
-        match = _CLOCK.match(text)
-        if match is None:
-            raise ValueError(f"quiet hours {text!r}: expected HH:MM-HH:MM")
-        h1, m1, h2, m2 = (int(part) for part in match.groups())
-        if (h1, m1) == (h2, m2):
-            return None
-        return cls(time(h1, m1), time(h2, m2))
-
-    def contains(self, moment: time) -> bool:
-        if self.start < self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
-
-    def send_at(self, now: datetime, zone: ZoneInfo) -> datetime | None:
-        """When a message decided at ``now`` may go out: None if now is outside the window, else the window's
-        end in ``zone`` (as UTC), which DST moves as the wall clock does."""
-        local = now.astimezone(zone)
-        wall = local.time().replace(tzinfo=None)
-        if not self.contains(wall):
-            return None
-        day: date = local.date() if wall < self.end else local.date() + timedelta(days=1)
-        return datetime.combine(day, self.end, tzinfo=zone).astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class FrequencyCap:
-    """At most ``count`` offers per ``window`` per profile, e.g. ``1/7d`` or ``2/24h``."""
-
-    count: int
-    window: timedelta
-
-    @classmethod
-    def parse(cls, text: str) -> FrequencyCap:
-        match = _CAP.match(text)
-        if match is None:
-            raise ValueError(f"frequency cap {text!r}: expected <count>/<n>d or <count>/<n>h, e.g. 1/7d")
-        count, amount, unit = int(match.group(1)), int(match.group(2)), match.group(3)
-        if amount < 1:
-            raise ValueError("the cap's window must be at least 1 hour")
-        return cls(count, timedelta(days=amount) if unit == "d" else timedelta(hours=amount))
-
-    def allows(self, offered_at: Iterable[datetime], now: datetime) -> bool:
-        since = now - self.window
-        return sum(since < moment <= now for moment in offered_at) < self.count
 
 
 @dataclass(frozen=True)

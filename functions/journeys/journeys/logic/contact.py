@@ -1,6 +1,7 @@
 """Who may be written to, where and when (pure): consent, addresses, the channel to use, quiet hours, the cap.
 
-The rules are handoff's online-to-store rules (``docs/handoff-outbound.md``), so a customer meets one policy:
+The rules are handoff's online-to-store rules (``docs/handoff-outbound.md``), so a customer meets one policy;
+quiet hours and the cap are the same code (``omnichannel.contact_rules``):
 
 - **Consent is opt-in per channel**: the newest signal decides (the profile's ``consent`` trait, stamped with
   the time the profile recorded it, and the STOP / START replies this function saw); an opt-out wins a tie; no
@@ -16,10 +17,8 @@ The rules are handoff's online-to-store rules (``docs/handoff-outbound.md``), so
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,69 +26,7 @@ from journeys.models.definition import MessageChannel
 from journeys.models.state import ConsentMark, Profile
 
 CHANNELS = tuple(MessageChannel)
-_CLOCK = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
-_CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*([dh])\s*$")
 _OPTED_IN = ("opted_in", "true", "yes", "granted")
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, text: str | None) -> QuietHours | None:
-        """``"21:00-09:00"``; empty, ``off`` or an empty window mean none."""
-        if text is None or not text.strip() or text.strip().lower() in ("off", "none"):
-            return None
-        match = _CLOCK.match(text)
-        if match is None:
-            raise ValueError(f"quiet hours {text!r}: expected HH:MM-HH:MM")
-        h1, m1, h2, m2 = (int(part) for part in match.groups())
-        if (h1, m1) == (h2, m2):
-            return None
-        return cls(time(h1, m1), time(h2, m2))
-
-    def contains(self, moment: time) -> bool:
-        if self.start < self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
-
-    def send_at(self, now: datetime, zone: ZoneInfo) -> datetime | None:
-        """None outside the window; inside it, the window's end in ``zone`` (as UTC)."""
-        local = now.astimezone(zone)
-        wall = local.time().replace(tzinfo=None)
-        if not self.contains(wall):
-            return None
-        day: date = local.date() if wall < self.end else local.date() + timedelta(days=1)
-        return datetime.combine(day, self.end, tzinfo=zone).astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class FrequencyCap:
-    count: int
-    window: timedelta
-
-    @classmethod
-    def parse(cls, text: str) -> FrequencyCap:
-        match = _CAP.match(text)
-        if match is None:
-            raise ValueError(f"frequency cap {text!r}: expected <count>/<n>d or <count>/<n>h, e.g. 3/7d")
-        count, amount, unit = int(match.group(1)), int(match.group(2)), match.group(3)
-        if amount < 1:
-            raise ValueError("the cap's window must be at least 1 hour")
-        return cls(count, timedelta(days=amount) if unit == "d" else timedelta(hours=amount))
-
-    def recent(self, sent: Iterable[str], now: datetime) -> list[str]:
-        since = _iso(now - self.window)
-        return sorted(moment for moment in sent if moment > since)
-
-    def allows(self, sent: Iterable[str], now: datetime) -> bool:
-        return len(self.recent(sent, now)) < self.count
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def zone_of(profile: Profile | None, default: str) -> ZoneInfo:

@@ -79,6 +79,7 @@ from journeys.models.state import (
 from journeys.models.stimulus import Stimulus, StimulusKind
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType
 from omnichannel.cart_events import CartAbandoned
+from omnichannel.contact_rules import FrequencyCap, QuietHours
 from omnichannel.identifiers import IdentifierType, Provenance
 from omnichannel.journey_events import (
     AgentTaskRequested,
@@ -148,7 +149,7 @@ class Engine:
     def __init__(self, registry: Registry, policy: Policy | None = None) -> None:
         self.registry = registry
         self.policy = policy or Policy()
-        self.cap = contact.FrequencyCap.parse(self.policy.frequency_cap)
+        self.cap = FrequencyCap.parse(self.policy.frequency_cap)
         self._seen = [
             (seen_key(condition.event_seen), condition)
             for definition in (d for versions in registry.versions.values() for d in versions.values())
@@ -512,7 +513,7 @@ class Engine:
         if channel is None:
             tx.change.count(run.journey_id, "skipped:no_channel")
             return skip_to
-        quiet = contact.QuietHours.parse(step.quiet_hours if step.quiet_hours is not None else self.policy.quiet_hours)
+        quiet = QuietHours.parse(step.quiet_hours if step.quiet_hours is not None else self.policy.quiet_hours)
         if quiet is not None:
             send_at = quiet.send_at(tx.now, contact.zone_of(tx.profile, self.policy.business_time_zone))
             if send_at is not None:
