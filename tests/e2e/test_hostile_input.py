@@ -344,6 +344,24 @@ def _attempts(rt: LocalRuntime) -> list[Attempt]:
             {"rows": [{"day": "0001-01-01", "channel": "web", "amount": "1", "currency": "TRY"}]},
             admin,
         ),
+        Attempt(
+            "agent task outcome 2**64",
+            "POST",
+            "/handoff/tasks/task-1/done",
+            400,
+            "outcome",
+            {"outcome": 2**64},
+            agent,
+        ),
+        Attempt(
+            "agent task outcome of 5,000 characters",
+            "POST",
+            "/handoff/tasks/task-1/done",
+            400,
+            "outcome",
+            {"outcome": "x" * 5000},
+            agent,
+        ),
         # ------------------------------------------------------------ bodies that are not UTF-8 text
         *[
             Attempt(f"not UTF-8: {method} {path}", method, path, 400, "body", not_utf8, headers)
@@ -352,6 +370,7 @@ def _attempts(rt: LocalRuntime) -> list[Attempt]:
                 ("POST", "/carts/anonymous/lines", device),
                 ("POST", "/handoff/tickets", agent),
                 ("POST", "/handoff/tickets/ABCD-EFGH/redeem", agent),
+                ("POST", "/handoff/tasks/task-1/done", agent),
                 ("POST", "/kpis/spend", admin),
                 ("PUT", "/handoff/stores/H-1", admin),
                 ("POST", "/v1/track", json_key),
