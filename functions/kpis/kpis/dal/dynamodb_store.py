@@ -187,14 +187,14 @@ class DynamoDBKpiStore:
         self.counters.items_written += 1
         return True
 
-    def remove_member(self, key: Key, attribute: str, member: str) -> None:
+    def remove_members(self, key: Key, attribute: str, members: Sequence[str]) -> None:
         self.counters.calls += 1
         self._client.update_item(
             TableName=self._table,
             Key=_key(key),
-            UpdateExpression="DELETE #set :member",
+            UpdateExpression="DELETE #set :members",
             ExpressionAttributeNames={"#set": attribute},
-            ExpressionAttributeValues={":member": {"SS": [member]}},
+            ExpressionAttributeValues={":members": {"SS": sorted(set(members))}},
         )
         self.counters.items_written += 1
 

@@ -146,12 +146,12 @@ class MemoryKpiStore:
             self.counters.items_written += 1
             return True
 
-    def remove_member(self, key: Key, attribute: str, member: str) -> None:
+    def remove_members(self, key: Key, attribute: str, members: Sequence[str]) -> None:
         with self._lock:
             self.counters.calls += 1
             item = self.items.get(key)
             if item is not None:
-                item.get(attribute, set()).discard(member)
+                item.get(attribute, set()).difference_update(members)
             self.writes_per_item[key] += 1
             self.counters.items_written += 1
 

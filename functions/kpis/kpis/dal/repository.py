@@ -144,8 +144,13 @@ class StoreRepository:
             if registers:
                 self.store.raise_registers(where, registers)
 
-    def remove_distinct(self, day: str, channel: str, member: str) -> None:
-        self.store.remove_member(keys.distinct(day, channel, self._member_shard(member)), "members", member)
+    def remove_distinct(self, day: str, channel: str, members: Sequence[str]) -> None:
+        """Each member out of its shard's set: one write per shard touched."""
+        by_shard: dict[int, list[str]] = defaultdict(list)
+        for member in members:
+            by_shard[self._member_shard(member)].append(member)
+        for shard, found in sorted(by_shard.items()):
+            self.store.remove_members(keys.distinct(day, channel, shard), "members", found)
 
     def forget(self, customer_keys: Sequence[str], identifiers: Sequence[tuple[str, str]]) -> int:
         targets = [keys.customer(key) for key in customer_keys]

@@ -88,7 +88,9 @@ class KpiStore(Protocol):
         """Add ``members`` to a string set unless that would bring it over ``cap`` members; False if so."""
         ...
 
-    def remove_member(self, key: Key, attribute: str, member: str) -> None: ...
+    def remove_members(self, key: Key, attribute: str, members: Sequence[str]) -> None:
+        """Take these members out of the set ``attribute`` (one write)."""
+        ...
 
     def raise_registers(self, key: Key, registers: Mapping[str, int]) -> None:
         """``attribute = max(attribute, value)`` for each (HyperLogLog registers), in one write."""

@@ -130,7 +130,9 @@ class KpiRepository(Protocol):
         """Add hashed customers to a day-and-channel's distinct set (a sketch once it holds ``cap``)."""
         ...
 
-    def remove_distinct(self, day: str, channel: str, member: str) -> None: ...
+    def remove_distinct(self, day: str, channel: str, members: Sequence[str]) -> None:
+        """Take hashed customers out of a day-and-channel's distinct set (a sketch keeps what it counted)."""
+        ...
 
     def forget(self, customer_keys: Sequence[str], identifiers: Sequence[tuple[str, str]]) -> int:
         """Erasure: delete these customers' records and identifier mappings; how many items went."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -100,6 +100,33 @@ class BatchResult:
     outcomes: list[str] = field(default_factory=list)
 
 
+class _DistinctWrites:
+    """A batch's changes to the distinct-customer sets, written once at the end of the batch.
+
+    Adding to and taking from a set are idempotent, and applied one after the other only the last change of each
+    member counts, so holding them until the batch is done and writing each member's last change gives the same
+    sets, with one write per day, channel and shard touched (and one more for the members taken out) instead of
+    one per commit or fold: a day's busiest set is no longer written once per event that names a new customer.
+    """
+
+    def __init__(self) -> None:
+        self.last: dict[tuple[str, str], dict[str, bool]] = {}  # (day, channel) -> member -> present
+        self.pending: set[str] = set()  # pending customers that added members (see _recheck_folded)
+        self.moved: set[str] = set()  # customers whose members this batch moved itself (a fold)
+
+    def add(self, day: str, channel: str, members: Iterable[str]) -> None:
+        changes = self.last.setdefault((day, channel), {})
+        for member in members:
+            changes.pop(member, None)  # re-inserted: insertion order is the order of the last change
+            changes[member] = True
+
+    def remove(self, day: str, channel: str, members: Iterable[str]) -> None:
+        changes = self.last.setdefault((day, channel), {})
+        for member in members:
+            changes.pop(member, None)
+            changes[member] = False
+
+
 @dataclass
 class _Unit:
     """Facts of one customer (None: facts without a customer) that go into one commit."""
@@ -163,6 +190,7 @@ class RollupService:
         self.sink = sink
         self.scorer = scorer
         self._backoff = backoff or _sleep
+        self._distinct: _DistinctWrites | None = None  # set while a batch is applied
 
     def today(self) -> date:
         return self.clock().astimezone(self.config.zone).date()
@@ -216,6 +244,16 @@ class RollupService:
         """Applies a batch of EventBridge events, in order. Raises for a transient failure (the whole batch is
         delivered again; per-event dedupe makes that exact)."""
         result = BatchResult(outcomes=["ignored"] * len(events))
+        self._distinct = _DistinctWrites()
+        try:
+            self._apply_batch(events, result)
+            writes = self._distinct
+        finally:
+            self._distinct = None  # a failed batch comes again whole: its sets are written then (idempotent)
+        self._write_distinct(writes)
+        return result
+
+    def _apply_batch(self, events: Sequence[Mapping[str, Any]], result: BatchResult) -> None:
         facts: list[tuple[int, Fact]] = []
         for index, event in enumerate(events):
             try:
@@ -239,7 +277,6 @@ class RollupService:
                 facts = []
                 result.outcomes[index] = self._identity(meaning)
         self._record(facts, result)
-        return result
 
     def _identity(self, change: Link | Merge | Erase) -> str:
         if isinstance(change, Link):
@@ -499,9 +536,14 @@ class RollupService:
                 members[(fact.day, fact.channel)].add(distinct.member_of(state.key))
             if state is not None and state.stage_pending:
                 pending[state.key] = (None, state)
-        for (day, channel), found in sorted(members.items()):
-            self.repository.add_distinct(day, channel, sorted(found), self.config.distinct_cap)
-        self._recheck_folded(added)
+        if self._distinct is not None:
+            for (day, channel), found in members.items():
+                self._distinct.add(day, channel, sorted(found))
+            self._distinct.pending |= added
+        else:
+            for (day, channel), found in sorted(members.items()):
+                self.repository.add_distinct(day, channel, sorted(found), self.config.distinct_cap)
+            self._recheck_folded(added)
         for before, after in touched.values():
             if after.stage_pending:
                 pending[after.key] = (before.stage if before.stage != after.stage else None, after)
@@ -519,12 +561,29 @@ class RollupService:
             if state.merged_into is not None:
                 self._move_distinct(state, self.load(state.merged_into).key)
 
+    def _write_distinct(self, writes: _DistinctWrites) -> None:
+        """A batch's set changes: per day and channel, the members added (one write per shard), then the members
+        taken out; then the pending customers folded meanwhile by a concurrent batch."""
+        for (day, channel), changes in sorted(writes.last.items()):
+            added = sorted(member for member, present in changes.items() if present)
+            removed = sorted(member for member, present in changes.items() if not present)
+            if added:
+                self.repository.add_distinct(day, channel, added, self.config.distinct_cap)
+            if removed:
+                self.repository.remove_distinct(day, channel, removed)
+        self._recheck_folded(writes.pending - writes.moved)
+
     def _move_distinct(self, source: CustomerState, target_key: str) -> None:
         old, new = distinct.member_of(source.key), distinct.member_of(target_key)
         for entry in sorted(source.counted_in):
             day, _, channel = entry.partition("|")
-            self.repository.add_distinct(day, channel, [new], self.config.distinct_cap)
-            self.repository.remove_distinct(day, channel, old)
+            if self._distinct is not None:
+                self._distinct.add(day, channel, [new])
+                self._distinct.remove(day, channel, [old])
+                self._distinct.moved.add(source.key)
+            else:
+                self.repository.add_distinct(day, channel, [new], self.config.distinct_cap)
+                self.repository.remove_distinct(day, channel, [old])
 
     # ------------------------------------------------------------------ lifecycle
     def _finish(self, before: CustomerState, after: CustomerState, scores_changed: bool) -> CustomerState:
