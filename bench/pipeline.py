@@ -751,15 +751,17 @@ def _stored(rt: Any, tables: Tables) -> dict[str, Any]:
         keys = tables.key_names(name)
         base = 0.0
         indexes: dict[str, float] = defaultdict(float)
+        kinds: dict[str, float] = defaultdict(float)
         for item in table.all_items():
             attributes = item.to_json()["Attributes"]
             share = _month_share(attributes, now)
             base += (item_size(attributes) + 100) * share
+            kinds[item_kind(attributes)] += (item_size(attributes) + 100) * share
             for index in table.global_indexes:
                 entry = index_entry(keys, index, attributes)
                 if entry is not None:
                     indexes[index.name] += (item_size(entry) + 100) * share
-        stored["tables"][name] = {"base": base, "indexes": dict(indexes)}
+        stored["tables"][name] = {"base": base, "indexes": dict(indexes), "kinds": dict(kinds)}
     with contextlib.suppress(Exception):
         s3 = rt.client("s3")
         for bucket in s3.list_buckets().get("Buckets", []):
@@ -807,9 +809,8 @@ def item_kind(key: dict[str, Any]) -> str:
     words = []
     for name in ("pk", "sk"):
         value = str(key.get(name, {}).get("S", key.get(name, {}).get("N", "")))
-        words.append(
-            re.split(r"[#:]", value, maxsplit=1)[0] if "#" in value or ":" in value else ("…" if value else "")
-        )
+        word = re.split(r"[#:]", value, maxsplit=1)[0] if "#" in value or ":" in value else ("…" if value else "")
+        words.append("<time>" if word[:1].isdigit() else word)
     return " / ".join(word for word in words if word)
 
 
@@ -885,6 +886,14 @@ def bytes_per_event(m: Measure) -> dict[str, float]:
         for index, size in sizes["indexes"].items():
             out[f"{_short(table)} {index}"] = size / m.events
     out["S3 lake (GZIP)"] = m.stored.get("lake_bytes", 0) / m.events
+    return out
+
+
+def _stored_kinds(m: Measure) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for table, sizes in m.stored.get("tables", {}).items():
+        for kind, size in sizes.get("kinds", {}).items():
+            out[f"{_short(table)} {kind}"] = size / m.events
     return out
 
 
@@ -999,6 +1008,15 @@ def report(now: Measure, before: Measure | None) -> None:
     for label in labels:
         row(label, each(lambda m, lbl=label: fmt(bytes_per_event(m).get(lbl, 0.0), 0)))
     row("= total", each(lambda m: fmt(sum(bytes_per_event(m).values()), 0)))
+
+    section("bytes stored per event by item kind (base tables; the 12 largest)")
+    stored_kinds: Counter[str] = Counter()
+    for _, m in columns:
+        if m is not None:
+            for label, size in _stored_kinds(m).items():
+                stored_kinds[label] = max(stored_kinds[label], size)
+    for label, _ in stored_kinds.most_common(12):
+        row(label[:58], each(lambda m, lbl=label: fmt(_stored_kinds(m).get(lbl, 0.0), 0)))
 
     section(f"US dollars per million events, at list prices read on {PRICES_READ_ON} (us-east-1)")
     names = sorted(set().union(*[set(costs(m)) for _, m in columns if m is not None]))
