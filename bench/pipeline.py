@@ -980,6 +980,11 @@ def report(now: Measure, before: Measure | None) -> None:
         table, _, what = kind.partition("|")
         row(f"{_short(table)} {what}"[:58], each(lambda m, k=kind: fmt(per_thousand(m.wru_by_kind.get(k, 0.0), m), 0)))
 
+    section("records each consumer receives per 1,000 events (its queue or stream)")
+    sources = sorted(set().union(*[set(m.records) for _, m in columns if m is not None]))
+    for source in sources:
+        row(_short(source.replace("|", " ")), each(lambda m, src=source: fmt(per_thousand(m.records[src], m), 0)))
+
     section("requests per 1,000 events")
     row("PutEvents entries (EventBridge events)", each(lambda m: fmt(per_thousand(m.bus_entries, m), 0)))
     row("SQS requests (sends, receives and deletes per 10)", each(lambda m: fmt(per_thousand(sqs_requests(m), m), 0)))
