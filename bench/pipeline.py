@@ -971,12 +971,12 @@ def report(now: Measure, before: Measure | None) -> None:
     row("= read units", each(lambda m: fmt(per_thousand(sum(m.rru.values()), m), 0)))
 
     section("write units per 1,000 events by item kind (partition / sort key's leading word; the 20 largest)")
-    kinds: Counter[str] = Counter()
+    kinds: dict[str, float] = {}
     for _, m in columns:
         if m is not None:
             for kind, units in m.wru_by_kind.items():
-                kinds[kind] = max(kinds[kind], per_thousand(units, m))
-    for kind, _ in kinds.most_common(20):
+                kinds[kind] = max(kinds.get(kind, 0.0), per_thousand(units, m))
+    for kind in sorted(kinds, key=kinds.__getitem__, reverse=True)[:20]:
         table, _, what = kind.partition("|")
         row(f"{_short(table)} {what}"[:58], each(lambda m, k=kind: fmt(per_thousand(m.wru_by_kind.get(k, 0.0), m), 0)))
 
@@ -1015,12 +1015,12 @@ def report(now: Measure, before: Measure | None) -> None:
     row("= total", each(lambda m: fmt(sum(bytes_per_event(m).values()), 0)))
 
     section("bytes stored per event by item kind (base tables; the 12 largest)")
-    stored_kinds: Counter[str] = Counter()
+    stored_kinds: dict[str, float] = {}
     for _, m in columns:
         if m is not None:
             for label, size in _stored_kinds(m).items():
-                stored_kinds[label] = max(stored_kinds[label], size)
-    for label, _ in stored_kinds.most_common(12):
+                stored_kinds[label] = max(stored_kinds.get(label, 0.0), size)
+    for label in sorted(stored_kinds, key=stored_kinds.__getitem__, reverse=True)[:12]:
         row(label[:58], each(lambda m, lbl=label: fmt(_stored_kinds(m).get(lbl, 0.0), 0)))
 
     section(f"US dollars per million events, at list prices read on {PRICES_READ_ON} (us-east-1)")
