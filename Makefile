@@ -131,7 +131,7 @@ openapi: $(VENV)/.installed ## regenerate docs/openapi*.json, docs/canonical-eve
 	$(PY) -m local_runtime openapi --function ProfilesApiFunction --out docs/openapi-profiles.json
 	$(PY) -m local_runtime openapi --function CartsApiFunction --out docs/openapi-carts.json
 	$(PY) -m local_runtime openapi --function HandoffApiFunction --out docs/openapi-handoff.json
-	$(PY) -m local_runtime openapi --function HandoffStoresApiFunction --out docs/openapi-handoff-stores.json
+	$(PY) -m local_runtime openapi --function OutboundStoresApiFunction --out docs/openapi-stores.json
 	$(PY) -m local_runtime openapi --function KpisApiFunction --out docs/openapi-kpis.json
 	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \
 	  print(json.dumps(CanonicalEvent.model_json_schema(), indent=2, ensure_ascii=False))' > docs/canonical-event.schema.json

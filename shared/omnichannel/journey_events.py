@@ -1,11 +1,11 @@
 """What the journeys function puts on the bus (source ``omnichannel.journeys``).
 
 - ``message.requested`` (``JourneyMessageRequested``): handoff's outbound delivery sends it as the journey
-  rendered it (``HandoffDeliveryRequestsFunction``) and announces ``message.sent``.
+  rendered it (``OutboundRequestsFunction``) and announces ``message.sent``.
 - ``agent_task.requested`` (``AgentTaskRequested``): handoff opens a task on the customer that the agent context
   lists until an agent marks it done (``HandoffEventsFunction``).
 - ``store_offer.requested`` (``StoreOfferRequested``): handoff's online-to-store decision for the abandoned cart
-  (``HandoffOfferFunction``): the nearest store holding every line, its stock held, the offer sent.
+  (``OutboundOfferFunction``): the nearest store holding every line, its stock held, the offer sent.
 - ``reward.granted`` (``RewardGranted``): for the shop, loyalty or coupon system.
 - ``Survey Answered`` (``omnichannel.canonical_event.CanonicalEvent``): the KPIs count NPS / CSAT from it as from
   capture's.

@@ -28,9 +28,9 @@ STORES = {
     "IST-ATASEHIR": {"name": "Ataşehir", "lat": 40.9900, "lon": 29.1250},  # ~8 km
 }
 HANDOFF_FUNCTIONS = (
-    "HandoffOfferFunction",
-    "HandoffDeliveryFunction",
-    "HandoffDeliveryRequestsFunction",
+    "OutboundOfferFunction",
+    "OutboundDeliveryFunction",
+    "OutboundRequestsFunction",
     "HandoffApiFunction",
     "HandoffEventsFunction",
 )
@@ -267,7 +267,7 @@ def test_quiet_hours_defer_the_message_until_the_window_ends(journey: Journey) -
     morning = (journey.clock[0].astimezone(ISTANBUL) + timedelta(days=1)).replace(hour=9, minute=0)
     assert decision["send_at"] == utc_iso(morning)
     assert float(decision["distance_km"]) == 0  # the home store itself
-    journey.rt.fire_schedule("HandoffDeliveryFunction")
+    journey.rt.fire_schedule("OutboundDeliveryFunction")
     assert journey.whatsapp.requests == []
 
     # When Moda sells its coats during the night
@@ -279,10 +279,10 @@ def test_quiet_hours_defer_the_message_until_the_window_ends(journey: Journey) -
 
     # And the clock passes 09:00 and the schedule fires
     journey.clock[0] = morning.astimezone(UTC) + timedelta(seconds=30)
-    journey.rt.fire_schedule("HandoffDeliveryFunction")
+    journey.rt.fire_schedule("OutboundDeliveryFunction")
 
     # Then the scarf offer goes out once, and the coat offer not at all: the store no longer has the coat
-    journey.rt.fire_schedule("HandoffDeliveryFunction")
+    journey.rt.fire_schedule("OutboundDeliveryFunction")
     assert len(journey.whatsapp.delivered) == 1
     assert journey.whatsapp.delivered[0].body["to"] == "905321110004"
     assert journey.outbox(decision["message_id"])["state"] == "sent"
@@ -299,8 +299,8 @@ def test_the_message_requested_sample_is_sent_once_however_often_it_is_delivered
     sample = json.loads((Path(TEMPLATE).parent / "events/handoff/message_requested.json").read_text(encoding="utf-8"))
 
     # When the delivery function's queue hands it over twice (two SQS batches)
-    first = journey.rt.invoke("HandoffDeliveryRequestsFunction", sqs_batch([sample]))
-    second = journey.rt.invoke("HandoffDeliveryRequestsFunction", sqs_batch([sample]))
+    first = journey.rt.invoke("OutboundRequestsFunction", sqs_batch([sample]))
+    second = journey.rt.invoke("OutboundRequestsFunction", sqs_batch([sample]))
 
     # Then both batches succeeded, the message is sent, and the Cloud API got it once, with the sample's code
     assert first == second == {"batchItemFailures": []}

@@ -23,11 +23,11 @@ from tests.support.fake_whatsapp import fake_whatsapp
 from tests.support.store_offer_runtime import HOME, ISTANBUL, MODA, StoreOfferRuntime, next_local
 
 CLOCKED = {
-    "HandoffOfferFunction": "handoff.wiring",
-    "HandoffDeliveryFunction": "handoff.wiring",
-    "HandoffDeliveryRequestsFunction": "handoff.wiring",
+    "OutboundOfferFunction": "handoff.wiring",
+    "OutboundDeliveryFunction": "handoff.wiring",
+    "OutboundRequestsFunction": "handoff.wiring",
     "HandoffApiFunction": "handoff.wiring",
-    "HandoffStoresApiFunction": "handoff.wiring",
+    "OutboundStoresApiFunction": "handoff.wiring",
     "HandoffEventsFunction": "handoff.wiring",
     "CartsEventsFunction": "carts.wiring",
     "CartsAbandonmentFunction": "carts.wiring",
@@ -97,7 +97,7 @@ class World(StoreOfferRuntime):
         self.clock[0] = datetime.fromisoformat(decision["send_at"]) + timedelta(seconds=30)
         runs = []
         for _ in range(2):
-            answer = self.rt.invoke("HandoffDeliveryFunction", SCHEDULE)
+            answer = self.rt.invoke("OutboundDeliveryFunction", SCHEDULE)
             runs.append([attempt["outcome"] for attempt in answer["attempts"]])
         settle(self.rt)
         return runs

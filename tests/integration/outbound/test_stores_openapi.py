@@ -7,11 +7,11 @@ from tests.support.openapi_docs import assert_in_step, documented_routes, templa
 
 
 def test_committed_document_is_what_the_code_generates() -> None:
-    assert_in_step("openapi-handoff-stores.json", openapi_document)
+    assert_in_step("openapi-stores.json", openapi_document)
 
 
 def test_document_is_valid_and_covers_every_route_of_the_template() -> None:
-    document = valid_document("openapi-handoff-stores.json")
-    assert template_routes("HandoffStoresApiFunction") == documented_routes(document)
+    document = valid_document("openapi-stores.json")
+    assert template_routes("OutboundStoresApiFunction") == documented_routes(document)
     put = document["paths"]["/handoff/stores/{store_id}"]["put"]
     assert put["requestBody"]["required"] is True
