@@ -1,5 +1,5 @@
 """The store offer re-check below the handler, on moto: the carts item written the way the carts function writes it
-(``carts.dal.cart_store.cart_item``), the handoff stores as they are, and two delivery workers. A worker that dies
+(``carts.dal.cart_store.cart_item``), the outbound stores as they are, and two delivery workers. A worker that dies
 halfway through a cancellation leaves its lease to run out; the next one finishes it, and nothing is done twice."""
 
 from __future__ import annotations
@@ -19,22 +19,22 @@ from moto import mock_aws
 from carts.dal.cart_store import cart_item
 from carts.logic.cart import Cart, Line, cart_id_of, cart_key
 from carts.logic.ports import CartWrite
-from handoff.dal.context_reader import CartEpisodeReader, ContextReader
+from omnichannel.canonical_event import utc_iso
+from omnichannel.handoff_events import OutboundChannel
+from outbound.dal.customer_reader import CartEpisodeReader
 from outbound.dal.offer_store import OfferStore
+from outbound.dal.offer_ticket_store import OfferTicketStore
 from outbound.dal.outbox_store import OutboxStore
 from outbound.dal.store_catalog import StoreCatalog
-from handoff.dal.ticket_store import TicketStore
+from outbound.delivery.dispatcher import Dispatcher
+from outbound.delivery.message import DeliveryState, OutboundMessage, RetryPolicy
+from outbound.delivery.templates import Rendered
 from outbound.store_offers.geo import Point
 from outbound.store_offers.offer_recheck import OfferRecheck
 from outbound.store_offers.offer_record import OfferRecord
 from outbound.store_offers.offer_service import OFFER_REASON, OFFER_TEMPLATE
+from outbound.store_offers.offer_ticket import OfferTicket, OfferTicketState
 from outbound.store_offers.store_offer import Store
-from handoff.logic.tickets import TicketState, new_ticket
-from outbound.delivery.dispatcher import Dispatcher
-from outbound.delivery.message import DeliveryState, OutboundMessage, RetryPolicy
-from outbound.delivery.templates import Rendered
-from omnichannel.canonical_event import utc_iso
-from omnichannel.handoff_events import OutboundChannel, TicketPurpose
 from tests.support.moto_tables import create_table, table_properties
 
 T0 = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)  # 22:00 in Istanbul: the offer waits for 09:00
@@ -63,7 +63,7 @@ class Env:
     clock: list[datetime]
     recheck: OfferRecheck
     outbox: OutboxStore
-    tickets: TicketStore
+    tickets: OfferTicketStore
     offers: OfferStore
     sender: Sender
     code: str
@@ -101,7 +101,7 @@ class Env:
 def env() -> Iterator[Env]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="eu-west-1")
-        for name, resource in (("handoff", "HandoffTable"), ("profiles", "ProfilesTable"), ("carts", "CartsTable")):
+        for name, resource in (("outbound", "OutboundTable"), ("profiles", "ProfilesTable"), ("carts", "CartsTable")):
             create_table(client, name, table_properties(resource))
         clock = [T0]
         client.put_item(
@@ -113,24 +113,20 @@ def env() -> Iterator[Env]:
                 "traits": {"S": json.dumps({})},
             },
         )
-        catalog = StoreCatalog(client, "handoff")
+        catalog = StoreCatalog(client, "outbound")
         catalog.put(Store("IST-MODA", "Moda", Point(41.0135, 29.05), "Europe/Istanbul"), utc_iso(T0))
         catalog.set_quantities("IST-MODA", [("COAT", 2)], utc_iso(T0))
-        tickets = TicketStore("handoff", client, clock=lambda: clock[0])
-        ticket = tickets.create(
-            new_ticket(
-                profile_id="p-1",
-                from_channel="web",
-                to_channel="store",
-                reason=OFFER_REASON,
-                now=T0,
-                link_base_url="",
-                ttl=timedelta(hours=59),
-                purpose=TicketPurpose.RESERVE_IN_STORE,
-                store_id="IST-MODA",
-                cart_snapshot={"cart_id": CART_ID, "episode": 1, "lines": [{"sku": "COAT", "quantity": 1}]},
-            )
+        tickets = OfferTicketStore(client, "outbound")
+        ticket = OfferTicket(
+            profile_id="p-1",
+            from_channel="web",
+            reason=OFFER_REASON,
+            created_at=T0,
+            expires_at=T0 + timedelta(hours=59),
+            store_id="IST-MODA",
+            cart_snapshot={"cart_id": CART_ID, "episode": 1, "lines": [{"sku": "COAT", "quantity": 1}]},
         )
+        client.transact_write_items(TransactItems=[tickets.put_write(ticket)])
         message = OutboundMessage(
             message_id="m-offer-1",
             profile_id="p-1",
@@ -143,7 +139,7 @@ def env() -> Iterator[Env]:
             requested_at=utc_iso(T0),
             due_at=utc_iso(DUE),
         )
-        offers = OfferStore(client, "handoff")
+        offers = OfferStore(client, "outbound")
         record = OfferRecord(
             cart_id=CART_ID,
             episode=1,
@@ -158,25 +154,24 @@ def env() -> Iterator[Env]:
             ticket_code=ticket.code,
         )
         assert offers.record(record, 2_000_000_000, message=message)
-        reader = ContextReader(client, profiles_table="profiles", carts_table="carts")
         recheck = OfferRecheck(
             tickets=tickets,
-            carts=CartEpisodeReader(reader),
+            carts=CartEpisodeReader(client, profiles_table="profiles", carts_table="carts"),
             stock=catalog,
             offers=offers,
             clock=lambda: clock[0],
             offer_reason=OFFER_REASON,
         )
-        env = Env(client, clock, recheck, OutboxStore(client, "handoff"), tickets, offers, Sender(), ticket.code)
+        env = Env(client, clock, recheck, OutboxStore(client, "outbound"), tickets, offers, Sender(), ticket.code)
         env.cart()
         yield env
 
 
-def test_handoff_finds_the_cart_under_the_id_carts_gave_it() -> None:
-    # The carts function's public id and the handoff function's copy of its recipe agree
-    from handoff.dal.context_reader import cart_id_of as handoff_cart_id_of
+def test_outbound_finds_the_cart_under_the_id_carts_gave_it() -> None:
+    # The carts function's public id and the outbound function's copy of its recipe agree
+    from outbound.dal.customer_reader import cart_id_of as outbound_cart_id_of
 
-    assert handoff_cart_id_of(KEY) == CART_ID
+    assert outbound_cart_id_of(KEY) == CART_ID
 
 
 def test_a_worker_that_dies_mid_cancellation_is_finished_by_the_next_one_once(env: Env) -> None:
@@ -208,7 +203,7 @@ def test_a_worker_that_dies_mid_cancellation_is_finished_by_the_next_one_once(en
     assert (ended.state, ended.last_error) == (DeliveryState.CANCELLED, "cart_bought")
     ticket = env.tickets.get(env.code)
     assert ticket is not None
-    assert ticket.state is TicketState.VOIDED
+    assert ticket.state is OfferTicketState.VOIDED
     record = env.offers.get(CART_ID, 1)
     assert record is not None
     assert (record.outcome, record.reason, record.send_at) == ("cancelled", "cart_bought", utc_iso(DUE))
@@ -233,4 +228,4 @@ def test_an_untouched_cart_and_store_send_once_and_leave_the_ticket_open(env: En
     assert env.sender.sent == ["m-offer-1"]
     ticket = env.tickets.get(env.code)
     assert ticket is not None
-    assert ticket.state is TicketState.OPEN
+    assert ticket.state is OfferTicketState.OPEN

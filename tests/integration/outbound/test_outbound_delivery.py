@@ -13,13 +13,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from omnichannel.canonical_event import utc_iso
+from omnichannel.handoff_events import OutboundChannel
 from outbound.dal.outbox_store import OutboxStore
 from outbound.delivery.aws_senders import SesSender, SnsSmsSender
 from outbound.delivery.dispatcher import Dispatcher
 from outbound.delivery.message import DeliveryState, OutboundMessage, RetryPolicy
 from outbound.delivery.whatsapp import WhatsAppSender
-from omnichannel.canonical_event import utc_iso
-from omnichannel.handoff_events import OutboundChannel
 from tests.support.fake_whatsapp import FakeWhatsApp, fake_whatsapp
 from tests.support.moto_tables import create_table, table_properties
 

@@ -23,6 +23,43 @@ def item(rt: LocalRuntime, pk: str, sk: str) -> dict[str, Any] | None:
     return dict(found["Item"]) if "Item" in found else None
 
 
+def abandoned(cart_id: str) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": "2026-11-23T12:00:00Z",
+        "cart_id": cart_id,
+        "profile_id": None,
+        "anonymous_id": f"anon-{cart_id}",
+        "episode": 1,
+        "lines": [
+            {
+                "product_id": "P-1",
+                "sku": "SKU-1",
+                "name": "Tişört",
+                "quantity": 1,
+                "unit_price": "10",
+                "currency": "TRY",
+            }
+        ],
+        "value": "10",
+        "currency": "TRY",
+        "last_activity_at": "2026-11-23T10:00:00Z",
+    }
+
+
+def offer_request(cart: dict[str, Any]) -> dict[str, Any]:
+    """The abandoned-cart journey's ``store_offer.requested`` for a cart (its detail plus the journey step)."""
+    return {
+        **cart,
+        "event_id": str(uuid.uuid4()),
+        "cart_event_id": cart["event_id"],
+        "journey_id": "abandoned_cart_store_offer",
+        "journey_version": 1,
+        "run": 1,
+        "step_id": "offer",
+    }
+
+
 def test_a_poison_abandoned_cart_is_quarantined_once_and_the_next_carts_are_decided() -> None:
     with runtime() as rt:
         # Given two abandoned carts and, between them, one whose value is not a number

@@ -9,12 +9,19 @@ from typing import Any
 
 import pytest
 
-from outbound.store_offers.offer_recheck import CancelReason, CartFacts, OfferFacts, OfferRecheck, cancel_reason, snapshot_of
-from outbound.store_offers.offer_service import OFFER_REASON
-from outbound.store_offers.store_offer import Line
-from handoff.logic.tickets import Ticket
+from omnichannel.handoff_events import OutboundChannel
 from outbound.delivery.message import OutboundMessage
-from omnichannel.handoff_events import OutboundChannel, TicketPurpose
+from outbound.store_offers.offer_recheck import (
+    CancelReason,
+    CartFacts,
+    OfferFacts,
+    OfferRecheck,
+    cancel_reason,
+    snapshot_of,
+)
+from outbound.store_offers.offer_service import OFFER_REASON
+from outbound.store_offers.offer_ticket import OfferTicket
+from outbound.store_offers.store_offer import Line
 
 T0 = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)
 LINES = [Line("COAT", 1), Line("SCARF", 2)]
@@ -89,18 +96,16 @@ def test_a_cart_that_cannot_be_found_leaves_only_the_stock_to_check() -> None:
     assert cancel_reason(facts(None, stock={"COAT": 2})) is CancelReason.NO_STOCK
 
 
-def ticket(snapshot: dict[str, Any] | None) -> Ticket:
-    return Ticket(
+def ticket(snapshot: dict[str, Any] | None) -> OfferTicket:
+    return OfferTicket(
         code="7K4MQ2ZD",
         profile_id="p-1",
         from_channel="web",
-        to_channel="store",
         reason=OFFER_REASON,
         created_at=T0,
         expires_at=T0 + timedelta(hours=48),
-        purpose=TicketPurpose.RESERVE_IN_STORE,
         store_id="IST-MODA",
-        cart_snapshot=snapshot,
+        cart_snapshot=snapshot or {},
     )
 
 
@@ -113,7 +118,7 @@ def test_the_ticket_snapshot_names_the_cart_episode_and_lines() -> None:
 
 @dataclass
 class Fakes:
-    tickets: dict[str, Ticket] = field(default_factory=dict)
+    tickets: dict[str, OfferTicket] = field(default_factory=dict)
     cart: CartFacts | None = ABANDONED
     stock: dict[str, int] = field(default_factory=lambda: dict(STOCKED))
     reads: list[str] = field(default_factory=list)
@@ -121,11 +126,11 @@ class Fakes:
     recorded: list[tuple[str, int, str, str]] = field(default_factory=list)
     released: list[tuple[str, str]] = field(default_factory=list)
 
-    def get(self, code: str, at: datetime | None = None) -> Ticket | None:
+    def get(self, code: str, at: datetime | None = None) -> OfferTicket | None:
         self.reads.append("ticket")
         return self.tickets.get(code)
 
-    def void(self, code: str, at: datetime) -> bool:
+    def void(self, code: str, at: datetime, reason: str = "cancelled") -> bool:
         self.voided.append(code)
         return True
 

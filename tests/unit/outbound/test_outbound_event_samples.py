@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from outbound.delivery.events import OutboundMessageSent
-from outbound.delivery.templates import render
 from omnichannel.cart_events import CartAbandoned
 from omnichannel.handoff_events import HANDOFF_SOURCE, OutboundMessageRequested
+from outbound.delivery.events import OutboundMessageSent
+from outbound.delivery.templates import render
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from omnichannel.contact_rules import FrequencyCap, QuietHours
+from omnichannel.handoff_events import OutboundChannel
 from outbound.store_offers.geo import Point, cell_of, cells_within, haversine_km
 from outbound.store_offers.store_offer import (
     ConsentSignal,
@@ -21,8 +23,6 @@ from outbound.store_offers.store_offer import (
     decide,
     parse_channels,
 )
-from omnichannel.contact_rules import FrequencyCap, QuietHours
-from omnichannel.handoff_events import OutboundChannel
 
 # Kadıköy, Istanbul; a store ~3 km north-east and one ~8 km away.
 HOME = Point(40.9900, 29.0300)

@@ -28,7 +28,6 @@ from omnichannel.handoff_events import (
     HandoffAccepted,
     HandoffEventType,
     OutboundMessageRequested,
-    TicketPurpose,
 )
 from omnichannel.journey_events import (
     JOURNEYS_SOURCE,
@@ -40,6 +39,7 @@ from omnichannel.profile_events import PROFILES_SOURCE, ProfileErased, ProfileEv
 from outbound import wiring
 from outbound.delivery.announce import count_attempts, requested_message
 from outbound.observability import logger, metrics, tracer
+from outbound.store_offers.holds import release_redeemed
 
 # ---------------------------------------------------------------------------------------------- online to store
 
@@ -57,13 +57,9 @@ def cart_abandoned(abandoned: CartAbandoned) -> str:
 def ticket_accepted(accepted: HandoffAccepted) -> str:
     """A reserve-in-store ticket was redeemed: the stock it held in the offered store is free again (the sale is
     the store's now). Safe to repeat; a ticket that is not an offer's releases nothing."""
-    if accepted.purpose is not TicketPurpose.RESERVE_IN_STORE:
+    released = release_redeemed(accepted, wiring.get_offer_tickets(), wiring.get_catalog())
+    if released is None:
         return "not_an_offer"
-    ticket = wiring.get_offer_tickets().get(accepted.code)
-    store_id = ticket.store_id if ticket is not None else accepted.store_id
-    if not store_id:
-        return "not_an_offer"
-    released = wiring.get_catalog().release(store_id, accepted.code)
     metrics.add_metric(name="StockHoldsReleased", unit="Count", value=released)
     return "released"
 

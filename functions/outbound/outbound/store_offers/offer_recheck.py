@@ -119,9 +119,9 @@ class OfferRecheck:
     """The dispatcher's precondition for store offers (``offer_reason`` messages; every other message passes).
 
     Reads: the offer's ticket (GetItem, outbound's copy), the profile (one GetItem per merge hop, then GetItem), the
-    cart (GetItem) and the store's stock for the offered skus (one BatchGetItem). ``cancelled`` ends what the offer left open, idempotently:
-    the ticket is voided (conditional on it still being open; the table's stream asks handoff to void its ticket
-    too), the stock it held is released and the decision records the reason.
+    cart (GetItem) and the store's stock for the offered skus (one BatchGetItem). ``cancelled`` ends what the offer
+    left open, idempotently: the ticket is voided (conditional on it still being open; the table's stream asks
+    handoff to void its ticket too), the stock it held is released and the decision records the reason.
     """
 
     tickets: Tickets

@@ -30,7 +30,7 @@ from omnichannel.handoff_events import (
 )
 from omnichannel.reachability import CustomerFacts, addresses, consent_signals
 from omnichannel.retry import RetriesExhausted, attempts
-from omnichannel.ticket_codes import display_code
+from omnichannel.ticket_codes import display_code, new_code
 from outbound.delivery.message import OutboundMessage
 from outbound.store_offers.geo import Point
 from outbound.store_offers.offer_record import Cap, OfferRecord
@@ -142,6 +142,7 @@ class OfferService:
     ticket_ttl: timedelta = timedelta(hours=48)
     keep: timedelta = timedelta(days=90)  # decisions, caps and messages expire (TTL) after this
     sleep: Callable[[float], None] = field(default=time.sleep)
+    codes: Callable[[], str] = field(default=new_code)  # the ticket's code (drawn here; handoff stores it)
 
     def gather(self, event: CartAbandoned, profile_id: str | None) -> Facts:
         return self._gather(event, profile_id, self.clock())[0]
@@ -276,6 +277,7 @@ class OfferService:
         assert decision.store is not None
         assert decision.send_at is not None
         return OfferTicket(
+            code=self.codes(),
             profile_id=profile_id,
             from_channel=(event.last_channel.value if event.last_channel else "web"),
             reason=OFFER_REASON,
