@@ -2,7 +2,8 @@
 (profiles resolves them), ``cart.abandoned`` on the bus; the offer function decides, the delivery function sends
 to a local fake of the WhatsApp Cloud API, and the reserve-in-store code redeems at the store.
 
-One clock for the handoff functions (``handoff.wiring.override``), so quiet hours are tested at a chosen local
+One clock for the outbound and handoff functions (``outbound.wiring`` / ``handoff.wiring.override``), so quiet
+hours are tested at a chosen local
 time and the deferred message goes out when the clock passes the window and the minute schedule fires.
 """
 
@@ -27,13 +28,13 @@ STORES = {
     "IST-MODA": MODA,  # ~3 km
     "IST-ATASEHIR": {"name": "Ataşehir", "lat": 40.9900, "lon": 29.1250},  # ~8 km
 }
-HANDOFF_FUNCTIONS = (
-    "OutboundOfferFunction",
-    "OutboundDeliveryFunction",
-    "OutboundRequestsFunction",
-    "HandoffApiFunction",
-    "HandoffEventsFunction",
-)
+CLOCKED = {
+    "OutboundOfferFunction": "outbound.wiring",
+    "OutboundDeliveryFunction": "outbound.wiring",
+    "OutboundRequestsFunction": "outbound.wiring",
+    "HandoffApiFunction": "handoff.wiring",
+    "HandoffEventsFunction": "handoff.wiring",
+}
 
 
 class Journey(StoreOfferRuntime):
@@ -102,8 +103,8 @@ def journey() -> Iterator[Journey]:
         LocalRuntime.start(TEMPLATE, mode="inprocess", parameters={"WhatsAppApiBaseUrl": whatsapp.url}) as rt,
     ):
         clock = [next_local(12)]
-        for function_id in HANDOFF_FUNCTIONS:
-            rt.function_module(function_id, "handoff.wiring").override(clock=lambda: clock[0])
+        for function_id, module in CLOCKED.items():
+            rt.function_module(function_id, module).override(clock=lambda: clock[0])
         journey = Journey(rt, whatsapp, clock)
         admin = journey.headers("admin")
         for store_id, body in STORES.items():
@@ -175,7 +176,7 @@ def test_an_abandoned_cart_in_stock_3_km_away_gets_one_whatsapp_message_with_a_c
     assert {e["detail"]["event_id"] for e in asked} == {asked[0]["detail"]["event_id"]}
     assert asked[0]["detail"]["journey_id"] == "abandoned_cart_store_offer"
     holds = journey.rt.client("dynamodb").query(
-        TableName=journey.rt.table_name("HandoffTable"),
+        TableName=journey.rt.table_name("OutboundTable"),
         KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
         ExpressionAttributeValues={":pk": {"S": "STORE#IST-MODA"}, ":hold": {"S": f"HOLD#{code}#"}},
     )["Items"]
@@ -194,9 +195,10 @@ def test_an_abandoned_cart_in_stock_3_km_away_gets_one_whatsapp_message_with_a_c
     assert [line["sku"] for line in ticket["cart_snapshot"]["lines"]] == ["COAT", "SCARF"]
     again = journey.rt.request("POST", f"/handoff/tickets/{code}/redeem", headers=clerk, body={"channel": "store"})
     assert again.status == 410
-    # And the stock it held is free again: the customer came for it
+    # And the stock it held is free again once handoff.accepted reaches outbound: the customer came for it
+    settle(journey.rt)
     left = journey.rt.client("dynamodb").query(
-        TableName=journey.rt.table_name("HandoffTable"),
+        TableName=journey.rt.table_name("OutboundTable"),
         KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
         ExpressionAttributeValues={":pk": {"S": "STORE#IST-MODA"}, ":hold": {"S": f"HOLD#{code}#"}},
     )["Items"]

@@ -23,11 +23,11 @@ from tests.support.fake_whatsapp import fake_whatsapp
 from tests.support.store_offer_runtime import HOME, ISTANBUL, MODA, StoreOfferRuntime, next_local
 
 CLOCKED = {
-    "OutboundOfferFunction": "handoff.wiring",
-    "OutboundDeliveryFunction": "handoff.wiring",
-    "OutboundRequestsFunction": "handoff.wiring",
+    "OutboundOfferFunction": "outbound.wiring",
+    "OutboundDeliveryFunction": "outbound.wiring",
+    "OutboundRequestsFunction": "outbound.wiring",
     "HandoffApiFunction": "handoff.wiring",
-    "OutboundStoresApiFunction": "handoff.wiring",
+    "OutboundStoresApiFunction": "outbound.wiring",
     "HandoffEventsFunction": "handoff.wiring",
     "CartsEventsFunction": "carts.wiring",
     "CartsAbandonmentFunction": "carts.wiring",
@@ -147,7 +147,7 @@ def test_an_order_before_nine_cancels_the_offer_and_voids_its_code(world: World)
     after = world.decision(decision["cart_id"])
     assert (after["outcome"], after["reason"], after["send_at"]) == ("cancelled", "cart_bought", decision["send_at"])
     code = decision["ticket_code"]
-    ticket = world.handoff_item(f"TICKET#{code}", "TICKET")
+    ticket = world.item("HandoffTable", f"TICKET#{code}", "TICKET")
     assert ticket["state"] == "voided"
     redeemed = world.rt.request(
         "POST", f"/handoff/tickets/{code}/redeem", headers=world.headers("agent"), body={"channel": "store"}
@@ -173,7 +173,7 @@ def test_a_store_that_sold_out_before_nine_gets_no_customer(world: World) -> Non
     assert world.sent_events() == 0
     assert world.outbox(decision["message_id"])["last_error"] == "no_stock"
     assert world.decision(decision["cart_id"])["reason"] == "no_stock"
-    assert world.handoff_item(f"TICKET#{decision['ticket_code']}", "TICKET")["state"] == "voided"
+    assert world.item("HandoffTable", f"TICKET#{decision['ticket_code']}", "TICKET")["state"] == "voided"
 
 
 def test_nothing_changed_means_exactly_one_message_as_before(world: World) -> None:
@@ -190,4 +190,4 @@ def test_nothing_changed_means_exactly_one_message_as_before(world: World) -> No
     assert world.sent_events() == 1
     assert world.outbox(decision["message_id"])["state"] == "sent"
     assert world.decision(decision["cart_id"])["outcome"] == "deferred"
-    assert world.handoff_item(f"TICKET#{decision['ticket_code']}", "TICKET")["state"] == "open"
+    assert world.item("HandoffTable", f"TICKET#{decision['ticket_code']}", "TICKET")["state"] == "open"

@@ -126,7 +126,7 @@ def env() -> Iterator[Env]:
             store_id="IST-MODA",
             cart_snapshot={"cart_id": CART_ID, "episode": 1, "lines": [{"sku": "COAT", "quantity": 1}]},
         )
-        client.transact_write_items(TransactItems=[tickets.put_write(ticket)])
+        client.put_item(**tickets.put_write(ticket)["Put"])
         message = OutboundMessage(
             message_id="m-offer-1",
             profile_id="p-1",

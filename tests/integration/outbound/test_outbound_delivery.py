@@ -1,4 +1,4 @@
-"""Outbound delivery end to end below the handler: the outbox in moto's HandoffTable (as template.yaml defines
+"""Outbound delivery end to end below the handler: the outbox in moto's OutboundTable (as template.yaml defines
 it), e-mail through SES and SMS through SNS in moto (checked in moto's own records of what was sent), WhatsApp
 through the Cloud API on a local fake server. A clock the test moves drives retries."""
 
@@ -64,11 +64,11 @@ class Env:
 def env() -> Iterator[Env]:
     with mock_aws(), fake_whatsapp() as whatsapp:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_table(dynamodb, "handoff", table_properties("HandoffTable"))
+        create_table(dynamodb, "outbound", table_properties("OutboundTable"))
         ses = boto3.client("ses", region_name=REGION)
         ses.verify_email_identity(EmailAddress=SENDER)
         clock = [T0]
-        outbox = OutboxStore(dynamodb, "handoff")
+        outbox = OutboxStore(dynamodb, "outbound")
         dispatcher = Dispatcher(
             outbox=outbox,
             senders={
