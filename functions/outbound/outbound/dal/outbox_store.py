@@ -212,18 +212,3 @@ class OutboxStore:
             "REMOVE due_pk, due_sk, next_at",
             {":cancelled": _s(DeliveryState.CANCELLED.value), ":reason": _s(reason[:500]), ":at": _s(at)},
         )
-
-    def of_profile(self, profile_id: str) -> list[OutboundMessage]:
-        items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": BY_PROFILE,
-            "KeyConditionExpression": "profile_id = :id AND begins_with(profile_sk, :prefix)",
-            "ExpressionAttributeValues": {":id": _s(profile_id), ":prefix": _s(PROFILE_SK_PREFIX)},
-        }
-        while True:
-            response = self._client.query(**request)
-            items.extend(response.get("Items", []))
-            if not response.get("LastEvaluatedKey"):
-                return [message_from_item(item) for item in items]
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
