@@ -45,7 +45,7 @@ $(ANALYTICS_JS)/node_modules/.installed: $(ANALYTICS_JS)/package.json $(ANALYTIC
 	@touch $@
 
 .PHONY: help setup dev demo serve test unit integration e2e deep lint format token env openapi validate build bench \
-  deploy clean browser analytics-js smoke staff-user test-journeys import
+  deploy clean browser analytics-js smoke staff-user test-journeys import move-outbound
 help: ## this menu
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
@@ -131,7 +131,7 @@ openapi: $(VENV)/.installed ## regenerate docs/openapi*.json, docs/canonical-eve
 	$(PY) -m local_runtime openapi --function ProfilesApiFunction --out docs/openapi-profiles.json
 	$(PY) -m local_runtime openapi --function CartsApiFunction --out docs/openapi-carts.json
 	$(PY) -m local_runtime openapi --function HandoffApiFunction --out docs/openapi-handoff.json
-	$(PY) -m local_runtime openapi --function HandoffStoresApiFunction --out docs/openapi-handoff-stores.json
+	$(PY) -m local_runtime openapi --function OutboundStoresApiFunction --out docs/openapi-stores.json
 	$(PY) -m local_runtime openapi --function KpisApiFunction --out docs/openapi-kpis.json
 	PYTHONPATH=shared $(PY) -c 'import json; from omnichannel.canonical_event import CanonicalEvent; \
 	  print(json.dumps(CanonicalEvent.model_json_schema(), indent=2, ensure_ascii=False))' > docs/canonical-event.schema.json
@@ -163,6 +163,10 @@ STACK ?= omnichannel-dev
 staff-user: $(VENV)/.installed ## create a console user in the agent or admin group: EMAIL= ROLE=agent|admin [STACK=]
 	@$(PY) -m tools.staff_user --email "$(EMAIL)" --role "$(ROLE)" --stack "$(STACK)" \
 	  $(if $(USER_POOL_ID),--user-pool-id "$(USER_POOL_ID)")
+
+# Once, after the deploy that gives outbound its own table: make move-outbound [STACK=omnichannel-prod] [DELETE=1]
+move-outbound: $(VENV)/.installed ## copy stores, stock, offers and outbox from HandoffTable to OutboundTable: [STACK=] [DELETE=1]
+	@$(PY) -m tools.move_outbound --stack "$(STACK)" $(if $(DELETE),--delete)
 
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided

@@ -1,5 +1,5 @@
 """When a customer may be written to (pure): quiet hours and the frequency cap, one definition for every function
-that writes to customers (handoff's online-to-store offers, the journeys), so a customer meets one policy.
+that writes to customers (outbound's online-to-store offers, the journeys), so a customer meets one policy.
 
 - **Quiet hours** (e.g. ``21:00-09:00``, crossing midnight): a send inside the window waits until its end on the
   customer's local wall clock (DST moves it). ``""``, ``off``, ``none`` or an empty window mean none.

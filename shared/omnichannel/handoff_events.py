@@ -1,5 +1,6 @@
-"""What the handoff function puts on the bus (source ``omnichannel.handoff``): ``handoff.created``,
-``handoff.accepted`` and ``message.requested``.
+"""What goes on the bus under source ``omnichannel.handoff``: the handoff function's ``handoff.created`` and
+``handoff.accepted``, and the outbound function's ``message.requested`` and ``message.sent`` (which kept this
+source when outbound moved out of handoff: the public contract).
 
 - ``handoff.created``: an agent (or the online-to-store flow) issued a handoff ticket with a short code.
 - ``handoff.accepted``: the receiving side (phone agent, store clerk, chat agent) redeemed the code; once per

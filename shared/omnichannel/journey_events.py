@@ -1,11 +1,11 @@
 """What the journeys function puts on the bus (source ``omnichannel.journeys``).
 
-- ``message.requested`` (``JourneyMessageRequested``): handoff's outbound delivery sends it as the journey
-  rendered it (``HandoffDeliveryRequestsFunction``) and announces ``message.sent``.
+- ``message.requested`` (``JourneyMessageRequested``): outbound's delivery sends it as the journey
+  rendered it (``OutboundRequestsFunction``) and announces ``message.sent``.
 - ``agent_task.requested`` (``AgentTaskRequested``): handoff opens a task on the customer that the agent context
   lists until an agent marks it done (``HandoffEventsFunction``).
-- ``store_offer.requested`` (``StoreOfferRequested``): handoff's online-to-store decision for the abandoned cart
-  (``HandoffOfferFunction``): the nearest store holding every line, its stock held, the offer sent.
+- ``store_offer.requested`` (``StoreOfferRequested``): outbound's online-to-store decision for the abandoned cart
+  (``OutboundOfferFunction``): the nearest store holding every line, its stock held, the offer sent.
 - ``reward.granted`` (``RewardGranted``): for the shop, loyalty or coupon system.
 - ``Survey Answered`` (``omnichannel.canonical_event.CanonicalEvent``): the KPIs count NPS / CSAT from it as from
   capture's.
@@ -109,8 +109,8 @@ class RewardGranted(_JourneyStep):
 
 
 class StoreOfferRequested(CartAbandoned):
-    """A journey's ``store_offer`` step: the abandoned cart (``cart.abandoned``'s own fields, so handoff decides it
-    with the same code) and the journey step that asks. ``event_id`` is the request's; handoff decides each cart
+    """A journey's ``store_offer`` step: the abandoned cart (``cart.abandoned``'s own fields, so outbound decides it
+    with the same code) and the journey step that asks. ``event_id`` is the request's; outbound decides each cart
     episode once (``cart_id``, ``episode``) however often it is asked."""
 
     journey_id: str

@@ -2,7 +2,8 @@
 (profiles resolves them), ``cart.abandoned`` on the bus; the offer function decides, the delivery function sends
 to a local fake of the WhatsApp Cloud API, and the reserve-in-store code redeems at the store.
 
-One clock for the handoff functions (``handoff.wiring.override``), so quiet hours are tested at a chosen local
+One clock for the outbound and handoff functions (``outbound.wiring`` / ``handoff.wiring.override``), so quiet
+hours are tested at a chosen local
 time and the deferred message goes out when the clock passes the window and the minute schedule fires.
 """
 
@@ -27,13 +28,13 @@ STORES = {
     "IST-MODA": MODA,  # ~3 km
     "IST-ATASEHIR": {"name": "Ataşehir", "lat": 40.9900, "lon": 29.1250},  # ~8 km
 }
-HANDOFF_FUNCTIONS = (
-    "HandoffOfferFunction",
-    "HandoffDeliveryFunction",
-    "HandoffDeliveryRequestsFunction",
-    "HandoffApiFunction",
-    "HandoffEventsFunction",
-)
+CLOCKED = {
+    "OutboundOfferFunction": "outbound.wiring",
+    "OutboundDeliveryFunction": "outbound.wiring",
+    "OutboundRequestsFunction": "outbound.wiring",
+    "HandoffApiFunction": "handoff.wiring",
+    "HandoffEventsFunction": "handoff.wiring",
+}
 
 
 class Journey(StoreOfferRuntime):
@@ -102,8 +103,8 @@ def journey() -> Iterator[Journey]:
         LocalRuntime.start(TEMPLATE, mode="inprocess", parameters={"WhatsAppApiBaseUrl": whatsapp.url}) as rt,
     ):
         clock = [next_local(12)]
-        for function_id in HANDOFF_FUNCTIONS:
-            rt.function_module(function_id, "handoff.wiring").override(clock=lambda: clock[0])
+        for function_id, module in CLOCKED.items():
+            rt.function_module(function_id, module).override(clock=lambda: clock[0])
         journey = Journey(rt, whatsapp, clock)
         admin = journey.headers("admin")
         for store_id, body in STORES.items():
@@ -175,7 +176,7 @@ def test_an_abandoned_cart_in_stock_3_km_away_gets_one_whatsapp_message_with_a_c
     assert {e["detail"]["event_id"] for e in asked} == {asked[0]["detail"]["event_id"]}
     assert asked[0]["detail"]["journey_id"] == "abandoned_cart_store_offer"
     holds = journey.rt.client("dynamodb").query(
-        TableName=journey.rt.table_name("HandoffTable"),
+        TableName=journey.rt.table_name("OutboundTable"),
         KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
         ExpressionAttributeValues={":pk": {"S": "STORE#IST-MODA"}, ":hold": {"S": f"HOLD#{code}#"}},
     )["Items"]
@@ -194,9 +195,10 @@ def test_an_abandoned_cart_in_stock_3_km_away_gets_one_whatsapp_message_with_a_c
     assert [line["sku"] for line in ticket["cart_snapshot"]["lines"]] == ["COAT", "SCARF"]
     again = journey.rt.request("POST", f"/handoff/tickets/{code}/redeem", headers=clerk, body={"channel": "store"})
     assert again.status == 410
-    # And the stock it held is free again: the customer came for it
+    # And the stock it held is free again once handoff.accepted reaches outbound: the customer came for it
+    settle(journey.rt)
     left = journey.rt.client("dynamodb").query(
-        TableName=journey.rt.table_name("HandoffTable"),
+        TableName=journey.rt.table_name("OutboundTable"),
         KeyConditionExpression="pk = :pk AND begins_with(sk, :hold)",
         ExpressionAttributeValues={":pk": {"S": "STORE#IST-MODA"}, ":hold": {"S": f"HOLD#{code}#"}},
     )["Items"]
@@ -267,7 +269,7 @@ def test_quiet_hours_defer_the_message_until_the_window_ends(journey: Journey) -
     morning = (journey.clock[0].astimezone(ISTANBUL) + timedelta(days=1)).replace(hour=9, minute=0)
     assert decision["send_at"] == utc_iso(morning)
     assert float(decision["distance_km"]) == 0  # the home store itself
-    journey.rt.fire_schedule("HandoffDeliveryFunction")
+    journey.rt.fire_schedule("OutboundDeliveryFunction")
     assert journey.whatsapp.requests == []
 
     # When Moda sells its coats during the night
@@ -279,10 +281,10 @@ def test_quiet_hours_defer_the_message_until_the_window_ends(journey: Journey) -
 
     # And the clock passes 09:00 and the schedule fires
     journey.clock[0] = morning.astimezone(UTC) + timedelta(seconds=30)
-    journey.rt.fire_schedule("HandoffDeliveryFunction")
+    journey.rt.fire_schedule("OutboundDeliveryFunction")
 
     # Then the scarf offer goes out once, and the coat offer not at all: the store no longer has the coat
-    journey.rt.fire_schedule("HandoffDeliveryFunction")
+    journey.rt.fire_schedule("OutboundDeliveryFunction")
     assert len(journey.whatsapp.delivered) == 1
     assert journey.whatsapp.delivered[0].body["to"] == "905321110004"
     assert journey.outbox(decision["message_id"])["state"] == "sent"
@@ -299,8 +301,8 @@ def test_the_message_requested_sample_is_sent_once_however_often_it_is_delivered
     sample = json.loads((Path(TEMPLATE).parent / "events/handoff/message_requested.json").read_text(encoding="utf-8"))
 
     # When the delivery function's queue hands it over twice (two SQS batches)
-    first = journey.rt.invoke("HandoffDeliveryRequestsFunction", sqs_batch([sample]))
-    second = journey.rt.invoke("HandoffDeliveryRequestsFunction", sqs_batch([sample]))
+    first = journey.rt.invoke("OutboundRequestsFunction", sqs_batch([sample]))
+    second = journey.rt.invoke("OutboundRequestsFunction", sqs_batch([sample]))
 
     # Then both batches succeeded, the message is sent, and the Cloud API got it once, with the sample's code
     assert first == second == {"batchItemFailures": []}

@@ -83,7 +83,7 @@ def test_quarantines_and_outbox_dead_letters_of_every_service_alarm() -> None:
             if f.logical_id in STREAM_FUNCTIONS
         }
     )
-    assert quarantining == ["capture", "carts", "handoff", "journeys", "kpis", "profiles"]
+    assert quarantining == ["capture", "carts", "handoff", "journeys", "kpis", "outbound", "profiles"]
     assert sorted(alarmed("Omnichannel", "BusEventsQuarantined")) == quarantining
     assert sorted(alarmed("Omnichannel", "OutboxDeadLettered")) == announcing
 

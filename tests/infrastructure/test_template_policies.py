@@ -36,6 +36,7 @@ OWNED_TABLES: dict[str, frozenset[str]] = {
     "carts": frozenset({"CartsTable"}),
     "kpis": frozenset({"KpisTable"}),
     "handoff": frozenset({"HandoffTable"}),
+    "outbound": frozenset({"OutboundTable"}),
     "journeys": frozenset({"JourneysTable"}),
 }
 

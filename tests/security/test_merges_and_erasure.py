@@ -87,7 +87,7 @@ def test_erasing_one_customer_of_a_family_tablet_keeps_the_others_order_without_
     assert erased.status == 200, erased.body
     shop.settle()
     # Then no table holds anything of the first customer: not their id, e-mail, tablet id or order
-    for table in ("ProfilesTable", "EventsTable", "CartsTable", "KpisTable", "HandoffTable"):
+    for table in ("ProfilesTable", "EventsTable", "CartsTable", "KpisTable", "HandoffTable", "OutboundTable"):
         stored = text_of(_scan(shop, table))
         for value in (first, first_mail, tablet, f"O1-{run}"):
             assert value not in stored, (table, value)

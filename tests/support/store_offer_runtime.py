@@ -1,6 +1,6 @@
 """What the store-offer tests share through the local runtime (tests/e2e/test_store_offer_journey.py and
-tests/integration/handoff/test_offer_recheck.py): Istanbul's clock, the customer's home and the Moda store, and a
-runtime wrapper with a fake WhatsApp server, one clock, staff headers, profiles found by user id and handoff's
+tests/integration/outbound/test_offer_recheck.py): Istanbul's clock, the customer's home and the Moda store, and a
+runtime wrapper with a fake WhatsApp server, one clock, staff headers, profiles found by user id and outbound's
 offer and outbox items read as plain values."""
 
 from __future__ import annotations
@@ -48,14 +48,14 @@ class StoreOfferRuntime:
         assert answer.status == 200, answer.body
         return str(answer.json()["profile_id"])
 
-    def handoff_item(self, pk: str, sk: str) -> dict[str, Any]:
+    def item(self, table: str, pk: str, sk: str) -> dict[str, Any]:
         item = self.rt.client("dynamodb").get_item(
-            TableName=self.rt.table_name("HandoffTable"), Key={"pk": {"S": pk}, "sk": {"S": sk}}
+            TableName=self.rt.table_name(table), Key={"pk": {"S": pk}, "sk": {"S": sk}}
         )["Item"]
         return {name: next(iter(value.values())) for name, value in item.items()}
 
     def decision(self, cart_id: str) -> dict[str, Any]:
-        return self.handoff_item(f"OFFER#{cart_id}#1", "OFFER")
+        return self.item("OutboundTable", f"OFFER#{cart_id}#1", "OFFER")
 
     def outbox(self, message_id: str) -> dict[str, Any]:
-        return self.handoff_item(f"OUTBOX#{message_id}", "OUTBOX")
+        return self.item("OutboundTable", f"OUTBOX#{message_id}", "OUTBOX")

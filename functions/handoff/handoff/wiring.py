@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from handoff.dal.context_reader import ContextReader
 from handoff.dal.conversation_store import ConversationStore, WriteConflict
 from handoff.dal.redeem_guard import RedeemGuard
-from handoff.dal.store_catalog import StoreCatalog
 from handoff.dal.task_store import TaskStore
 from handoff.dal.ticket_store import TicketStore
 from handoff.logic.conversation_service import ConversationService
@@ -101,8 +100,7 @@ def get_tasks() -> TaskStore:
 
 
 def get_handoff() -> HandoffService:
-    catalog = StoreCatalog(aws_clients.dynamodb(), get_settings().handoff_table_name)
-    return HandoffService(tickets=get_tickets(), clock=now, release_holds=catalog.release)
+    return HandoffService(tickets=get_tickets(), clock=now)
 
 
 def get_redeem_guard() -> RedeemGuard:

@@ -160,3 +160,41 @@ def test_a_profiles_tickets_newest_first_and_deleted_on_erasure(client) -> None:
     assert store.get(older.code) is None
     assert store.get(newer.code) is None
     assert store.get(other.code) is not None
+
+
+def test_a_requested_ticket_is_stored_under_its_own_code_once_and_never_over_another(client) -> None:
+    # Given the ticket a store offer asked for (outbound drew its code: the message already carries it)
+    store = TicketStore("handoff", client, clock=lambda: T0)
+    offer = ticket(purpose=TicketPurpose.RESERVE_IN_STORE, store_id="IST-MODA").model_copy(update={"code": "QW4RT8YP"})
+
+    # When handoff stores it, and the request is delivered again
+    first, again = store.store_requested(offer), store.store_requested(offer)
+
+    # Then it is stored once, under that very code, and the repeat changes nothing
+    assert (first, again) == (True, False)
+    stored = store.get("QW4R-T8YP")
+    assert stored is not None
+    assert (stored.ticket_id, stored.store_id) == (offer.ticket_id, "IST-MODA")
+
+    # And another ticket that drew the same code (two random 40-bit codes colliding) does not replace it
+    other = ticket(profile_id="prof-2").model_copy(update={"code": "QW4RT8YP"})
+    assert store.store_requested(other) is None
+    kept = store.get("QW4RT8YP")
+    assert kept is not None
+    assert kept.ticket_id == offer.ticket_id
+
+
+def test_a_void_request_voids_an_open_ticket_once_and_never_a_redeemed_one(client) -> None:
+    store = TicketStore("handoff", client, clock=lambda: T0)
+    open_one = ticket(purpose=TicketPurpose.RESERVE_IN_STORE).model_copy(update={"code": "AAAA1111"})
+    redeemed = ticket(purpose=TicketPurpose.RESERVE_IN_STORE).model_copy(update={"code": "BBBB2222"})
+    store.store_requested(open_one)
+    store.store_requested(redeemed)
+    store.redeem("BBBB2222", "clerk-1", T0)
+
+    assert (store.void("AAAA1111", T0), store.void("AAAA1111", T0)) == (True, False)
+    assert store.void("BBBB2222", T0) is False
+    voided, kept = store.get("AAAA1111"), store.get("BBBB2222")
+    assert voided is not None
+    assert kept is not None
+    assert (voided.state, kept.state) == (TicketState.VOIDED, TicketState.REDEEMED)

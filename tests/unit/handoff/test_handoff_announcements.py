@@ -1,17 +1,14 @@
 """What the handoff table's writes announce (handlers/stream_handoff.py): a new ticket handoff.created, a ticket
-turning redeemed handoff.accepted, an outbox message turning sent message.sent; nothing else, nothing twice."""
+turning redeemed handoff.accepted; nothing else, nothing twice. (message.sent is the outbound table's.)"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handoff.dal.outbox_store import outbox_item
 from handoff.dal.ticket_store import ticket_item
 from handoff.handlers.stream_handoff import announced
 from handoff.logic.tickets import TicketState, new_ticket
-from handoff.outbound.message import OutboundMessage
-from omnichannel.handoff_events import OutboundChannel
 
 T0 = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
 
@@ -35,27 +32,3 @@ def test_a_ticket_announces_its_creation_and_its_redemption_once() -> None:
     assert announced(redeemed, redeemed) == []  # a later update of a redeemed ticket
     assert announced(voided, opened) == []
     assert announced(opened, {})[0].event_id == announced(opened, {})[0].event_id  # derived, so stable
-
-
-def test_an_outbox_message_announces_message_sent_when_it_turns_sent() -> None:
-    message = OutboundMessage(
-        message_id="msg-1", profile_id="p-1", channel=OutboundChannel.SMS, to="+905321234567", template="t",
-        variables={}, reason="test", ticket_code=None, requested_at="2026-06-10T09:00:00.000Z",
-        due_at="2026-06-10T09:00:00.000Z",
-    )  # fmt: skip
-    requested = outbox_item(message, 0)
-    sent = {
-        **requested,
-        "state": {"S": "sent"},
-        "provider_id": {"S": "sns-1"},
-        "sent_at": {"S": "2026-06-10T09:00:01.000Z"},
-    }
-
-    assert announced(requested, {}) == []
-    [event] = announced(sent, requested)
-    assert (event.detail_type, event.detail["provider_id"], event.detail["message_id"]) == (
-        "message.sent",
-        "sns-1",
-        "msg-1",
-    )
-    assert announced(sent, sent) == []

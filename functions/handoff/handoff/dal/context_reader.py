@@ -1,25 +1,20 @@
 """Read-only lookups the agent context needs in other functions' tables: the profile (ProfilesTable GetItem),
-its cart (CartsTable GetItem; keys as docs/carts.md gives them), with a bounded timeline page beside them; and,
-for the last look before a store offer goes out, the state of one abandoned cart (``cart_episode``)."""
+its cart (CartsTable GetItem; keys as docs/carts.md gives them), with a bounded timeline page beside them."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from handoff.logic.offer_recheck import CartFacts
 from omnichannel.identifiers import IdentifierType
 from omnichannel.profile_directory import PROFILE_SK, ProfileDirectory, profile_pk
 from omnichannel.timeline_reader import TimelineOwner
 
 CART_SK = "CART"
-# carts' public cart id is uuid5(CART_NAMESPACE, "CART#<type>#<value>") (carts.logic.cart.cart_id_of)
-CART_NAMESPACE = uuid.UUID("3d0b3c8e-2f57-4a59-9a1c-6f1d0c4f2b7e")
 _deserializer = TypeDeserializer()
 
 
@@ -72,8 +67,6 @@ class ContextReader:
         self._client = client
         self._profiles = profiles_table
         self._carts = carts_table
-        self.client = client
-        self.carts_table = carts_table
         self.directory = ProfileDirectory(profiles_table, client)
 
     def profile(self, profile_id: str) -> ProfileSnapshot | None:
@@ -108,51 +101,6 @@ class ContextReader:
             if not cart.get("moved_to"):
                 return _cart_view(cart)
             home = str(cart["moved_to"])
-        return None
-
-
-def cart_id_of(key: str) -> str:
-    return str(uuid.uuid5(CART_NAMESPACE, key))
-
-
-def cart_facts(item: dict[str, Any]) -> CartFacts:
-    """A CartsTable item (low-level attribute values) as the offer re-check reads it."""
-    cart = {name: _deserializer.deserialize(value) for name, value in item.items()}
-    held: dict[str, int] = {}
-    for line in cart.get("lines", []):
-        sku = str(line.get("sku") or line["product_id"])
-        held[sku] = held.get(sku, 0) + int(line["quantity"])
-    return CartFacts(
-        pointer=bool(cart.get("moved_to")),
-        abandoned_episodes=int(cart.get("abandoned_episodes", 0)),
-        recovered_episodes=int(cart.get("recovered_episodes", 0)),
-        abandoned_at=cart.get("abandoned_at"),
-        closed_at=cart.get("closed_at"),
-        lines=held,
-    )
-
-
-class CartEpisodeReader:
-    """``cart_episode(profile_id, cart_id)``: the cart of that public id among the profile's identifiers (the
-    survivor's, if it was merged), read with GetItem; None when the profile is gone or holds no such cart."""
-
-    def __init__(self, reader: ContextReader) -> None:
-        self._reader = reader
-
-    def cart_episode(self, profile_id: str, cart_id: str) -> CartFacts | None:
-        profile = self._reader.profile(profile_id)
-        if profile is None:
-            return None
-        for kind in (IdentifierType.USER_ID, IdentifierType.ANONYMOUS_ID):
-            for value in profile.identifiers.get(kind.value, []):
-                key = f"CART#{kind.value}#{value}"
-                if cart_id_of(key) == cart_id:
-                    item = self._reader.client.get_item(
-                        TableName=self._reader.carts_table,
-                        Key={"pk": {"S": key}, "sk": {"S": CART_SK}},
-                        ConsistentRead=True,
-                    ).get("Item")
-                    return cart_facts(item) if item is not None else None
         return None
 
 

@@ -7,7 +7,8 @@
 
 GSI ``by_profile`` (``profile_id``, ``profile_sk``): a profile's conversations (``CONV#<conversation_id>``) in
 one Query; sparse, only items that know their profile are in it. One contact's conversations on every channel
-are one Query on its ``pk``.
+are one Query on its ``pk``. The key shape is ``omnichannel.conversation_consent``'s (the outbound function reads each
+conversation's consent there).
 """
 
 from __future__ import annotations
@@ -19,20 +20,15 @@ from botocore.exceptions import ClientError
 
 from handoff.logic.conversations import CaseState, Consent, Contact, Conversation, LastMessage, conversation_id_of
 from omnichannel.canonical_event import Channel
+from omnichannel.conversation_consent import BY_PROFILE, CONV_SK_PREFIX, contact_pk
 from omnichannel.dynamodb import cancellation_codes, condition_failed
 from omnichannel.identifiers import IdentifierType
 
-CONV_SK_PREFIX = "CONV#"
 APPLIED_SK = "APPLIED"
-BY_PROFILE = "by_profile"
 
 
 class WriteConflict(RuntimeError):
     """Someone else changed the conversation since it was read: read again and re-apply."""
-
-
-def contact_pk(kind: IdentifierType | str, value: str) -> str:
-    return f"CONTACT#{IdentifierType(kind).value}#{value}"
 
 
 def event_pk(event_id: str) -> str:

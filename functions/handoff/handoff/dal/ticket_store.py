@@ -161,6 +161,22 @@ class TicketStore:
             return candidate
         raise CodeSpaceExhausted(f"{CREATE_ATTEMPTS} fresh codes all collided")
 
+    def store_requested(self, ticket: Ticket) -> bool | None:
+        """Store a ticket another function asked for under the code it drew (a store offer's message carries it):
+        True when stored now, False when this very ticket (same ``ticket_id``) is there already (a redelivered
+        request), None when the code belongs to another ticket (a collision of two random 40-bit codes: nothing is
+        stored; the offer's code does not redeem)."""
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=ticket_item(ticket), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
+            current = self._load(ticket.code)
+            return False if current is not None and current.ticket_id == ticket.ticket_id else None
+        return True
+
     def _load(self, code: str) -> Ticket | None:
         item = self._client.get_item(
             TableName=self._table, Key={"pk": _s(ticket_pk(code)), "sk": _s(TICKET_SK)}, ConsistentRead=True

@@ -1,9 +1,9 @@
 """DynamoDB stream entry point of handoff: the handoff table is the outbox of what its writes mean.
 
-- a new ticket item announces ``handoff.created``; a ticket item that turns redeemed, ``handoff.accepted``;
-- an outbox message item that turns sent announces ``message.sent``.
+a new ticket item announces ``handoff.created``; a ticket item that turns redeemed, ``handoff.accepted``.
+(``message.sent`` is the outbound table's: ``outbound.handlers.stream_outbound``.)
 
-Event ids derive from the ticket and the message, so a record published twice announces the same ids. The shell
+Event ids derive from the ticket, so a record published twice announces the same ids. The shell
 (retry from the first refused record, dead-letter what the bus refuses for good) is ``omnichannel.stream_outbox``.
 """
 
@@ -15,13 +15,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff import wiring
-from handoff.dal.outbox_store import OUTBOX_SK, message_from_item
 from handoff.dal.ticket_store import TICKET_SK, ticket_from_item
 from handoff.logic.handoff_service import accepted_event, created_event
 from handoff.logic.tickets import TicketState
 from handoff.observability import logger, metrics, tracer
-from handoff.outbound.announce import sent_event
-from handoff.outbound.message import DeliveryState
 from omnichannel.event_bus import BusEvent
 from omnichannel.stream_outbox import publish_stream_batch
 
@@ -38,8 +35,6 @@ def announced(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[BusEvent]:
             return [created_event(ticket_from_item(dict(new)))]
         if _state(new) == TicketState.REDEEMED.value and _state(old) != TicketState.REDEEMED.value:
             return [accepted_event(ticket_from_item(dict(new)))]
-    elif kind == OUTBOX_SK and _state(new) == DeliveryState.SENT.value and _state(old) != DeliveryState.SENT.value:
-        return [sent_event(message_from_item(dict(new)))]
     return []
 
 

@@ -20,7 +20,6 @@ from omnichannel.handoff_events import (
     HandoffAccepted,
     HandoffCreated,
     HandoffEventType,
-    TicketPurpose,
     handoff_event_id,
 )
 
@@ -81,8 +80,6 @@ class Issued:
 class HandoffService:
     tickets: Tickets
     clock: Callable[[], datetime]
-    # Ends the stock a reserve-in-store ticket held (store id, code): the customer came for it.
-    release_holds: Callable[[str, str], int] | None = None
 
     def create(
         self,
@@ -114,6 +111,5 @@ class HandoffService:
     def redeem(self, code: str, *, by: str, channel: str, store_id: str | None) -> Issued:
         """Raises ``TicketNotFound`` / ``TicketExpired`` / ``TicketAlreadyUsed``."""
         ticket = self.tickets.redeem(code, by, self.clock(), channel=channel, store_id=store_id)
-        if self.release_holds is not None and ticket.purpose is TicketPurpose.RESERVE_IN_STORE and ticket.store_id:
-            self.release_holds(ticket.store_id, ticket.code)
+        # The stock a reserve-in-store ticket held ends when outbound reads handoff.accepted (the table's stream).
         return Issued(ticket, announced=True)  # by the table's stream

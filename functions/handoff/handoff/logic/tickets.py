@@ -1,8 +1,7 @@
 """Handoff tickets: a short human-friendly code that carries a customer from one channel to the next.
 
-- Code: 8 characters of Crockford's base32 (no I, L, O, U: nothing to misread aloud or on a receipt), drawn
-  from ``secrets`` (40 bits), shown as ``XXXX-XXXX``. Input is forgiving: case, dashes and spaces do not
-  matter, ``I``/``L`` read as ``1`` and ``O`` as ``0``.
+- Code: 8 characters of Crockford's base32, shown as ``XXXX-XXXX`` (``omnichannel.ticket_codes``: the outbound
+  function draws a store offer's code the same way, and asks handoff for the ticket with it).
 - A ticket is valid until ``expires_at`` and redeemed at most once. ``state`` is ``open``, ``redeemed`` or
   ``voided`` (a reserve-in-store offer cancelled before it was sent) as stored; an open ticket past its expiry
   reads as ``expired`` (``Ticket.as_of``). A voided ticket never redeems (410 ``ticket_voided``, like a used one).
@@ -14,7 +13,6 @@ Pure: no boto3 here.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,15 +21,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from omnichannel.handoff_events import TicketPurpose
+from omnichannel.outbound_events import TicketRequested
+from omnichannel.ticket_codes import ALPHABET, CODE_LENGTH, display_code, new_code, normalise_code
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
-CODE_LENGTH = 8
+__all__ = [
+    "ALPHABET",
+    "CODE_LENGTH",
+    "display_code",
+    "new_code",
+    "normalise_code",
+]
+
 DEFAULT_TTL = timedelta(minutes=60)
 MAX_TTL = timedelta(minutes=10080)  # one week
 # Channels where a person reads the code (phone agent, store clerk); every other channel gets a deep link.
 NON_DIGITAL_CHANNELS = frozenset({"store", "phone"})
-_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
-_DROPPED = str.maketrans("", "", "- \t")
 
 
 class TicketState(StrEnum):
@@ -61,25 +65,6 @@ class TicketAlreadyUsed(TicketError):
 
 class TicketVoided(TicketError):
     code = "ticket_voided"
-
-
-def new_code() -> str:
-    """A fresh random code (8 characters, no dash)."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def normalise_code(text: str) -> str | None:
-    """The code a person typed or scanned, as stored; ``None`` when it cannot be a code."""
-    code = text.upper().translate(_DROPPED).translate(_READ_AS)
-    if len(code) != CODE_LENGTH or any(character not in ALPHABET for character in code):
-        return None
-    return code
-
-
-def display_code(code: str) -> str:
-    """``ABCDEFGH`` -> ``ABCD-EFGH``."""
-    half = CODE_LENGTH // 2
-    return f"{code[:half]}-{code[half:]}"
 
 
 def deep_link(base_url: str, code: str, to_channel: str) -> str | None:
@@ -179,3 +164,23 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
     body = ticket.model_dump(mode="json")
     body["code"] = display_code(ticket.code)
     return body
+
+
+def ticket_from_request(request: TicketRequested) -> Ticket:
+    """The ticket another function asked for (outbound's store offer), under the code it drew; no deep link (a
+    reserve-in-store code is read by a clerk)."""
+    return Ticket(
+        ticket_id=request.ticket_id,
+        code=request.code,
+        profile_id=request.profile_id,
+        from_channel=request.from_channel,
+        to_channel=request.to_channel,
+        reason=request.reason,
+        note=request.note,
+        created_by=request.created_by,
+        created_at=request.created_at,
+        expires_at=request.expires_at,
+        purpose=request.purpose,
+        store_id=request.store_id,
+        cart_snapshot=request.cart_snapshot,
+    )

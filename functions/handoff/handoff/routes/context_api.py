@@ -22,8 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from handoff import wiring
 from handoff.logic.agent_tasks import TaskState, by_urgency, task_view
 from handoff.logic.conversations import CaseState, Conversation, summary
-from handoff.logic.customer_facts import CustomerFacts
-from handoff.logic.offer_service import reachability
+from handoff.logic.customer_facts import consent_replies
 from handoff.logic.tickets import Ticket, TicketState, ticket_view
 from handoff.models.api import ContextOut
 from handoff.observability import metrics
@@ -31,6 +30,7 @@ from handoff.settings import get_settings
 from omnichannel.auth import Principal, Role, principal_from_event
 from omnichannel.http_api import ApiError, ErrorBody
 from omnichannel.identifiers import IdentifierType, InvalidIdentifier, normalize
+from omnichannel.reachability import CustomerFacts, reachability
 
 __all__ = ["customer_context", "router"]
 
@@ -83,7 +83,9 @@ def _context(profile_id: str) -> tuple[dict[str, Any], list[Conversation]] | Non
         return None
     conversations = _conversations(profile.pairs(), profile.profile_id)
     reach = reachability(
-        CustomerFacts(profile.profile_id, profile.identifiers, profile.traits, profile.trait_times, conversations)
+        CustomerFacts(
+            profile.profile_id, profile.identifiers, profile.traits, profile.trait_times, consent_replies(conversations)
+        )
     )
     page = wiring.get_timeline_reader().page(profile.timeline_owner(), limit=wiring.timeline_limit())
     tickets = wiring.get_tickets().of_profile(profile.profile_id, limit=get_settings().context_tickets_limit)
