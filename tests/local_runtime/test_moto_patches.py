@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -123,3 +124,62 @@ def test_items_written_over_are_not_kept_while_the_runtime_runs_and_tracking_ret
             }
         client.put_item(TableName=TABLE, Item={"pk": {"S": "after"}, "sk": {"S": "A"}})
         assert len(Item.instances_tracked) >= 1  # type: ignore[attr-defined]
+
+
+EVERY_TYPE = {
+    "pk": {"S": "every-type"},
+    "sk": {"S": "A"},
+    "text": {"S": "çok güzel ✓"},
+    "number": {"N": "-12.50"},
+    "blob": {"B": b"\x00\x01zlib\xff"},
+    "texts": {"SS": ["a", "b"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "blobs": {"BS": [b"\x01", b"\x02\x03"]},
+    "nothing": {"NULL": True},
+    "yes": {"BOOL": False},
+    "empty_text": {"S": ""},
+    "map": {"M": {"inner": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"deep": {"B": b"\x04"}}}, {"BOOL": True}]}}},
+    "list": {"L": []},
+    "empty_map": {"M": {}},
+}
+
+
+def _every_read(client: Any) -> list[Any]:
+    """Every DynamoDB answer that carries items, for the item of every attribute type."""
+    key = {"pk": EVERY_TYPE["pk"], "sk": EVERY_TYPE["sk"]}
+    client.put_item(TableName=TABLE, Item=EVERY_TYPE)
+    streams = boto3.client("dynamodbstreams", region_name="eu-west-1")
+    arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    return [
+        client.get_item(TableName=TABLE, Key=key)["Item"],
+        client.query(
+            TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": EVERY_TYPE["pk"]}
+        )["Items"],
+        client.batch_get_item(RequestItems={TABLE: {"Keys": [key]}})["Responses"],
+        sorted(client.scan(TableName=TABLE)["Items"], key=lambda item: item["pk"]["S"]),
+        client.update_item(
+            TableName=TABLE, Key=key, UpdateExpression="SET #n = #n + :one", ReturnValues="ALL_NEW",
+            ExpressionAttributeNames={"#n": "number"}, ExpressionAttributeValues={":one": {"N": "1"}},
+        )["Attributes"],
+        [(record["eventName"], record["dynamodb"].get("NewImage"), record["dynamodb"].get("OldImage"))
+         for record in records],
+    ]  # fmt: skip
+
+
+def test_items_of_every_attribute_type_read_back_as_on_stock_moto() -> None:
+    # Given the same item of every attribute type (blobs, sets, nested maps and lists, empty values) on stock moto
+    # and on the runtime's moto
+    answers = []
+    for patches in (stock, patched_moto):
+        with mock_aws(), patches():
+            client = boto3.client("dynamodb", region_name="eu-west-1")
+            _table(client)
+            # When every kind of read answers it
+            answers.append(_every_read(client))
+    # Then the answers are the same, and hold what was written
+    assert answers[0] == answers[1]
+    assert answers[1][0] == {**EVERY_TYPE, "number": {"N": "-12.50"}}
+    assert Decimal(answers[1][4]["number"]["N"]) == Decimal("-11.5")
