@@ -1,4 +1,4 @@
-"""Five changes to moto for a long-running local runtime, applied while a runtime runs and undone when it stops.
+"""Six changes to moto for a long-running local runtime, applied while a runtime runs and undone when it stops.
 
 moto is written for short tests; the local runtime keeps one moto alive for hours and writes to it thousands of
 times a minute. Two of moto's habits then cost gigabytes and minutes:
@@ -34,6 +34,13 @@ times a minute. Two of moto's habits then cost gigabytes and minutes:
    written at once, the same JSON: strings as strings, blobs in base64, maps and lists recursively, an unknown or
    empty member left out. Anything else still goes through moto.
 
+6. **Sending to a queue counts its messages; every request lists its handler's methods.** moto's ``send_message``
+   builds all of a queue's attributes (counting its messages three times) to read ``ContentBasedDeduplication``,
+   which only a FIFO queue has: O(n) per message, quadratic while an import's 100,000 events wait in the rule
+   queues. A standard queue's send now skips that (the value it reads is absent either way); a FIFO queue's is
+   moto's own. And the response class's method names (``inspect.getmembers``, every request) are listed once per
+   class.
+
 ``bench/local_runtime_memory.py`` measures the first two: resident memory and time to fill the demo with and without.
 """
 
@@ -44,6 +51,7 @@ import functools
 import gzip
 import importlib
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -53,6 +61,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jsonpath_ng.ext as jsonpath_ext
+from moto.core import responses as moto_responses
 from moto.core.model_instances import model_data
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.comparisons import get_filter_expression
@@ -69,7 +78,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.events.utils import EventTemplateParser
 from moto.firehose.models import FirehoseBackend
-from moto.sqs.models import Message, SQSBackend
+from moto.sqs.models import Message, Queue, SQSBackend
 
 TRACKING_KEPT = frozenset({"s3"})  # moto's S3 reset walks its tracked keys and multipart uploads
 
@@ -253,6 +262,33 @@ def _serialize_structure(
     _moto_serialize_structure(self, serialized, value, shape, key)
 
 
+_moto_send_message = SQSBackend.send_message
+_moto_queue_attributes = Queue.attributes
+_moto_method_names = moto_responses.method_names_from_class
+_standard_send = threading.local()
+
+
+def _send_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+    if self.get_queue(queue_name).fifo_queue:
+        return _moto_send_message(self, queue_name, *args, **kwargs)
+    _standard_send.active = True
+    try:
+        return _moto_send_message(self, queue_name, *args, **kwargs)
+    finally:
+        _standard_send.active = False
+
+
+def _queue_attributes(queue: Queue) -> dict[str, Any]:
+    """A standard queue's attributes while a message is sent to it: only ``ContentBasedDeduplication`` is read
+    then, and a standard queue has none."""
+    if getattr(_standard_send, "active", False) and not queue.fifo_queue:
+        return {}
+    return _moto_queue_attributes.fget(queue)  # type: ignore[no-any-return]
+
+
+_cached_method_names = functools.lru_cache(maxsize=None)(_moto_method_names)
+
+
 # The services a template's functions call: their model classes exist (and can forget) before the first call.
 SERVICE_MODELS = (
     "moto.dynamodb.models",
@@ -350,6 +386,9 @@ def patched_moto() -> Iterator[None]:
     jsonpath_ext.parse = _cached_jsonpath  # type: ignore[attr-defined]
     Message.visible, Message.delayed = _fast_visible, _fast_delayed  # type: ignore[method-assign,assignment]
     BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign,assignment]
+    SQSBackend.send_message = _send_message  # type: ignore[method-assign]
+    Queue.attributes = property(_queue_attributes)  # type: ignore[method-assign,assignment]
+    moto_responses.method_names_from_class = _cached_method_names
     stop_tracking_instances()
     try:
         yield
@@ -361,6 +400,9 @@ def patched_moto() -> Iterator[None]:
         Message.visible, Message.delayed = _moto_visible, _moto_delayed  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
         BaseJSONSerializer._serialize_type_structure = _moto_serialize_structure  # type: ignore[method-assign]
+        SQSBackend.send_message = _moto_send_message  # type: ignore[method-assign]
+        Queue.attributes = _moto_queue_attributes  # type: ignore[method-assign]
+        moto_responses.method_names_from_class = _moto_method_names
         for models in model_data.values():
             for model in models.values():
                 if isinstance(getattr(model, "instances_tracked", None), _KeepNothing):

@@ -183,3 +183,31 @@ def test_items_of_every_attribute_type_read_back_as_on_stock_moto() -> None:
     assert answers[0] == answers[1]
     assert answers[1][0] == {**EVERY_TYPE, "number": {"N": "-12.50"}}
     assert Decimal(answers[1][4]["number"]["N"]) == Decimal("-11.5")
+
+
+def _queues(sqs: Any) -> list[Any]:
+    standard = sqs.create_queue(QueueName="standard")["QueueUrl"]
+    fifo = sqs.create_queue(
+        QueueName="ordered.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    for body in ("one", "two", "one"):
+        sqs.send_message(QueueUrl=standard, MessageBody=body)
+        sqs.send_message(QueueUrl=fifo, MessageBody=body, MessageGroupId="g")
+    sqs.receive_message(QueueUrl=standard, MaxNumberOfMessages=1)
+    return [sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"] for url in (standard, fifo)]
+
+
+def test_queues_take_and_count_messages_as_on_stock_moto() -> None:
+    # Given a standard queue and a FIFO queue with content-based deduplication, on stock moto and the runtime's
+    answers = []
+    for patches in (stock, patched_moto):
+        with mock_aws(), patches():
+            # When the same bodies are sent to both (one of them twice) and one message is received
+            answers.append(_queues(boto3.client("sqs", region_name="eu-west-1")))
+    ignored = {"CreatedTimestamp", "LastModifiedTimestamp", "QueueArn"}
+    stock_answer, patched_answer = ([{k: v for k, v in q.items() if k not in ignored} for q in a] for a in answers)
+    # Then both count the same: the standard queue kept all three (one in flight), the FIFO queue dropped the repeat
+    assert patched_answer == stock_answer
+    assert patched_answer[0]["ApproximateNumberOfMessages"] == "2"
+    assert patched_answer[0]["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert patched_answer[1]["ApproximateNumberOfMessages"] == "2"
