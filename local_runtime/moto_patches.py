@@ -264,7 +264,7 @@ def _serialize_structure(
 
 _moto_send_message = SQSBackend.send_message
 _moto_queue_attributes = Queue.attributes
-_moto_method_names = moto_responses.method_names_from_class
+_moto_method_names = moto_responses.method_names_from_class  # type: ignore[attr-defined]
 _standard_send = threading.local()
 
 
@@ -283,7 +283,7 @@ def _queue_attributes(queue: Queue) -> dict[str, Any]:
     then, and a standard queue has none."""
     if getattr(_standard_send, "active", False) and not queue.fifo_queue:
         return {}
-    return _moto_queue_attributes.fget(queue)  # type: ignore[no-any-return]
+    return _moto_queue_attributes.fget(queue)  # type: ignore[attr-defined,no-any-return]
 
 
 _cached_method_names = functools.lru_cache(maxsize=None)(_moto_method_names)
@@ -388,7 +388,7 @@ def patched_moto() -> Iterator[None]:
     BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign,assignment]
     SQSBackend.send_message = _send_message  # type: ignore[method-assign]
     Queue.attributes = property(_queue_attributes)  # type: ignore[method-assign,assignment]
-    moto_responses.method_names_from_class = _cached_method_names
+    moto_responses.method_names_from_class = _cached_method_names  # type: ignore[attr-defined]
     stop_tracking_instances()
     try:
         yield
@@ -402,7 +402,7 @@ def patched_moto() -> Iterator[None]:
         BaseJSONSerializer._serialize_type_structure = _moto_serialize_structure  # type: ignore[method-assign]
         SQSBackend.send_message = _moto_send_message  # type: ignore[method-assign]
         Queue.attributes = _moto_queue_attributes  # type: ignore[method-assign]
-        moto_responses.method_names_from_class = _moto_method_names
+        moto_responses.method_names_from_class = _moto_method_names  # type: ignore[attr-defined]
         for models in model_data.values():
             for model in models.values():
                 if isinstance(getattr(model, "instances_tracked", None), _KeepNothing):
