@@ -1,4 +1,4 @@
-"""Six changes to moto for a long-running local runtime, applied while a runtime runs and undone when it stops.
+"""Seven changes to moto for a long-running local runtime, applied while a runtime runs and undone when it stops.
 
 moto is written for short tests; the local runtime keeps one moto alive for hours and writes to it thousands of
 times a minute. Two of moto's habits then cost gigabytes and minutes:
@@ -40,6 +40,12 @@ times a minute. Two of moto's habits then cost gigabytes and minutes:
    queues. A standard queue's send now skips that (the value it reads is absent either way); a FIFO queue's is
    moto's own. And the response class's method names (``inspect.getmembers``, every request) are listed once per
    class.
+
+7. **Every Query sorts the whole table.** moto's ``Table.query`` reads ``all_items()``, which sorts every item of the
+   table (comparing ``DynamoType``s, each comparison converting both values again), and only then keeps the
+   partition asked for: a KPI table holding 300,000 items is sorted 26 times for one 200-day ``GET /kpis``. A
+   query on the table's own key now starts from its partition (what DynamoDB reads), and ``all_items()`` (still
+   used by index queries and scans) converts each key once for its sort: the same items in the same order.
 
 ``bench/local_runtime_memory.py`` measures the first two: resident memory and time to fill the demo with and without.
 """
@@ -289,6 +295,44 @@ def _queue_attributes(queue: Queue) -> dict[str, Any]:
 _cached_method_names = functools.lru_cache(maxsize=None)(_moto_method_names)
 
 
+_moto_all_items = Table.all_items
+_moto_query = Table.query
+_partition = threading.local()
+
+
+def _sort_key(item: Item) -> Any:
+    """moto's order of ``all_items()`` (it compares ``DynamoType``s, i.e. their ``cast_value``), each key cast once."""
+    if item.range_key:
+        return (item.hash_key.cast_value, item.range_key.cast_value)
+    return item.hash_key.cast_value
+
+
+def _all_items(self: Table) -> list[Item]:
+    hint = getattr(_partition, "items", None)
+    if hint is not None and hint[0] is self:
+        return list(hint[1])
+    items: list[Item] = []
+    for hash_set in self.items.values():
+        if self.range_key_attr:
+            items.extend(hash_set.values())
+        else:
+            items.append(hash_set)  # type: ignore[arg-type]
+    return sorted(items, key=_sort_key)
+
+
+def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    """A query on the table's own key reads its partition only (an index query still goes through every item)."""
+    index_name = kwargs.get("index_name") if len(args) < 7 else args[6]
+    if index_name or hash_key is None or not self.range_key_attr:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    rows = self.items.get(hash_key)
+    _partition.items = (self, sorted(rows.values(), key=_sort_key) if rows else [])
+    try:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    finally:
+        _partition.items = None
+
+
 # The services a template's functions call: their model classes exist (and can forget) before the first call.
 SERVICE_MODELS = (
     "moto.dynamodb.models",
@@ -389,6 +433,7 @@ def patched_moto() -> Iterator[None]:
     SQSBackend.send_message = _send_message  # type: ignore[method-assign]
     Queue.attributes = property(_queue_attributes)  # type: ignore[method-assign,assignment]
     moto_responses.method_names_from_class = _cached_method_names  # type: ignore[attr-defined]
+    Table.all_items, Table.query = _all_items, _query  # type: ignore[method-assign]
     stop_tracking_instances()
     try:
         yield
@@ -403,6 +448,7 @@ def patched_moto() -> Iterator[None]:
         SQSBackend.send_message = _moto_send_message  # type: ignore[method-assign]
         Queue.attributes = _moto_queue_attributes  # type: ignore[method-assign]
         moto_responses.method_names_from_class = _moto_method_names  # type: ignore[attr-defined]
+        Table.all_items, Table.query = _moto_all_items, _moto_query  # type: ignore[method-assign]
         for models in model_data.values():
             for model in models.values():
                 if isinstance(getattr(model, "instances_tracked", None), _KeepNothing):

@@ -211,3 +211,65 @@ def test_queues_take_and_count_messages_as_on_stock_moto() -> None:
     assert patched_answer[0]["ApproximateNumberOfMessages"] == "2"
     assert patched_answer[0]["ApproximateNumberOfMessagesNotVisible"] == "1"
     assert patched_answer[1]["ApproximateNumberOfMessages"] == "2"
+
+
+def _reads_of_many_partitions(client: Any) -> list[Any]:
+    client.create_table(
+        TableName="many",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for partition in ("b", "a", "c"):
+        for n in (5, 12, 1, 30, 7):
+            item = {"pk": {"S": partition}, "sk": {"S": f"D#{n:02d}"}, "v": {"N": str(n)}, "g": {"N": str(n % 2)}}
+            client.put_item(TableName="many", Item=item)
+    answers: list[Any] = []
+    for forward in (True, False):
+        request: dict[str, Any] = {
+            "TableName": "many",
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":p": {"S": "a"}, ":lo": {"S": "D#02"}, ":hi": {"S": "D#29"}},
+            "ScanIndexForward": forward,
+            "Limit": 2,
+        }
+        while True:  # page by page
+            page = client.query(**request)
+            answers.append((page["Items"], page.get("LastEvaluatedKey")))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    answers.append(client.query(TableName="many", KeyConditionExpression="pk = :p",
+                                ExpressionAttributeValues={":p": {"S": "nobody"}})["Items"])  # fmt: skip
+    answers.append(client.query(TableName="many", IndexName="by_g", KeyConditionExpression="g = :g",
+                                ExpressionAttributeValues={":g": {"N": "1"}})["Items"])  # fmt: skip
+    answers.append(client.scan(TableName="many")["Items"])
+    return answers
+
+
+def test_queries_and_scans_answer_as_on_stock_moto_from_a_partition() -> None:
+    # Given a table of three partitions with an index, on stock moto and on the runtime's moto
+    answers = []
+    for patches in (stock, patched_moto):
+        with mock_aws(), patches():
+            # When a range of one partition is queried page by page both ways, an absent partition, the index, a scan
+            answers.append(_reads_of_many_partitions(boto3.client("dynamodb", region_name="eu-west-1")))
+    # Then every answer, page and next key is the same, in the same order
+    assert answers[0] == answers[1]
+    forward: list[str] = []
+    for items, next_key in answers[1]:
+        forward += [item["sk"]["S"] for item in items]
+        if next_key is None:
+            break
+    assert forward == ["D#05", "D#07", "D#12"]
