@@ -115,6 +115,8 @@ function render(out, byChannel, overTime, cohorts, lifecycle, current) {
   });
   const rows = byChannel.rows.filter((row) => row.channel);
   const label = (channel) => CHANNELS[channel]?.label || channel;
+  // A channel without spend (none recorded, in any currency) has no acquisition cost to show, not a cost of 0.00
+  const unspent = (row) => Number(row.spend) === 0 && !Object.values(row.unconverted || {}).some((part) => Number(part.spend));
   const bars = (key, format) => rows.map((row) => ({ key: row.channel, label: label(row.channel), value: row[key], text: format(row[key]) }));
   const periods = overTime.periods.map((row) => row.period);
   const series = (name, key, title) => ({
@@ -137,7 +139,8 @@ function render(out, byChannel, overTime, cohorts, lifecycle, current) {
     h("div.charts", {},
       barChart("aov", `AOV by channel (${currency})`, bars("aov_gross", (v) => money(v, currency))),
       barChart("conversion", "Conversion rate by channel (orders / sessions)", bars("conversion_rate", (v) => percent(v))),
-      barChart("cac", `CAC by channel (${byChannel.attribution.model.replace("_", " ")}, ${currency})`, bars("cac", (v) => money(v, currency))),
+      barChart("cac", `CAC by channel (${byChannel.attribution.model.replace("_", " ")}, ${currency})`,
+        rows.map((row) => ({ key: row.channel, label: label(row.channel), value: row.cac, text: unspent(row) ? "no spend" : money(row.cac, currency) }))),
       barChart("cpa", `Cost per acquisition by channel (${currency})`, bars("cost_per_acquisition", (v) => money(v, currency))),
       lineChart("satisfaction", "NPS and CSAT over time", periods,
         [series("nps", "nps", "NPS"), series("csat", "csat", "CSAT %")], { min: -100, max: 100 }),

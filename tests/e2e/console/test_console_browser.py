@@ -211,6 +211,20 @@ def _check_dashboard(browser: WebDriver, site: Site, channel: str | None) -> Non
         expected = {name: row[key] for name, row in rows.items() if row[key] is not None}
         assert set(values) == set(expected), chart
         assert all(_same(values[name], expected[name]) for name in expected), chart
+    # A channel without spend (the seeded store has none) shows "no spend" as its CAC, never a cost of 0.00
+    unspent = [
+        name
+        for name, row in rows.items()
+        if row["cac"] is not None
+        and Decimal(row["spend"]) == 0
+        and not any(Decimal(part["spend"]) for part in row["unconverted"].values())
+    ]
+    cac_cells = [
+        cell.get_attribute("textContent")
+        for cell in browser.find_elements(By.CSS_SELECTOR, "table[data-table='cac'] tbody td")
+    ]
+    assert cac_cells.count("no spend") == len(unspent), cac_cells
+    assert channel is not None or unspent, "the seeded store channel has customers and no spend"
     # NPS and CSAT over time: the API's figure for each day
     satisfaction = _chart(browser, "satisfaction")
     assert any(row["nps"] is not None for row in over_time["periods"]), "the seeded dataset has surveys in the period"

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from capture import wiring
@@ -367,23 +369,54 @@ def test_the_relay_handler_counts_and_logs_what_it_dead_letters(
     assert [entry.reason for entry in store.dead_letters()] == ["MalformedDetail"]
 
 
-def test_a_batch_is_stored_with_one_conditional_put_per_event(store: DynamoDBEventStore, dynamodb: Any) -> None:
-    # Given a batch of 30 events, 5 of them stored before (a client resending part of a batch)
+def test_a_batch_is_stored_in_batch_requests_writing_only_the_new(store: DynamoDBEventStore, dynamodb: Any) -> None:
+    # Given a batch of 130 events, 5 of them stored before (a client resending part of a batch)
     calls: list[str] = []
     dynamodb.meta.events.register("provide-client-params.dynamodb.*", lambda model, **_: calls.append(model.name))
-    batch = [_event(f"m{i}", user_id="u") for i in range(30)]
+    batch = [_event(f"m{i}", user_id="u") for i in range(130)]
     CaptureService(store).capture(batch[:5])
     calls.clear()
 
     # When the whole batch arrives
     outcome = CaptureService(store).capture(batch)
 
-    # Then each event was one conditional PutItem (never a transaction, which bills every item twice), the 25 new
-    # ones are stored and the 5 others are duplicates
-    assert calls == ["PutItem"] * 30
-    assert sorted(event.message_id for event in outcome.stored) == sorted(f"m{i}" for i in range(5, 30))
+    # Then the known ids were asked for in two BatchGetItems (100 keys each at most) and the 125 new events written
+    # in five BatchWriteItems of 25 (never a transaction, which bills every item twice, nor a put per event)
+    assert sorted(calls) == ["BatchGetItem"] * 2 + ["BatchWriteItem"] * 5
+    assert sorted(event.message_id for event in outcome.stored) == sorted(f"m{i}" for i in range(5, 130))
     assert sorted(event.message_id for event in outcome.duplicates) == sorted(f"m{i}" for i in range(5))
-    assert len(_items(dynamodb, "events", "EVENT#")) == 30
+    assert len(_items(dynamodb, "events", "EVENT#")) == 130
+
+
+def test_a_batch_racing_another_with_the_same_new_event_reaches_the_stream_as_one_insert(
+    store: DynamoDBEventStore, dynamodb: Any
+) -> None:
+    # Given two requests carrying the same new event, both past the "which ids are known" step before either wrote
+    event = _event("raced", user_id="u")
+    other = _event("other", user_id="u")
+    stream_arn = dynamodb.describe_table(TableName="events")["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams", region_name="eu-west-1")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    original = store._known_ids
+    store._known_ids = lambda event_ids: set()  # type: ignore[method-assign]
+
+    # When both write
+    first = store.store_new([event, other])
+    second = store.store_new([replace(event, event=event.event.model_copy(update={"received_at": T0 + GRACE})), other])
+    store._known_ids = original  # type: ignore[method-assign]
+
+    # Then the table holds it once, and the stream carries one INSERT for it (the publisher reads INSERTs only):
+    # the second write is a MODIFY, so the bus gets the event once
+    assert len(first.stored) == 2
+    assert len(second.stored) == 2
+    assert len(_items(dynamodb, "events", "EVENT#")) == 2
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    raced_key = {"S": "EVENT#" + event.event.event_id}
+    kinds = [record["eventName"] for record in records if record["dynamodb"]["Keys"]["pk"] == raced_key]
+    assert kinds.count("INSERT") == 1
+    # And a later request with it again is answered as a duplicate
+    assert [e.message_id for e in store.store_new([event, other]).duplicates] == ["raced", "other"]
 
 
 def test_a_redacted_event_is_stored_compact_again_without_the_removed_identifiers(

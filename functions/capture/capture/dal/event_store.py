@@ -16,21 +16,26 @@ Items
   bus's error code, ``EntryTooLarge`` or ``Undecodable``), ``expires_at`` (the events' own retention). The
   relay never reads this partition; an operator replays an entry by writing it back to an ``OUTBOX#<shard>``.
 
-A new event item is written on the condition that its id is new: one conditional PutItem per event, a batch's in
-parallel (``PARALLEL_PUTS``). On-demand tables bill write units, not requests: a transaction would cost each item
-twice, and a batch's events do not need to be stored all or none, only each once. The table's stream carries each
-new item to the stream publisher.
+A single event is written on the condition that its id is new (one conditional PutItem). A batch asks first which
+of its ids the table holds (``BatchGetItem`` of the keys, 100 a request) and writes only the others with
+``BatchWriteItem`` (25 a request, ``PARALLEL_WRITES`` requests in parallel): 25 round trips for 500 events instead
+of 500, the same write units (a transaction would bill each item twice, and a batch's events do not need to be
+stored all or none, only each once). Two requests racing with the same new id may both write it: the first write
+is the stream's INSERT, the second a MODIFY (or nothing, the item being the same but for ``received_at``), and
+only INSERTs are published (the stream publisher's filter), so the bus still gets the event once. The table's
+stream carries each new item to the stream publisher.
 Nothing above this module touches boto3.
 """
 
 from __future__ import annotations
 
 import random
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -48,8 +53,13 @@ EVENT_SK = "EVENT"
 OUTBOX_PREFIX = "OUTBOX#"
 DEAD_LETTER_PK = OUTBOX_PREFIX + "DEAD"
 OUTBOX_PAGE = 100  # entries per Query page
-PARALLEL_PUTS = 10  # botocore's connection pool holds 10 connections by default
+PARALLEL_WRITES = 10  # botocore's connection pool holds 10 connections by default
+GET_CHUNK = 100  # keys a BatchGetItem takes
+WRITE_CHUNK = 25  # puts a BatchWriteItem takes
+MAX_UNPROCESSED_ROUNDS = 8  # BatchWriteItem/BatchGetItem leftovers retried with backoff, then an error
 NEW_ITEM = "attribute_not_exists(pk)"
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def event_key(event_id: str) -> dict[str, Any]:
@@ -137,20 +147,59 @@ class DynamoDBEventStore:
 
     # -- capture path -------------------------------------------------------------------------------------
     def store_new(self, events: Sequence[IncomingEvent]) -> StoreResult:
-        """Each event written if its id is new (a conditional PutItem each, in parallel); the rest are duplicates.
-        An error other than a duplicate raises (after botocore's retries): the caller answers 5xx and the client
-        sends again, and what was stored meanwhile is then a duplicate."""
+        """Each event written if its id is new; the rest are duplicates. One event: a conditional PutItem. A batch:
+        the ids the table already holds read in ``BatchGetItem``s, the others written in ``BatchWriteItem``s (see
+        the module docstring). An error other than a duplicate raises (after botocore's retries): the caller
+        answers 5xx and the client sends again, and what was stored meanwhile is then a duplicate."""
         items = [event_item(incoming, ttl_after(incoming.event.received_at, self._retention)) for incoming in events]
         if len(items) == 1:
-            stored = [self._put_new(items[0])]
+            new_ids = {events[0].event.event_id} if self._put_new(items[0]) else set()
         else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=PARALLEL_PUTS, thread_name_prefix="put-event")
-            stored = list(self._pool.map(self._put_new, items))
+            known = self._known_ids([incoming.event.event_id for incoming in events])
+            fresh = [item for item in items if event_id_of_item(item) not in known]
+            chunks = [fresh[start : start + WRITE_CHUNK] for start in range(0, len(fresh), WRITE_CHUNK)]
+            list(self._parallel(self._write_chunk, chunks))
+            new_ids = {event_id_of_item(item) for item in fresh}
         result = StoreResult()
-        for incoming, new in zip(events, stored, strict=True):
-            (result.stored if new else result.duplicates).append(incoming.event)
+        for incoming in events:
+            (result.stored if incoming.event.event_id in new_ids else result.duplicates).append(incoming.event)
         return result
+
+    def _parallel(self, work: Callable[[_T], _R], chunks: list[_T]) -> Iterator[_R]:
+        if len(chunks) <= 1:
+            return iter([work(chunk) for chunk in chunks])
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=PARALLEL_WRITES, thread_name_prefix="event-store")
+        return self._pool.map(work, chunks)
+
+    def _known_ids(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of these ids the table holds (keys only: no event is read)."""
+        ids = list(dict.fromkeys(event_ids))
+        chunks = [ids[start : start + GET_CHUNK] for start in range(0, len(ids), GET_CHUNK)]
+        return set().union(*self._parallel(self._known_chunk, chunks)) if chunks else set()
+
+    def _known_chunk(self, event_ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        request: dict[str, Any] = {
+            self._table: {"Keys": [event_key(event_id) for event_id in event_ids], "ProjectionExpression": "pk"}
+        }
+        for attempt in range(MAX_UNPROCESSED_ROUNDS):
+            response = self._client.batch_get_item(RequestItems=request)
+            known.update(event_id_of_item(item) for item in response["Responses"].get(self._table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return known
+            time.sleep(min(1.0, 0.05 * 2**attempt))
+        raise RuntimeError("BatchGetItem kept leaving keys unprocessed (the table is throttled)")
+
+    def _write_chunk(self, items: list[dict[str, Any]]) -> None:
+        request: dict[str, Any] = {self._table: [{"PutRequest": {"Item": item}} for item in items]}
+        for attempt in range(MAX_UNPROCESSED_ROUNDS):
+            request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if not request:
+                return
+            time.sleep(min(1.0, 0.05 * 2**attempt))
+        raise RuntimeError("BatchWriteItem kept leaving items unprocessed (the table is throttled)")
 
     def _put_new(self, item: dict[str, Any]) -> bool:
         try:
