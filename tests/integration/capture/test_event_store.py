@@ -372,10 +372,15 @@ def test_the_relay_handler_counts_and_logs_what_it_dead_letters(
 def test_a_batch_is_stored_in_batch_requests_writing_only_the_new(store: DynamoDBEventStore, dynamodb: Any) -> None:
     # Given a batch of 130 events, 5 of them stored before (a client resending part of a batch)
     calls: list[str] = []
+    reads: list[dict[str, Any]] = []
     dynamodb.meta.events.register("provide-client-params.dynamodb.*", lambda model, **_: calls.append(model.name))
+    dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.BatchGetItem", lambda params, **_: reads.extend(params["RequestItems"].values())
+    )
     batch = [_event(f"m{i}", user_id="u") for i in range(130)]
     CaptureService(store).capture(batch[:5])
     calls.clear()
+    reads.clear()
 
     # When the whole batch arrives
     outcome = CaptureService(store).capture(batch)
@@ -383,6 +388,8 @@ def test_a_batch_is_stored_in_batch_requests_writing_only_the_new(store: DynamoD
     # Then the known ids were asked for in two BatchGetItems (100 keys each at most) and the 125 new events written
     # in five BatchWriteItems of 25 (never a transaction, which bills every item twice, nor a put per event)
     assert sorted(calls) == ["BatchGetItem"] * 2 + ["BatchWriteItem"] * 5
+    # And the known ids were read strongly consistent (an id another request stored a moment ago is seen)
+    assert [read["ConsistentRead"] for read in reads] == [True, True]
     assert sorted(event.message_id for event in outcome.stored) == sorted(f"m{i}" for i in range(5, 130))
     assert sorted(event.message_id for event in outcome.duplicates) == sorted(f"m{i}" for i in range(5))
     assert len(_items(dynamodb, "events", "EVENT#")) == 130

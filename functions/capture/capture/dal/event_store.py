@@ -20,17 +20,18 @@ A single event is written on the condition that its id is new (one conditional P
 of its ids the table holds (``BatchGetItem`` of the keys, 100 a request) and writes only the others with
 ``BatchWriteItem`` (25 a request, ``PARALLEL_WRITES`` requests in parallel): 25 round trips for 500 events instead
 of 500, the same write units (a transaction would bill each item twice, and a batch's events do not need to be
-stored all or none, only each once). Two requests racing with the same new id may both write it: the first write
-is the stream's INSERT, the second a MODIFY (or nothing, the item being the same but for ``received_at``), and
-only INSERTs are published (the stream publisher's filter), so the bus still gets the event once. The table's
-stream carries each new item to the stream publisher.
+stored all or none, only each once). The read is strongly consistent, so an id stored by an earlier request is
+always seen; only two requests in flight at the same moment with the same new id may both write it: the first
+write is the stream's INSERT, the second a MODIFY (or nothing, the item being the same but for ``received_at``),
+and only INSERTs are published (the stream publisher's filter), so the bus still gets the event once
+(``docs/security.md`` says what a second write with other content can and cannot change). The table's stream
+carries each new item to the stream publisher.
 Nothing above this module touches boto3.
 """
 
 from __future__ import annotations
 
 import random
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,7 @@ from capture.logic.capture_service import IncomingEvent, OutboxEntry, StoreResul
 from capture.logic.outbox_relay import RELAY_BUDGET
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
 from omnichannel.dynamodb import condition_failed, ttl_after
+from omnichannel.retry import attempts
 from omnichannel.stored_event import EVENT_ATTRIBUTE, compact_json, decode_event, encode_event
 
 if TYPE_CHECKING:
@@ -181,24 +183,27 @@ class DynamoDBEventStore:
     def _known_chunk(self, event_ids: list[str]) -> set[str]:
         known: set[str] = set()
         request: dict[str, Any] = {
-            self._table: {"Keys": [event_key(event_id) for event_id in event_ids], "ProjectionExpression": "pk"}
+            self._table: {
+                "Keys": [event_key(event_id) for event_id in event_ids],
+                "ProjectionExpression": "pk",
+                # strongly consistent: an id written a moment ago by another request is seen (see the docstring)
+                "ConsistentRead": True,
+            }
         }
-        for attempt in range(MAX_UNPROCESSED_ROUNDS):
+        for _ in attempts(MAX_UNPROCESSED_ROUNDS, base=0.05, cap=1.0):
             response = self._client.batch_get_item(RequestItems=request)
             known.update(event_id_of_item(item) for item in response["Responses"].get(self._table, []))
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 return known
-            time.sleep(min(1.0, 0.05 * 2**attempt))
         raise RuntimeError("BatchGetItem kept leaving keys unprocessed (the table is throttled)")
 
     def _write_chunk(self, items: list[dict[str, Any]]) -> None:
         request: dict[str, Any] = {self._table: [{"PutRequest": {"Item": item}} for item in items]}
-        for attempt in range(MAX_UNPROCESSED_ROUNDS):
+        for _ in attempts(MAX_UNPROCESSED_ROUNDS, base=0.05, cap=1.0):
             request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
             if not request:
                 return
-            time.sleep(min(1.0, 0.05 * 2**attempt))
         raise RuntimeError("BatchWriteItem kept leaving items unprocessed (the table is throttled)")
 
     def _put_new(self, item: dict[str, Any]) -> bool:
