@@ -11,6 +11,7 @@ from omnichannel.canonical_event import CanonicalEvent
 from profiles import wiring
 from profiles.handlers import bus_batch
 from profiles.logic.resolver_service import Outcome, Resolution
+from profiles.observability import logger
 
 
 class _Resolver:
@@ -34,7 +35,7 @@ def test_only_merges_and_conflicts_are_info_lines(
     resolution: Resolution, logged: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(wiring, "get_resolver", lambda: _Resolver(resolution))
-    bus_batch.logger.setLevel("INFO")
+    logger.setLevel("INFO")
     event = CanonicalEvent.model_validate(
         {"event_id": "e-1", "type": "page", "channel": "web", "occurred_at": datetime(2026, 12, 1, tzinfo=UTC),
          "received_at": datetime(2026, 12, 1, tzinfo=UTC), "source": "web", "message_id": "m-1",
