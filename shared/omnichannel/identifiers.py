@@ -107,6 +107,8 @@ _COMBINING_DOT_ABOVE = "\u0307"
 def clean(value: str) -> str:
     """``value`` without invisible format characters (zero-width space U+200B, joiners, BOM, soft hyphen ...)
     anywhere, in NFC, trimmed of Unicode white space: what a person cannot see is never part of an identifier."""
+    if value.isascii():  # nearly every id: ASCII has no format character and is its own NFC (a fast path)
+        return value.strip()
     visible = "".join(character for character in value if unicodedata.category(character) != "Cf")
     return unicodedata.normalize("NFC", visible).strip()
 

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from omnichannel.identifiers import (
     IdentifierType,
     InvalidIdentifier,
+    clean,
     fold_case,
     normalize,
     normalize_email,
@@ -142,3 +147,15 @@ def test_ascii_domains_take_the_fast_path_to_the_same_answer(given: str, expecte
 def test_ascii_domains_break_no_dns_rule(bad: str) -> None:
     with pytest.raises(InvalidIdentifier):
         normalize_email(bad)
+
+
+def _clean_slowly(value: str) -> str:
+    visible = "".join(character for character in value if unicodedata.category(character) != "Cf")
+    return unicodedata.normalize("NFC", visible).strip()
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.characters(codec="ascii")) | st.text())
+def test_clean_takes_a_fast_path_for_ascii_with_the_same_result(value: str) -> None:
+    # ASCII text has no format character and is its own NFC: the fast path must not change what clean answers
+    assert clean(value) == _clean_slowly(value)
