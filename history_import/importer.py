@@ -221,7 +221,9 @@ class Sender:
                 answer = self._session().post(
                     self.target.url.rstrip("/") + path, data=body, headers=headers, timeout=self.target.timeout
                 )
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # A busy API may answer after the timeout: sending the batch again is safe (messageIds), and the
+                # import goes on rather than stopping at the first slow answer.
                 if attempt == RETRIES - 1:
                     raise
             else:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from history_import import importer
 from history_import.__main__ import main
@@ -104,3 +105,31 @@ def test_spend_goes_through_the_kpi_api_and_replaces_itself(runtime: LocalRuntim
         headers={"Authorization": f"Bearer {token}"},
     )  # fmt: skip
     assert answer.json()["totals"]["spend"] == "1250.00"
+
+
+def test_a_batch_answered_after_the_timeout_is_sent_again_not_the_end_of_the_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an API whose first answer comes after the importer's timeout
+    calls: list[float] = []
+
+    class _Session:
+        def post(self, url: str, data: bytes, headers: dict[str, str], timeout: float) -> object:
+            calls.append(timeout)
+            if len(calls) == 1:
+                raise requests.ReadTimeout("read timed out")
+            answer = requests.Response()
+            answer.status_code = 200
+            answer._content = b'{"accepted": 1, "duplicates": 0, "rejected": []}'
+            return answer
+
+    sender = importer.Sender(importer.Target(url="http://api.test", write_key="k", timeout=0.01))
+    monkeypatch.setattr(sender, "_session", lambda: _Session())
+    monkeypatch.setattr("history_import.importer.time.sleep", lambda seconds: None)
+
+    # When a batch is sent
+    accepted, duplicates, refusals = sender.send_events([importer.Row(line=1, message={"type": "track"})])
+
+    # Then it was sent again and counted once
+    assert len(calls) == 2
+    assert (accepted, duplicates, refusals) == (1, 0, [])
