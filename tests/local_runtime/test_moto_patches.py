@@ -213,6 +213,50 @@ def test_queues_take_and_count_messages_as_on_stock_moto() -> None:
     assert patched_answer[1]["ApproximateNumberOfMessages"] == "2"
 
 
+def _deletes(sqs: Any) -> list[Any]:
+    url = sqs.create_queue(QueueName="deletes", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    for number in range(30):
+        sqs.send_message(QueueUrl=url, MessageBody=str(number))
+    outcomes: list[Any] = []
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]  # visible again: new handles
+    # the newest handle of one message, an older handle of another, one twice, a batch, and a made-up handle
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[1]["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
+    batch = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(again[2:6])]
+        + [{"Id": "made-up", "ReceiptHandle": "not-a-handle"}],
+    )
+    outcomes.append(sorted(entry["Id"] for entry in batch.get("Successful", [])))
+    outcomes.append([entry["Code"] for entry in batch.get("Failed", [])])
+    try:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+    except ClientError as error:
+        outcomes.append(error.response["Error"]["Code"])
+    left = []
+    while received := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        left += [m["Body"] for m in received]
+        for message in received:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    outcomes.append(sorted(left, key=int))
+    return outcomes
+
+
+def test_messages_are_deleted_as_on_stock_moto() -> None:
+    # Given the same queue on stock moto and the runtime's, and the same deletes (new and old handles, a handle
+    # deleted twice, a batch with a made-up handle)
+    answers = []
+    for patches in (stock, patched_moto):
+        with mock_aws(), patches():
+            answers.append(_deletes(boto3.client("sqs", region_name="eu-west-1")))
+    # Then both delete the same messages and refuse the same handles
+    assert answers[1] == answers[0]
+    assert len(answers[1][-1]) == 30 - 6
+    assert answers[1][1] == ["ReceiptHandleIsInvalid"]
+
+
 def _reads_of_many_partitions(client: Any) -> list[Any]:
     client.create_table(
         TableName="many",
