@@ -8,6 +8,8 @@ reader needs ``dynamodb:GetItem`` on the profiles table and nothing else.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from omnichannel.identifiers import IdentifierType
@@ -23,6 +25,33 @@ def identifier_pk(kind: IdentifierType | str, value: str) -> str:
 
 def profile_pk(profile_id: str) -> str:
     return f"PROFILE#{profile_id}"
+
+
+@dataclass(frozen=True)
+class ProfileItemFacts:
+    """What a profile item holds for the other functions: identifiers by type (sorted), trait values and when
+    the profile recorded each trait."""
+
+    identifiers: dict[str, list[str]]
+    traits: dict[str, Any]
+    trait_times: dict[str, str]
+
+
+def profile_item_facts(item: dict[str, Any]) -> ProfileItemFacts:
+    """A profile item (low-level attribute values: ``identifiers`` a map of string lists, ``traits`` JSON of
+    ``{name: {"v": <JSON>, "at": <time>}}``) read as :class:`ProfileItemFacts`: the one reader of that shape outside
+    the profiles function (``docs/profiles-contract.md``)."""
+    identifiers = {
+        kind: sorted(value["S"] for value in values["L"])
+        for kind, values in item.get("identifiers", {}).get("M", {}).items()
+    }
+    traits: dict[str, Any] = {}
+    times: dict[str, str] = {}
+    for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items():
+        if isinstance(value, dict) and "v" in value:
+            traits[name] = json.loads(value["v"])
+            times[name] = str(value.get("at") or "")
+    return ProfileItemFacts(identifiers, traits, times)
 
 
 class ProfileDirectory:

@@ -11,7 +11,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from omnichannel.identifiers import IdentifierType
-from omnichannel.profile_directory import PROFILE_SK, ProfileDirectory, profile_pk
+from omnichannel.profile_directory import PROFILE_SK, ProfileDirectory, profile_item_facts, profile_pk
 from omnichannel.timeline_reader import TimelineOwner
 
 CART_SK = "CART"
@@ -40,16 +40,8 @@ class ProfileSnapshot:
 def profile_from_item(profile_id: str, item: dict[str, Any]) -> ProfileSnapshot:
     """A profile item of ProfilesTable (low-level attribute values) as the handoff function reads it: identifiers,
     traits with the time each was set, channels. The one place that knows the profiles function's item shape."""
-    identifiers = {
-        kind: sorted(value["S"] for value in values["L"])
-        for kind, values in item.get("identifiers", {}).get("M", {}).items()
-    }
-    traits: dict[str, Any] = {}
-    times: dict[str, str] = {}
-    for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items():
-        if isinstance(value, dict) and "v" in value:
-            traits[name] = json.loads(value["v"])
-            times[name] = str(value.get("at") or "")
+    facts = profile_item_facts(item)
+    identifiers, traits, times = facts.identifiers, facts.traits, facts.trait_times
     return ProfileSnapshot(
         profile_id=profile_id,
         identifiers=identifiers,

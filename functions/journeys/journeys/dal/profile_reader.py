@@ -4,26 +4,16 @@ time the profile recorded it (the item shape ``docs/profiles-contract.md`` and h
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from journeys.models.state import Profile
-from omnichannel.profile_directory import PROFILE_SK, ProfileDirectory, profile_pk
+from omnichannel.profile_directory import PROFILE_SK, ProfileDirectory, profile_item_facts, profile_pk
 
 
 def profile_from_item(profile_id: str, item: dict[str, Any]) -> Profile:
-    identifiers = {
-        kind: sorted(value["S"] for value in values["L"])
-        for kind, values in item.get("identifiers", {}).get("M", {}).items()
-    }
-    traits: dict[str, Any] = {}
-    times: dict[str, str] = {}
-    for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items():
-        if isinstance(value, dict) and "v" in value:
-            traits[name] = json.loads(value["v"])
-            times[name] = str(value.get("at") or "")
-    return Profile(profile_id, identifiers, traits, times)
+    facts = profile_item_facts(item)
+    return Profile(profile_id, facts.identifiers, facts.traits, facts.trait_times)
 
 
 class ProfileReader:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -17,7 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from omnichannel.conversation_consent import ConversationConsent
 from omnichannel.identifiers import IdentifierType
-from omnichannel.profile_directory import PROFILE_SK, ProfileDirectory, profile_pk
+from omnichannel.profile_directory import PROFILE_SK, ProfileDirectory, profile_item_facts, profile_pk
 from omnichannel.reachability import CustomerFacts
 from outbound.store_offers.offer_recheck import CartFacts
 
@@ -29,17 +28,8 @@ _deserializer = TypeDeserializer()
 
 def profile_facts(profile_id: str, item: dict[str, Any]) -> CustomerFacts:
     """A ProfilesTable item (low-level attribute values): identifiers, traits and when each trait was set."""
-    identifiers = {
-        kind: sorted(value["S"] for value in values["L"])
-        for kind, values in item.get("identifiers", {}).get("M", {}).items()
-    }
-    traits: dict[str, Any] = {}
-    times: dict[str, str] = {}
-    for name, value in json.loads(item.get("traits", {}).get("S", "{}")).items():
-        if isinstance(value, dict) and "v" in value:
-            traits[name] = json.loads(value["v"])
-            times[name] = str(value.get("at") or "")
-    return CustomerFacts(profile_id, identifiers, traits, times)
+    facts = profile_item_facts(item)
+    return CustomerFacts(profile_id, facts.identifiers, facts.traits, facts.trait_times)
 
 
 def _pairs(identifiers: dict[str, list[str]]) -> list[tuple[IdentifierType, str]]:
