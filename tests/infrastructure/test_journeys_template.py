@@ -82,7 +82,7 @@ def test_the_journeys_rule_hears_how_journeys_messages_ended_and_no_other_messag
     # Given the journeys queue's rule as the template writes it
     pattern = EventPattern.load(json.dumps(TEMPLATE["Resources"]["JourneysEventsRule"]["Properties"]["EventPattern"]))
 
-    def event(detail_type: str, reason: str) -> dict[str, Any]:
+    def event(detail_type: str, reason: str) -> Any:  # moto's EventMessageType
         return {"source": "omnichannel.handoff", "detail-type": detail_type, "detail": {"reason": reason}}
 
     # Then a journey's message.sent and message.failed reach the journeys, a store offer's do not, nor a request
