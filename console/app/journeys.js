@@ -97,9 +97,13 @@ async function journeyDetail(root, journeyId) {
     ...figures.steps.map((step) => ({ key: `step:${step.id}`, label: `${step.id} (${step.type})`, value: step.reached })),
     { key: "converted", label: "Converted (goal)", value: figures.converted },
   ];
-  const sent = Object.entries(figures.sent).map(([channel, value]) => ({
+  const byChannel = (counts) => Object.entries(counts || {}).map(([channel, value]) => ({
     key: channel, label: channelLabel(channel), value, text: number(value),
   }));
+  const sent = byChannel(figures.sent);
+  const delivery = figures.delivery || { sent: {}, failed: {}, cancelled: {} };
+  const delivered = byChannel(delivery.sent);
+  const ended = (state) => Object.values(delivery[state] || {}).reduce((total, value) => total + value, 0);
   const outcomes = {
     ...Object.fromEntries(Object.entries(figures.exited).map(([reason, value]) => [`exited:${reason}`, value])),
     ...Object.fromEntries(Object.entries(figures.skipped).map(([reason, value]) => [`skipped:${reason}`, value])),
@@ -136,7 +140,11 @@ async function journeyDetail(root, journeyId) {
     h("div.charts", {},
       funnel("journey-funnel", "Funnel: entered, each step reached, converted", stages,
         { note: "Held-out customers run no step; they are counted apart, with their own conversions." }),
-      barChart("journey-sent", "Sent by channel", sent, { note: "Messages and survey questions, per channel chosen." }),
+      barChart("journey-sent", "Requested by channel", sent,
+        { note: "Messages and survey questions the journey asked outbound to send, per channel chosen." }),
+      barChart("journey-delivered", "Delivered by channel", delivered,
+        { note: `Accepted by the provider. Not delivered: ${number(ended("failed"))} failed, `
+          + `${number(ended("cancelled"))} cancelled before sending.` }),
       h("section.card#journey-outcomes", { "aria-labelledby": "journey-outcomes-title", "data-values": JSON.stringify(outcomes) },
         h("h2#journey-outcomes-title", {}, "Left early, sends skipped"),
         outcomeRows.length
@@ -156,7 +164,23 @@ function tileOf(key, label, value) {
 
 const STATUS_WORDS = { active: "in progress", held_out: "held out", finished: "finished", exited: "left early" };
 
-/** The Customer 360's card: the runs (journey, step and since when, group) and what was sent (step, channel, when). */
+const DELIVERY_WORDS = {
+  pending: "not yet announced", requested: "requested", sent: "sent", failed: "failed", cancelled: "cancelled",
+};
+
+/** A message's state as a small badge: its end (sent, failed, cancelled) once outbound said, else requested or not yet
+ * announced; why it did not go out (a provider's code, a cancellation's reason) and when it ended beneath. */
+function deliveryBadge(item) {
+  const word = DELIVERY_WORDS[item.status] || item.status;
+  return [
+    h(`span.state.sent-${item.status}`, { "data-delivery": item.status }, word),
+    item.delivery_error ? h("div.muted.small", { "data-delivery-error": item.delivery_error }, item.delivery_error.replace(/_/g, " ")) : null,
+    item.delivered_at ? h("div.muted.small", {}, h("time", { datetime: item.delivered_at }, dateTime(item.delivered_at))) : null,
+  ];
+}
+
+/** The Customer 360's card: the runs (journey, step and since when, group) and what was sent (step, channel, when,
+ * and how it ended). */
 export function customerJourneysCard(answer) {
   const card = (...children) => h("section.card#journeys-card", { "aria-labelledby": "journeys-card-title" },
     h("h2#journeys-card-title", {}, "Journeys"), ...children);
@@ -177,13 +201,16 @@ export function customerJourneysCard(answer) {
   const sent = answer.sent.length
     ? h("div.scroll", {}, h("table.sent#journey-sent-log", {},
       h("thead", {}, h("tr", {}, ["When", "What", "Channel · status"].map((title) => h("th", { scope: "col" }, title)))),
-      h("tbody", {}, answer.sent.map((item) => h("tr", { "data-event-id": item.event_id, "data-status": item.status },
-        h("td", {}, h("time", { datetime: item.at }, dateTime(item.at))),
-        h("td", {}, describe(item), h("div.muted.small", {}, `${item.journey_id} · step ${item.step_id}`)),
-        h("td", {}, item.channel ? channelBadge(item.channel) : "no channel",
-          h("div", {}, h(`span.state.sent-${item.status}`, {}, item.status))))))))
+      h("tbody", {}, answer.sent.map(sentRow))))
     : h("p.muted", {}, "Nothing sent by a journey.");
   return card(runs, h("h3", {}, "Sent by journeys"), sent);
+}
+
+function sentRow(item) {
+  return h("tr", { "data-event-id": item.event_id, "data-status": item.status },
+    h("td", {}, h("time", { datetime: item.at }, dateTime(item.at))),
+    h("td", {}, describe(item), h("div.muted.small", {}, `${item.journey_id} · step ${item.step_id}`)),
+    h("td", {}, item.channel ? channelBadge(item.channel) : "no channel", h("div", {}, ...deliveryBadge(item))));
 }
 
 function describe(item) {

@@ -1,12 +1,17 @@
 """What goes on the bus under source ``omnichannel.handoff``: the handoff function's ``handoff.created`` and
-``handoff.accepted``, and the outbound function's ``message.requested`` and ``message.sent`` (which kept this
-source when outbound moved out of handoff: the public contract).
+``handoff.accepted``, and the outbound function's ``message.requested``, ``message.sent`` and ``message.failed``
+(which kept this source when outbound moved out of handoff: the public contract).
 
 - ``handoff.created``: an agent (or the online-to-store flow) issued a handoff ticket with a short code.
 - ``handoff.accepted``: the receiving side (phone agent, store clerk, chat agent) redeemed the code; once per
   ticket (codes are single use).
 - ``message.requested``: an outbound message to a customer was decided (e.g. "the item is in stock at the
   store near you" with a reserve-in-store code); delivery is the outbound sender's job.
+- ``message.sent``: a provider accepted the message (the end of a delivered message).
+- ``message.failed``: the message ended without going out: ``failed`` (the provider refused it for good, or the
+  attempts ran out) or ``cancelled`` (a last check before sending said no). Every outbound message ends with
+  exactly one of ``message.sent`` and ``message.failed``; both carry the ``reason`` of the request
+  (``journey:<id>`` for a journey's message) and no address.
 
 Every detail carries a stable ``event_id`` (consumers are idempotent on it). Parsing ignores fields a later
 version adds. Addresses (``to``) are personal data: they are on the bus only for the sender that needs them.
@@ -29,6 +34,7 @@ class HandoffEventType(StrEnum):
     ACCEPTED = "handoff.accepted"
     MESSAGE_REQUESTED = "message.requested"
     MESSAGE_SENT = "message.sent"
+    MESSAGE_FAILED = "message.failed"
 
 
 class TicketPurpose(StrEnum):
@@ -91,3 +97,40 @@ class OutboundMessageRequested(_HandoffEvent):
     variables: dict[str, str] = Field(default_factory=dict)
     ticket_code: str | None = None
     reason: str = Field(description="Why the message was requested, e.g. 'cart_abandoned_in_stock_nearby'")
+
+
+class _MessageEnded(_HandoffEvent):
+    """The end of an outbound message. No address: consumers (journeys, KPIs, audit) need the fact, not the
+    contact."""
+
+    message_id: str
+    profile_id: str = Field(description="The profile the message was requested for (it may have been merged since)")
+    channel: OutboundChannel = Field(description="The channel it went out on (or was to go out on)")
+    template: str
+    reason: str = Field(description="The request's reason: 'journey:<journey id>' for a journey's message")
+    ticket_code: str | None = None
+    attempts: int
+
+
+class OutboundMessageSent(_MessageEnded):
+    """``message.sent``: a provider accepted the message (``provider_id``) at ``occurred_at``."""
+
+    provider_id: str
+
+
+class MessageEndState(StrEnum):
+    FAILED = "failed"  # the provider refused it for good, or every attempt failed
+    CANCELLED = "cancelled"  # a check just before the send said no (a store offer whose cart was bought ...)
+
+
+class OutboundMessageFailed(_MessageEnded):
+    """``message.failed``: the message ended at ``occurred_at`` without going out."""
+
+    state: MessageEndState
+    error_code: str = Field(
+        description=(
+            "Short and without personal data: the provider's error code (e.g. 'MessageRejected', 'HTTP400', "
+            "'HTTP500' after the last attempt) or the cancellation's reason (e.g. 'cart_bought')"
+        ),
+        max_length=64,
+    )

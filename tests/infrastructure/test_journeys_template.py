@@ -4,7 +4,10 @@ outside read being the profiles table."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from moto.events.models import EventPattern
 
 from tests.infrastructure.cfn_template import as_list, functions, load_template
 
@@ -73,3 +76,18 @@ def test_the_staff_api_reads_only_and_the_public_survey_route_writes_only_its_ta
     assert all("Auth" not in event["Properties"] for event in survey_routes.values())
     api_routes = JOURNEY_FUNCTIONS["JourneysApiFunction"].properties["Events"]
     assert all(event["Properties"]["Auth"] == {"Authorizer": "OmnichannelJwt"} for event in api_routes.values())
+
+
+def test_the_journeys_rule_hears_how_journeys_messages_ended_and_no_other_message() -> None:
+    # Given the journeys queue's rule as the template writes it
+    pattern = EventPattern.load(json.dumps(TEMPLATE["Resources"]["JourneysEventsRule"]["Properties"]["EventPattern"]))
+
+    def event(detail_type: str, reason: str) -> Any:  # moto's EventMessageType
+        return {"source": "omnichannel.handoff", "detail-type": detail_type, "detail": {"reason": reason}}
+
+    # Then a journey's message.sent and message.failed reach the journeys, a store offer's do not, nor a request
+    assert pattern.matches_event(event("message.sent", "journey:post_visit_nps"))
+    assert pattern.matches_event(event("message.failed", "journey:recovery_feedback"))
+    assert not pattern.matches_event(event("message.sent", "cart_abandoned_in_stock_nearby"))
+    assert not pattern.matches_event(event("message.failed", "journeys-elsewhere"))
+    assert not pattern.matches_event(event("message.requested", "journey:post_visit_nps"))

@@ -1,5 +1,6 @@
 """The time-travelling harness for journeys: the whole product in the local runtime (template.yaml: capture's
-bus, profiles, KPIs, handoff, journeys) with one clock for the journeys functions that the test moves.
+bus, profiles, KPIs, handoff, journeys, outbound) with one clock for the journeys and outbound functions that the
+test moves.
 
 A test creates customers (an ``identify`` that profiles resolves), feeds events as their producers put them on
 the bus (capture, KPIs, carts), moves the clock by days in milliseconds (``advance``: every wait, quiet-hours
@@ -54,6 +55,9 @@ JOURNEY_FUNCTIONS = (
     "JourneysApiFunction",
     "JourneysSurveyFunction",
 )
+# Outbound's functions share the clock: a journey's message is sent, and its end (message.sent / message.failed)
+# dated, on the test's timeline; a store offer's quiet hours are read on it too.
+OUTBOUND_FUNCTIONS = ("OutboundOfferFunction", "OutboundRequestsFunction", "OutboundDeliveryFunction")
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 # A Monday morning in Istanbul: quiet hours (21:00-09:00) are hours away.
 DEFAULT_START = datetime(2026, 3, 2, 10, 0, tzinfo=ISTANBUL)
@@ -95,6 +99,8 @@ class JourneyHarness:
         self.journey_ids = sorted(self.definitions)
         for function_id in JOURNEY_FUNCTIONS:
             self.rt.function_module(function_id, "journeys.wiring").override(clock=lambda: self._now)
+        for function_id in OUTBOUND_FUNCTIONS:
+            self.rt.function_module(function_id, "outbound.wiring").override(clock=lambda: self._now)
 
     @classmethod
     @contextmanager

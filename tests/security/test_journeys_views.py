@@ -81,7 +81,9 @@ def test_an_undone_merge_takes_the_restored_customers_journeys_and_messages_back
     back = journeys.run(berk, "post_visit_nps")
     assert back is not None
     assert (back["step"], back["status"], back["survey_open"]) == ("ask_nps", "active", True)
-    assert all(item["status"] == "requested" for item in journeys.journeys_of(berk)["sent"])
+    # (announced, and how it ended moved back with it: this runtime has no WhatsApp API, so outbound failed it)
+    ended = [(item["announced"], item["status"], item["delivery_error"]) for item in journeys.journeys_of(berk)["sent"]]
+    assert ended == [(True, "failed", "Config")] * len(sent)
 
     # And his answer lands on his own run, not on Ayşe's
     journeys.reply(berk, "9")

@@ -1,7 +1,9 @@
 """The console's journeys in headless Chromium: the journeys view (each journey's funnel, what it sent by channel,
 conversions of both groups and the lift with its interval) and the Customer 360's journeys card (the journeys the
 customer is in, their step and since when, holdout or not, and what they were sent), every figure checked against
-the journeys API, and no customer's card showing another's runs or messages.
+the journeys API, and no customer's card showing another's runs or messages; each message shows how it ended
+(sent, or failed in the warning colour with its reason), and the funnel counts what was delivered beside what was
+requested.
 
 The site is the time-travelling harness (tests/journeys/harness.py) served over HTTP: customers visit a store, the
 clock moves a day, the post-visit NPS journey asks them, one answers as a detractor, some buy. The screenshots the
@@ -22,6 +24,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.journeys.harness import Customer, JourneyHarness
 from tests.support.console_browser import attr, shot, wait
+from tests.support.fake_whatsapp import fake_whatsapp
 
 DOCS_IMG = Path(__file__).resolve().parents[3] / "docs" / "img"
 JOURNEY = "post_visit_nps"
@@ -44,7 +47,12 @@ class JourneysSite:
 
 @pytest.fixture(scope="module")
 def journeys_site() -> Iterator[JourneysSite]:
-    with JourneyHarness.start(http_port=0) as harness:
+    # WhatsApp through a fake Cloud API (the questions to Ayşe and Mehmet are delivered); Emma's e-mail is refused
+    # for good: the local runtime's SES has not verified the sender (MessageRejected), and her card says so.
+    with (
+        fake_whatsapp() as whatsapp,
+        JourneyHarness.start(http_port=0, parameters={"WhatsAppApiBaseUrl": whatsapp.url}) as harness,
+    ):
         people = {
             "ayse": harness.customer("ayse", whatsapp="905321119001", consent={"whatsapp": True}),
             "mehmet": harness.customer("mehmet", whatsapp="905321119002", consent={"whatsapp": True}),
@@ -144,6 +152,11 @@ def test_the_journeys_view_shows_each_funnel_and_the_lift_as_the_api_computed_th
     # And what was sent, by channel, is the API's: WhatsApp for Ayşe and Mehmet, e-mail for Emma
     sent = _values(browser.find_element(By.CSS_SELECTOR, "figure[data-chart='journey-sent']"))
     assert sent == figures["sent"] == {"email": 1, "whatsapp": 2}
+    # And what was delivered is counted apart: both WhatsApp questions went out, Emma's e-mail failed
+    delivered = browser.find_element(By.CSS_SELECTOR, "figure[data-chart='journey-delivered']")
+    assert _values(delivered) == figures["delivery"]["sent"] == {"whatsapp": 2}
+    assert figures["delivery"]["failed"] == {"email": 1}
+    assert "1 failed, 0 cancelled" in delivered.text
     # And Li, who consented to nothing, is a skipped send
     outcomes = _values(browser.find_element(By.ID, "journey-outcomes"))
     assert outcomes["skipped:no_channel"] == figures["skipped"]["no_channel"] == 1
@@ -200,6 +213,12 @@ def test_the_360_shows_the_customers_journeys_and_what_they_were_sent_and_no_one
     whatsapp = [row for row in rows if row.find_elements(By.CSS_SELECTOR, ".badge[data-channel='whatsapp']")]
     assert whatsapp
     assert "post_visit_nps" in whatsapp[0].text
+    # And the question shows it was delivered (outbound's message.sent); what is not a message stays requested
+    [question] = [item for item in mine["sent"] if item["kind"] == "message"]
+    assert (question["status"], question["delivered_channel"]) == ("sent", "whatsapp")
+    asked = card.find_element(By.CSS_SELECTOR, f"#journey-sent-log tr[data-event-id='{question['event_id']}']")
+    assert asked.find_element(By.CSS_SELECTOR, "[data-delivery]").text == "sent"
+    assert {item["status"] for item in mine["sent"] if item["kind"] != "message"} == {"requested"}
     # And nothing of anyone else's, nor any address
     shown = {attr(row, "data-event-id") for row in rows}
     assert shown == everyones_events["ayse"]
@@ -216,6 +235,19 @@ def test_the_360_shows_the_customers_journeys_and_what_they_were_sent_and_no_one
         assert {attr(row, "data-event-id") for row in rows} == everyones_events[name]
         badges = card.find_elements(By.CSS_SELECTOR, "#journey-sent-log .badge")
         assert {attr(badge, "data-channel") for badge in badges} == {channel}
+
+    # When they open Emma's: her question failed (her address was never reached), in the warning colour, with why
+    card = _card(browser, journeys_site, people["emma"])
+    hers = journeys_site.api(f"/journeys/customers/{people['emma'].profile_id}")["sent"]
+    [question] = [item for item in hers if item["kind"] == "message"]
+    assert (question["status"], question["delivery_error"]) == ("failed", "MessageRejected")
+    row = card.find_element(By.CSS_SELECTOR, f"tr[data-event-id='{question['event_id']}']")
+    badge = row.find_element(By.CSS_SELECTOR, "[data-delivery]")
+    assert (attr(badge, "data-delivery"), badge.text) == ("failed", "failed")
+    assert row.find_element(By.CSS_SELECTOR, "[data-delivery-error]").text == "MessageRejected"
+    assert badge.value_of_css_property("background-color") == "rgba(254, 243, 199, 1)"  # the notices' amber
+    card.location_once_scrolled_into_view  # noqa: B018
+    _keep(browser, "console-customer-360-journeys-failed", card)
 
     # When they open Zeynep's, held out of the survey: she is in the journey's holdout group and was sent nothing
     card = _card(browser, journeys_site, people["zeynep"])

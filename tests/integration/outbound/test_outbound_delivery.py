@@ -133,6 +133,7 @@ def test_an_unverified_sender_fails_at_once(env: Env) -> None:
     assert stored is not None
     assert stored.state is DeliveryState.FAILED
     assert "MessageRejected" in (stored.last_error or "")
+    assert stored.error_code == "MessageRejected"  # what message.failed carries: the code, never the words
     assert ses_sent() == []
 
 
@@ -232,6 +233,7 @@ def test_a_message_that_keeps_failing_is_marked_failed(env: Env) -> None:
     assert stored.state is DeliveryState.FAILED
     assert stored.attempts == 3
     assert "HTTP 500" in (stored.last_error or "")
+    assert stored.error_code == "HTTP500"
     assert env.whatsapp.delivered == []
 
 

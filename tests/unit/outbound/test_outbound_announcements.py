@@ -1,13 +1,16 @@
 """What the outbound table's writes announce (handlers/stream_outbound.py): an outbox message turning sent
-message.sent; a new offer ticket ticket.requested (handoff stores it under the offer's code) and one turning voided
-ticket.void_requested; nothing else, nothing twice."""
+message.sent, one turning failed or cancelled message.failed; a new offer ticket ticket.requested (handoff stores
+it under the offer's code) and one turning voided ticket.void_requested; nothing else, nothing twice."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from omnichannel.handoff_events import OutboundChannel
+import pytest
+
+from omnichannel.handoff_events import HANDOFF_SOURCE, MessageEndState, OutboundChannel, OutboundMessageFailed
 from omnichannel.outbound_events import OUTBOUND_SOURCE, TicketRequested, TicketVoidRequested
 from outbound.dal.offer_ticket_store import offer_ticket_item
 from outbound.dal.outbox_store import outbox_item
@@ -40,6 +43,87 @@ def test_an_outbox_message_announces_message_sent_when_it_turns_sent() -> None:
         "msg-1",
     )
     assert announced(sent, sent) == []
+
+
+def journey_message_item() -> dict[str, Any]:
+    message = OutboundMessage(
+        message_id="msg-9", profile_id="p-9", channel=OutboundChannel.WHATSAPP, to="+905321234567",
+        template="post_visit_nps", variables={}, reason="journey:post_visit_nps",
+        requested_at="2026-06-10T09:00:00.000Z", due_at="2026-06-10T09:00:00.000Z",
+    )  # fmt: skip
+    return outbox_item(message, 0)
+
+
+def _claimed(item: dict[str, Any], attempts: int) -> dict[str, Any]:
+    return {**item, "state": {"S": "sending"}, "attempts": {"N": str(attempts)}}
+
+
+@pytest.mark.parametrize(
+    ("ended", "state", "code"),
+    [
+        (
+            {"state": {"S": "failed"}, "error_code": {"S": "HTTP400"}, "failed_at": {"S": "2026-06-10T09:00:02.000Z"}},
+            MessageEndState.FAILED,
+            "HTTP400",
+        ),
+        (
+            {
+                "state": {"S": "cancelled"},
+                "cancel_reason": {"S": "cart_bought"},
+                "last_error": {"S": "cart_bought"},
+                "cancelled_at": {"S": "2026-06-10T09:00:02.000Z"},
+            },
+            MessageEndState.CANCELLED,
+            "cart_bought",
+        ),
+    ],
+)
+def test_an_outbox_message_ending_unsent_announces_message_failed_once(
+    ended: dict[str, Any], state: MessageEndState, code: str
+) -> None:
+    # Given a journey's message claimed for its second attempt, then ended unsent
+    requested = journey_message_item()
+    sending = _claimed(requested, 2)
+    finished = {**sending, **ended}
+
+    # When the stream sees each transition (the last one twice: a re-published record)
+    assert announced(requested, {}) == []
+    assert announced(sending, requested) == []
+    [event] = announced(finished, sending)
+    [again] = announced(finished, sending)
+
+    # Then one message.failed, under the handoff source, with the state, a short code and the request's ids
+    assert (event.source, event.detail_type) == (HANDOFF_SOURCE, "message.failed")
+    failed = OutboundMessageFailed.model_validate(event.detail)
+    assert (failed.state, failed.error_code, failed.attempts) == (state, code, 2)
+    assert (failed.message_id, failed.profile_id, failed.reason, failed.channel) == (
+        "msg-9",
+        "p-9",
+        "journey:post_visit_nps",
+        OutboundChannel.WHATSAPP,
+    )
+    assert failed.occurred_at == datetime(2026, 6, 10, 9, 0, 2, tzinfo=UTC)
+    assert "to" not in event.detail
+    assert "+905321234567" not in str(event.detail)
+    assert again.event_id == event.event_id == failed.event_id
+    # a later write to the ended item (TTL bookkeeping, erasure's delete) announces nothing more
+    assert announced(finished, finished) == []
+    assert announced({}, finished) == []
+
+
+def test_a_failure_code_on_the_bus_is_short_and_never_the_providers_words() -> None:
+    # Given a message that failed with an error code a provider might word like a sentence naming the address
+    item = {
+        **_claimed(journey_message_item(), 1),
+        "state": {"S": "failed"},
+        "error_code": {"S": "Email address is not verified: ayse@example.com " + "x" * 80},
+        "last_error": {"S": "ses: MessageRejected ayse@example.com"},
+    }
+
+    [event] = announced(item, _claimed(journey_message_item(), 1))
+
+    assert event.detail["error_code"] == "unknown"
+    assert "ayse" not in str(event.detail)
 
 
 def offer_ticket() -> OfferTicket:

@@ -1,4 +1,5 @@
-"""events/outbound/*.json are what the outbound function publishes (message.sent under the handoff source, its
+"""events/outbound/*.json are what the outbound function publishes (message.sent and message.failed under the
+handoff source, its
 ticket requests to handoff under its own), and the samples the online-to-store functions consume parse as their
 models; handoff turns the ticket request into the ticket the message's code redeems."""
 
@@ -10,9 +11,16 @@ from typing import Any
 
 from handoff.logic.tickets import ticket_from_request
 from omnichannel.cart_events import CartAbandoned
-from omnichannel.handoff_events import HANDOFF_SOURCE, OutboundMessageRequested, TicketPurpose
+from omnichannel.handoff_events import (
+    HANDOFF_SOURCE,
+    HandoffEventType,
+    OutboundMessageFailed,
+    OutboundMessageRequested,
+    OutboundMessageSent,
+    TicketPurpose,
+    handoff_event_id,
+)
 from omnichannel.outbound_events import OUTBOUND_SOURCE, TicketRequested, TicketVoidRequested
-from outbound.delivery.events import OutboundMessageSent
 from outbound.delivery.templates import render
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
@@ -29,6 +37,22 @@ def test_message_sent_sample_is_its_model() -> None:
     model = OutboundMessageSent.model_validate(envelope["detail"])
     assert model.model_dump(mode="json") == envelope["detail"]
     assert "to" not in envelope["detail"]  # no address on the bus once sent
+
+
+def test_message_failed_sample_is_its_model_and_ends_the_journeys_sample_request() -> None:
+    envelope = _load("outbound/message_failed.json")
+    assert (envelope["source"], envelope["detail-type"]) == (HANDOFF_SOURCE, HandoffEventType.MESSAGE_FAILED.value)
+    model = OutboundMessageFailed.model_validate(envelope["detail"])
+    assert model.model_dump(mode="json") == envelope["detail"]
+    assert "to" not in envelope["detail"]
+    # It is the end of the journeys' sample request: same message, profile and reason, its id from the message
+    requested = _load("journeys/message_requested.json")["detail"]
+    assert (model.message_id, model.profile_id, model.reason) == (
+        requested["message_id"],
+        requested["profile_id"],
+        requested["reason"],
+    )
+    assert model.event_id == handoff_event_id("message.failed", model.message_id)
 
 
 def test_the_consumed_samples_parse() -> None:

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from journeys.dal import items as shapes
 from journeys.logic.clock import iso
 from journeys.logic.ports import Conflict, DueItem, StoredEffect
-from journeys.models.state import Change, CustomerFacts, CustomerState, Run
+from journeys.models.state import Change, CustomerFacts, CustomerState, Delivery, Run
 from omnichannel.dynamodb import cancellation_codes, condition_failed, error_code
 
 MAX_TRANSACTION_ITEMS = 100
@@ -191,6 +191,37 @@ class DynamoDBJourneyStore:
             except ClientError as error:
                 if not condition_failed(error):  # erased meanwhile: nothing to mark
                     raise
+
+    def record_delivery(self, profile_id: str, effect: StoredEffect, delivery: Delivery, counter: str) -> bool:
+        """One ``TransactWriteItems``: the end on the effect (only if it exists and has none; an effect not marked
+        announced yet is, since outbound heard it: it leaves the due index) and the journey's counter."""
+        values = shapes.delivery_values(delivery)
+        names = {f"#d{index}": name for index, name in enumerate(values)}
+        assignments = ", ".join(f"#d{index} = :d{index}" for index in range(len(values)))
+        update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": shapes.key(shapes.customer_pk(profile_id), shapes.EFFECT_PREFIX + effect.event_id),
+                "UpdateExpression": f"SET {assignments}, published_at = if_not_exists(published_at, :at) "
+                "REMOVE due_pk, due_sk",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(delivery)",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {
+                    **{f":d{index}": value for index, value in enumerate(values.values())},
+                    ":at": {"S": delivery.at},
+                },
+            }
+        }
+        try:
+            self._client.transact_write_items(
+                TransactItems=[update, self._counters(effect.journey_id, profile_id, {counter: 1})]
+            )
+        except ClientError as error:
+            codes = cancellation_codes(error)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
 
     # ------------------------------------------------------------------ the sweep
     def due(self, now: datetime, limit: int) -> list[DueItem]:

@@ -5,7 +5,7 @@ the item shapes; ``docs/journeys.md`` ("Items") describes them.
 |---|---|---|
 | run | ``P#<profile_id>`` | ``A#RUN#<journey_id>`` |
 | facts | ``P#<profile_id>`` | ``A#FACTS`` |
-| effect (outbox and message log) | ``P#<profile_id>`` | ``Z#OUT#<event_id>`` |
+| effect (outbox and message log; a message's end) | ``P#<profile_id>`` | ``Z#OUT#<event_id>`` |
 | event mark (dedupe) | ``P#<profile_id>`` | ``Z#SEEN#<event_id>`` |
 | counters | ``STATS#<journey_id>`` | ``S#<shard>`` |
 
@@ -26,6 +26,7 @@ from journeys.logic.ports import StoredEffect
 from journeys.models.state import (
     ConsentMark,
     CustomerFacts,
+    Delivery,
     Effect,
     Group,
     OpenSurvey,
@@ -236,7 +237,31 @@ def stored_effect_item(profile_id: str, effect: StoredEffect, now: datetime) -> 
     if effect.published_at is not None:
         item["published_at"] = _s(effect.published_at)
         del item["due_pk"], item["due_sk"]
+    if effect.delivery is not None:
+        item.update(delivery_values(effect.delivery))
     return item
+
+
+def delivery_values(delivery: Delivery) -> dict[str, Any]:
+    """A message's end on its effect item: ``delivery`` (sent | failed | cancelled), ``delivered_at``,
+    ``delivery_channel`` and, when it did not go out, ``delivery_error``."""
+    values = {
+        "delivery": _s(delivery.state),
+        "delivered_at": _s(delivery.at),
+        "delivery_channel": _s(delivery.channel),
+    }
+    if delivery.error_code:
+        values["delivery_error"] = _s(delivery.error_code)
+    return values
+
+
+def _delivery(item: dict[str, Any]) -> Delivery | None:
+    state = _text(item, "delivery")
+    if state is None:
+        return None
+    return Delivery(
+        state, str(_text(item, "delivered_at")), str(_text(item, "delivery_channel")), _text(item, "delivery_error")
+    )
 
 
 def effect_from_item(item: dict[str, Any]) -> StoredEffect:
@@ -252,6 +277,7 @@ def effect_from_item(item: dict[str, Any]) -> StoredEffect:
         channel=_text(item, "channel"),
         summary=_loads(item, "summary", {}),
         published_at=_text(item, "published_at"),
+        delivery=_delivery(item),
     )
 
 

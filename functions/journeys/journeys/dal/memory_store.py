@@ -11,7 +11,7 @@ from datetime import datetime
 from journeys.dal.items import REPUBLISH_AFTER
 from journeys.logic.clock import iso
 from journeys.logic.ports import Conflict, DueItem, StoredEffect
-from journeys.models.state import Change, CustomerFacts, CustomerState, Profile, Run
+from journeys.models.state import Change, CustomerFacts, CustomerState, Delivery, Profile, Run
 
 
 @dataclass
@@ -142,6 +142,18 @@ class InMemoryJourneyStore:
             if event_id in customer.effects:
                 effect, _ = customer.effects[event_id]
                 customer.effects[event_id] = (replace(effect, published_at=iso(now)), None)
+
+    def record_delivery(self, profile_id: str, effect: StoredEffect, delivery: Delivery, counter: str) -> bool:
+        customer = self._customers.get(profile_id)
+        found = customer.effects.get(effect.event_id) if customer else None
+        if customer is None or found is None or found[0].delivery is not None:
+            return False
+        stored, _ = found
+        published_at = stored.published_at or delivery.at
+        customer.effects[effect.event_id] = (replace(stored, delivery=delivery, published_at=published_at), None)
+        totals = self._counters.setdefault(effect.journey_id, {})
+        totals[counter] = totals.get(counter, 0) + 1
+        return True
 
     def due(self, now: datetime, limit: int) -> list[DueItem]:
         at = iso(now)

@@ -68,6 +68,17 @@ def surveys(counters: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
+def delivery(counters: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """How the requested messages ended, as outbound announced it, by channel: sent, failed, cancelled."""
+    ends = _prefixed(counters, "delivery:")
+    found: dict[str, dict[str, int]] = {"sent": {}, "failed": {}, "cancelled": {}}
+    for name, value in ends.items():
+        state, _, channel = name.partition(":")
+        if state in found:
+            found[state][channel] = value
+    return found
+
+
 def funnel(definition: JourneyDefinition, counters: Mapping[str, int], confidence: float = 0.95) -> dict[str, Any]:
     entered, held_out = counters.get("entered", 0), counters.get("held_out", 0)
     converted, converted_held_out = counters.get("converted", 0), counters.get("converted_held_out", 0)
@@ -80,7 +91,8 @@ def funnel(definition: JourneyDefinition, counters: Mapping[str, int], confidenc
         "finished": counters.get("finished", 0),
         "exited": _prefixed(counters, "exited:"),
         "steps": [{"id": step.id, "type": step.type, "reached": steps.get(step.id, 0)} for step in definition.steps],
-        "sent": _prefixed(counters, "sent:"),
+        "sent": _prefixed(counters, "sent:"),  # requested, per channel chosen
+        "delivery": delivery(counters),
         "skipped": _prefixed(counters, "skipped:"),
         "deferred": counters.get("deferred", 0),
         "tasks": counters.get("tasks", 0),

@@ -1,6 +1,6 @@
 """Bus events -> what the journey service does about them (pure): react (with the customer to find), erase, merge,
-or ignore. Details are parsed with the producers' own models (``omnichannel.*_events``), envelopes with
-Powertools' ``EventBridgeModel``."""
+record how a journey's message ended, or ignore. Details are parsed with the producers' own models
+(``omnichannel.*_events``), envelopes with Powertools' ``EventBridgeModel``."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from journeys.logic.clock import iso
+from journeys.logic.delivery import JOURNEY_REASON_PREFIX
 from journeys.logic.registry import MESSAGE_RECEIVED, SURVEY_ANSWERED
 from journeys.logic.surveys import SCALES
-from journeys.models.state import ConsentMark
+from journeys.models.state import ConsentMark, Delivery
 from journeys.models.stimulus import Stimulus, StimulusKind, TrackedAnswer
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent, EventType
 from omnichannel.cart_events import CARTS_SOURCE, CartAbandoned, CartEventType
+from omnichannel.handoff_events import HANDOFF_SOURCE, HandoffEventType, OutboundMessageFailed, OutboundMessageSent
 from omnichannel.kpi_events import KPIS_SOURCE, KpiEventType, LifecycleChanged
 from omnichannel.profile_events import (
     PROFILES_SOURCE,
@@ -73,11 +75,20 @@ class Unmerge:
 
 
 @dataclass(frozen=True)
+class Delivered:
+    """Outbound announced the end of a journey's message (sent, failed or cancelled)."""
+
+    profile_id: str  # the profile it was requested for (maybe merged away since)
+    message_id: str
+    delivery: Delivery
+
+
+@dataclass(frozen=True)
 class Ignore:
     reason: str
 
 
-Command = React | Erase | Merge | Unmerge | Ignore
+Command = React | Erase | Merge | Unmerge | Delivered | Ignore
 
 
 def consent_change(event: CanonicalEvent) -> ConsentMark | None:
@@ -173,7 +184,22 @@ def command_for(envelope: dict[str, Any], registry_names: set[str]) -> Command:
         return Ignore("an anonymous cart without a device id")
     if source == PROFILES_SOURCE:
         return _profile_event(kind, detail)
+    if source == HANDOFF_SOURCE and kind in (HandoffEventType.MESSAGE_SENT, HandoffEventType.MESSAGE_FAILED):
+        return _message_end(kind, detail)
     return Ignore(f"not for journeys: {source} {kind}")
+
+
+def _message_end(kind: str, detail: dict[str, Any]) -> Command:
+    ended: OutboundMessageSent | OutboundMessageFailed
+    if kind == HandoffEventType.MESSAGE_SENT:
+        ended = OutboundMessageSent.model_validate(detail)
+        delivery = Delivery("sent", iso(ended.occurred_at), ended.channel.value)
+    else:
+        ended = OutboundMessageFailed.model_validate(detail)
+        delivery = Delivery(ended.state.value, iso(ended.occurred_at), ended.channel.value, ended.error_code)
+    if not ended.reason.startswith(JOURNEY_REASON_PREFIX):
+        return Ignore("not a journey's message")
+    return Delivered(ended.profile_id, ended.message_id, delivery)
 
 
 def _profile_event(kind: str, detail: dict[str, Any]) -> Command:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from journeys.models.state import Change, CustomerFacts, CustomerState, Profile, Run
+from journeys.models.state import Change, CustomerFacts, CustomerState, Delivery, Profile, Run
 
 
 class Conflict(Exception):
@@ -37,6 +37,7 @@ class StoredEffect:
     channel: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     published_at: str | None = None
+    delivery: Delivery | None = None  # a message's end, once outbound announced it
 
 
 class JourneyStore(Protocol):
@@ -81,6 +82,12 @@ class JourneyStore(Protocol):
     def effect(self, profile_id: str, event_id: str) -> StoredEffect | None: ...
 
     def effects(self, profile_id: str) -> list[StoredEffect]: ...
+
+    def record_delivery(self, profile_id: str, effect: StoredEffect, delivery: Delivery, counter: str) -> bool:
+        """Write how ``effect`` (a message) ended and add one to its journey's ``counter``, in one transaction, if
+        no end is recorded yet (the first end stands: a redelivered or re-published event changes nothing, a sent
+        message never turns failed). ``False`` (nothing written) when one was, or the effect is gone (erased)."""
+        ...
 
     def erase(self, profile_ids: Sequence[str]) -> int:
         """Delete everything kept of these customers (runs, facts, effects, dedupe marks); how many items."""

@@ -8,6 +8,9 @@ customer (read, decide with the engine, write in one conditional transaction, an
 - **Announcing**: effects are published after the write and then marked; one whose publication failed (or whose
   worker died in between) is still due in the sweep, two minutes later, and is published again with the same
   event id (consumers are idempotent on it).
+- **Deliveries**: outbound's ``message.sent`` / ``message.failed`` of a journey's message are written on the
+  effect that asked for it (one conditional transaction with the funnel's counter: the first end stands); a
+  message the journeys do not know (erased, expired, another stack's) is counted ``unknown_message`` and done.
 - **Batches**: ``handle`` takes a list of EventBridge events (one today, from an ``EventBridgeRule``; an SQS
   batch later) and answers the ids of those that failed and should be delivered again (e.g. an event whose
   customer the profiles function has not resolved yet). A malformed event is dropped, never retried.
@@ -22,10 +25,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from journeys.logic import surveys
+from journeys.logic import delivery, surveys
 from journeys.logic.clock import iso
 from journeys.logic.engine import Engine
-from journeys.logic.inbound import Erase, Ignore, Merge, React, Unmerge, command_for
+from journeys.logic.inbound import Delivered, Erase, Ignore, Merge, React, Unmerge, command_for
 from journeys.logic.merge import (
     effects_to_restore,
     merge_states,
@@ -105,7 +108,30 @@ class JourneyService:
             return self._merge(command)
         if isinstance(command, Unmerge):
             return self._unmerge(command)
+        if isinstance(command, Delivered):
+            return self._delivered(command)
         return self._react(command)
+
+    def _delivered(self, command: Delivered) -> str:
+        """``delivery_recorded``, ``delivery_known`` (recorded before: a redelivery) or ``unknown_message``. The
+        effect is under the profile the message was requested for; a merge leaves it there, else it is looked for
+        under the survivor."""
+        effect_id = delivery.effect_id_of(command.message_id)
+        candidates = [command.profile_id]
+        survivor = self.customers.survivor_of(command.profile_id)
+        if survivor is not None and survivor != command.profile_id:
+            candidates.append(survivor)
+        for profile_id in candidates:
+            effect = self.store.effect(profile_id, effect_id)
+            if effect is None:
+                continue
+            if not delivery.recordable(effect):
+                return "delivery_known"
+            recorded = self.store.record_delivery(
+                profile_id, effect, command.delivery, delivery.counter_of(command.delivery)
+            )
+            return "delivery_recorded" if recorded else "delivery_known"
+        return "unknown_message"
 
     def _react(self, command: React) -> str:
         stimulus = command.stimulus

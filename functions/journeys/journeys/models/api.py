@@ -32,8 +32,9 @@ class JourneyDetail(BaseModel):
     funnel: dict[str, Any] = Field(
         description=(
             "entered, held_out, converted, converted_held_out, finished, exited by reason, steps (reached), sent by "
-            "channel, skipped by reason, deferred, tasks, rewards, store_offers, surveys (asked, answered, NPS, CSAT, "
-            "followed up and how fast), lift"
+            "channel (messages requested, per channel chosen), delivery (how they ended, as outbound announced: "
+            "sent, failed, cancelled, each by channel), skipped by reason, deferred, tasks, rewards, store_offers, "
+            "surveys (asked, answered, NPS, CSAT, followed up and how fast), lift"
         )
     )
 
@@ -58,6 +59,9 @@ class RunView(BaseModel):
     answers: list[dict[str, Any]]
 
 
+SentStatus = Literal["pending", "requested", "sent", "failed", "cancelled"]
+
+
 class SentView(BaseModel):
     event_id: str
     kind: str = Field(description="message, agent_task, reward, survey_answer")
@@ -66,11 +70,22 @@ class SentView(BaseModel):
     channel: str | None
     at: str
     announced: bool
-    status: Literal["requested", "pending"] = Field(
+    status: SentStatus = Field(
         description=(
-            "requested: announced on the bus for delivery (message.requested, agent_task.requested ...); pending: "
-            "recorded, its announcement is retried by the minute sweep"
+            "pending: recorded, its announcement is retried by the minute sweep; requested: announced on the bus "
+            "for delivery (message.requested, agent_task.requested ...); a message then ends sent (a provider "
+            "accepted it), failed (refused for good, or every attempt failed) or cancelled (a last check before "
+            "sending said no), as outbound announced it (message.sent / message.failed)"
         )
+    )
+    delivered_at: str | None = Field(
+        default=None, description="When the message ended sent, failed or cancelled (none until outbound says)"
+    )
+    delivered_channel: str | None = Field(
+        default=None, description="The channel the message went out on (or was to), as outbound reported it"
+    )
+    delivery_error: str | None = Field(
+        default=None, description="Why it did not go out: the provider's error code or the cancellation's reason"
     )
     details: dict[str, Any] = Field(description="Template, task or reward; never the address")
 

@@ -124,6 +124,16 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """How a journey's message ended, as outbound announced it (``message.sent`` / ``message.failed``)."""
+
+    state: str  # sent | failed | cancelled
+    at: str
+    channel: str  # the channel it went out on (or was to)
+    error_code: str | None = None  # short, no personal data (failed, cancelled)
+
+
+@dataclass(frozen=True)
 class Effect:
     """Something a step announces on the bus (a message, an agent task, a reward, a survey answer)."""
 

@@ -9,7 +9,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from journeys import wiring
 from journeys.logic.funnel import funnel, trigger_summary
-from journeys.models.api import CustomerJourneys, JourneyDetail, JourneyList, JourneySummary, RunView, SentView
+from journeys.logic.ports import StoredEffect
+from journeys.models.api import (
+    CustomerJourneys,
+    JourneyDetail,
+    JourneyList,
+    JourneySummary,
+    RunView,
+    SentStatus,
+    SentView,
+)
 from journeys.models.definition import JourneyDefinition
 from journeys.models.state import Group
 from omnichannel.auth import Principal, Role, principal_from_event
@@ -131,18 +140,32 @@ def get_customer(profile_id: Annotated[str, Path(pattern=ID_PATTERN)]) -> Custom
                 ],
             )
         )
-    sent = [
-        SentView(
-            event_id=effect.event_id,
-            kind=effect.kind,
-            journey_id=effect.journey_id,
-            step_id=effect.step_id,
-            channel=effect.channel,
-            at=effect.created_at,
-            announced=effect.published_at is not None,
-            status="requested" if effect.published_at is not None else "pending",
-            details=effect.summary,
-        )
-        for effect in reversed(wiring.get_store().effects(customer))
-    ]
+    sent = [_sent_view(effect) for effect in reversed(wiring.get_store().effects(customer))]
     return CustomerJourneys(profile_id=customer, journeys=runs, sent=sent)
+
+
+def _sent_view(effect: StoredEffect) -> SentView:
+    ended = effect.delivery
+    return SentView(
+        event_id=effect.event_id,
+        kind=effect.kind,
+        journey_id=effect.journey_id,
+        step_id=effect.step_id,
+        channel=effect.channel,
+        at=effect.created_at,
+        announced=effect.published_at is not None,
+        status=_status(effect),
+        delivered_at=ended.at if ended else None,
+        delivered_channel=ended.channel if ended else None,
+        delivery_error=ended.error_code if ended else None,
+        details=effect.summary,
+    )
+
+
+_ENDS: dict[str, SentStatus] = {"sent": "sent", "failed": "failed", "cancelled": "cancelled"}
+
+
+def _status(effect: StoredEffect) -> SentStatus:
+    if effect.delivery is not None and effect.delivery.state in _ENDS:
+        return _ENDS[effect.delivery.state]
+    return "requested" if effect.published_at is not None else "pending"

@@ -9,7 +9,8 @@ While a message waits (``requested``) or is being sent (``sending``), it carries
 ``due_sk = <next_at>#<message_id>``: the sparse GSI ``by_due`` answers "what is due now" in one Query, and a
 message leaves the index once it is ``sent``, ``failed`` or ``cancelled``. ``profile_id`` /
 ``profile_sk = OUTBOX#...`` put it on ``by_profile`` so an erasure finds it. Every state change is a conditional
-write: one sender at a time.
+write: one sender at a time. The table's stream announces the end of each message (``message.sent``, or
+``message.failed`` with ``error_code`` / ``cancel_reason``).
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ def message_from_item(item: dict[str, Any]) -> OutboundMessage:
         provider_id=_text(item, "provider_id"),
         last_error=_text(item, "last_error"),
         sent_at=_text(item, "sent_at"),
+        failed_at=_text(item, "failed_at"),
+        cancelled_at=_text(item, "cancelled_at"),
+        error_code=_text(item, "error_code") or _text(item, "cancel_reason"),
         prerendered=_prerendered(item),
     )
 
@@ -198,11 +202,19 @@ class OutboxStore:
             },
         )
 
-    def mark_failed(self, claimed: OutboundMessage, error: str, at: str) -> bool:
+    def mark_failed(self, claimed: OutboundMessage, error: str, at: str, code: str) -> bool:
+        """Failed for good: ``error`` the provider's words (kept here only), ``code`` short and without personal
+        data (what ``message.failed`` carries)."""
         return self._finish(
             claimed,
-            "SET #state = :failed, last_error = :error, failed_at = :at REMOVE due_pk, due_sk, next_at",
-            {":failed": _s(DeliveryState.FAILED.value), ":error": _s(error[:500]), ":at": _s(at)},
+            "SET #state = :failed, last_error = :error, error_code = :code, failed_at = :at "
+            "REMOVE due_pk, due_sk, next_at",
+            {
+                ":failed": _s(DeliveryState.FAILED.value),
+                ":error": _s(error[:500]),
+                ":code": _s(code[:64] or "unknown"),
+                ":at": _s(at),
+            },
         )
 
     def mark_cancelled(self, claimed: OutboundMessage, reason: str, at: str) -> bool:

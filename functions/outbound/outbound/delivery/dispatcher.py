@@ -34,7 +34,7 @@ class Outbox(Protocol):
     def claim(self, message_id: str, now: str, lease_until: str) -> OutboundMessage | None: ...
     def mark_sent(self, claimed: OutboundMessage, provider_id: str, at: str) -> bool: ...
     def retry_later(self, claimed: OutboundMessage, error: str, next_at: str) -> bool: ...
-    def mark_failed(self, claimed: OutboundMessage, error: str, at: str) -> bool: ...
+    def mark_failed(self, claimed: OutboundMessage, error: str, at: str, code: str) -> bool: ...
     def mark_cancelled(self, claimed: OutboundMessage, reason: str, at: str) -> bool: ...
 
 
@@ -82,20 +82,20 @@ class Dispatcher:
                 raise SendError(f"no sender for {claimed.channel.value}", transient=False, code="NoSender")
             provider_id = sender.send(claimed, rendered)
         except UnknownTemplate:
-            return self._failed(claimed, f"unknown template {claimed.template!r}")
+            return self._failed(claimed, f"unknown template {claimed.template!r}", "UnknownTemplate")
         except SendError as error:
             if not error.transient:
-                return self._failed(claimed, str(error))
+                return self._failed(claimed, str(error), error.code)
             later = self.retry.next_retry(claimed.attempts, self.clock())
             if later is None:
-                return self._failed(claimed, f"{error} (after {claimed.attempts} attempts)")
+                return self._failed(claimed, f"{error} (after {claimed.attempts} attempts)", error.code)
             self.outbox.retry_later(claimed, str(error), utc_iso(later))
             return Attempt(message_id, "retry", claimed, error=str(error))
         self.outbox.mark_sent(claimed, provider_id, utc_iso(self.clock()))
         return Attempt(message_id, DeliveryState.SENT.value, claimed, provider_id=provider_id)
 
-    def _failed(self, claimed: OutboundMessage, error: str) -> Attempt:
-        self.outbox.mark_failed(claimed, error, utc_iso(self.clock()))
+    def _failed(self, claimed: OutboundMessage, error: str, code: str) -> Attempt:
+        self.outbox.mark_failed(claimed, error, utc_iso(self.clock()), code)
         return Attempt(claimed.message_id, DeliveryState.FAILED.value, claimed, error=error)
 
     def deliver_due(self, limit: int = 100) -> list[Attempt]:

@@ -51,6 +51,11 @@ class OutboundMessage:
     provider_id: str | None = None
     last_error: str | None = None
     sent_at: str | None = None
+    failed_at: str | None = None
+    cancelled_at: str | None = None
+    # Why it ended unsent, short and without personal data: the provider's error code, or the cancellation's reason
+    # (``last_error`` keeps the provider's words, which may name the address).
+    error_code: str | None = None
     # A message rendered by whoever asked for it (a journey's step: the retailer's own template, not one of the
     # sender's): sent as is instead of rendering ``template``. On WhatsApp ``template`` is then the approved
     # template's name and ``parameters`` its body parameters.
