@@ -298,7 +298,14 @@ class Gateway:
                 "%s %s refused: Host %r is not this machine", request.method, request.path, request.header("host")
             )
             return json_response(421, {"message": "Misdirected Request: only 127.0.0.1 and localhost are served"})
-        local = self._local_routes.get(f"{request.method} {request.path}")
+        local = self._local_routes.get(f"{request.method} {request.path}") or next(
+            (
+                route
+                for key, route in self._local_routes.items()
+                if key.endswith("*") and f"{request.method} {request.path}".startswith(key[:-1])
+            ),
+            None,
+        )
         if local is not None:
             return local(request)
         if len(request.body) > MAX_PAYLOAD_BYTES:

@@ -22,6 +22,8 @@ import socket
 import sys
 import threading
 import urllib.request
+import uuid
+from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -59,6 +61,11 @@ DEFAULT_CONFIG = Path(__file__).resolve().with_name("dev-config.json")
 DEFAULT_STACK_NAME = "omnichannel-local"
 DEFAULT_MOTO_PORT = 5000
 # What the template names an HTTP API by on AWS (its execute-api origin); locally it is this runtime's address.
+# A function variable that starts with RUNTIME_URL (a development-config parameter such as
+# "{runtime}/_local/sink/whatsapp") names this runtime's HTTP address once it listens.
+RUNTIME_URL = "{runtime}"
+SINK_PATH = "/_local/sink"
+SINK_SIZE = 500
 AWS_API_ORIGIN = re.compile(r"https://[A-Za-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/?")
 # moto does not know botocore's account-based endpoints (<account>.streams-ddb.<region>.amazonaws.com).
 CLIENT_CONFIG = Config(account_id_endpoint_mode="disabled")
@@ -122,6 +129,7 @@ class LocalRuntime:
         self.gateway: Gateway
         self._started = False
         self._moto_patches = ExitStack()
+        self._sink: deque[dict[str, Any]] = deque(maxlen=SINK_SIZE)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -186,6 +194,8 @@ class LocalRuntime:
             secret_values=self.config.get("secrets") or {},
         )
         self.stack.build()
+        for address in self.config.get("verified_email_identities") or []:
+            self.client("ses").verify_email_identity(EmailAddress=address)  # moto's SES sends only from these
         stop_tracking_instances()  # the model classes moto imported while building the stack too
         self.functions = function_specs(
             self.stack.resources,
@@ -210,6 +220,8 @@ class LocalRuntime:
                 "POST /_local/token": self._dev_sign_in,
                 "POST /_local/schedules": self._fire_schedule_now,
                 "GET /_local/backlog": lambda _request: json_response(200, {"waiting": self.delivery.backlog()}),
+                "GET /_local/sink": lambda _request: json_response(200, list(self._sink)),
+                f"POST {SINK_PATH}/*": self._sink_request,
             },
             # The loopback names, and the address it was asked to listen on (when not every address).
             allowed_hosts=LOOPBACK_HOSTS | ({self._host} - {"0.0.0.0", "::", ""}),
@@ -233,6 +245,11 @@ class LocalRuntime:
         signatures against it)."""
         for function_id, spec in list(self.functions.items()):
             moved = {name: url for name, value in spec.environment.items() if AWS_API_ORIGIN.fullmatch(value)}
+            moved |= {
+                name: url + value.removeprefix(RUNTIME_URL)
+                for name, value in spec.environment.items()
+                if value.startswith(RUNTIME_URL)
+            }
             if moved:
                 self.functions[function_id] = dataclasses.replace(spec, environment={**spec.environment, **moved})
                 self.host.specs[function_id] = self.functions[function_id]
@@ -391,6 +408,24 @@ class LocalRuntime:
     def bus_log(self) -> list[dict[str, Any]]:
         """The last events that passed on the bus (oldest first)."""
         return self.delivery.bus_log()
+
+    def sink(self) -> list[dict[str, Any]]:
+        """What functions sent to the local sink (oldest first): see :meth:`_sink_request`."""
+        return list(self._sink)
+
+    def _sink_request(self, request: HttpRequest) -> HttpResponse:
+        """A stand-in for a provider's send API (``POST /_local/sink/<name>/...``): a parameter of the development
+        config written ``{runtime}/_local/sink/<name>`` (e.g. ``WhatsAppApiBaseUrl``) points a function here, so a
+        message it sends is accepted instead of failing for want of a network. The request is kept (path and JSON
+        body, never its headers: no token) for ``GET /_local/sink``, and answered with an id in the shapes send APIs
+        use (``id``, and WhatsApp Cloud API's ``messages[0].id``)."""
+        try:
+            body: Any = json.loads(request.body or b"null")
+        except ValueError:
+            return json_response(400, {"message": "the body is not JSON"})
+        message_id = f"local-{uuid.uuid4()}"
+        self._sink.append({"id": message_id, "path": request.path.removeprefix(SINK_PATH), "body": body})
+        return json_response(200, {"id": message_id, "messages": [{"id": message_id}]})
 
     def _dev_sign_in(self, request: HttpRequest) -> HttpResponse:
         """The console's "dev sign-in" (local only; never part of the template): a development token for a staff

@@ -57,8 +57,9 @@ def test_the_api_is_for_staff_and_names_what_is_wrong(journeys: JourneyHarness) 
     entered = datetime.fromisoformat(run["entered_at"].replace("Z", "+00:00"))
     assert datetime.fromisoformat(run["step_since"].replace("Z", "+00:00")) == entered + timedelta(days=1)
     [sent] = mine["sent"]
-    # (this runtime has no WhatsApp API, WhatsAppApiBaseUrl is empty: outbound fails the message for good, and
-    # the customer's view says so; tests/journeys/test_journey_delivery_state.py sends through a fake one)
+    # (this runtime serves no socket, so the development config's WhatsAppApiBaseUrl, "{runtime}/_local/sink/...",
+    # names no address: outbound fails the message for good and the customer's view says so;
+    # tests/local_runtime/test_sink.py sends through the runtime's sink, test_journey_delivery_state.py a fake API)
     assert (sent["kind"], sent["channel"], sent["announced"], sent["status"], sent["delivery_error"]) == (
         "message",
         "whatsapp",
