@@ -33,3 +33,13 @@ def _fresh_aws_clients() -> Iterator[None]:
     aws_clients.reset()
     yield
     aws_clients.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_metrics_left_over() -> None:
+    """Powertools keeps every ``Metrics`` instance's values in one process-wide set, printed at the next flush; a
+    test that adds metrics without flushing them (a shared helper called directly) must not add to the next
+    test's line."""
+    from aws_lambda_powertools import Metrics
+
+    Metrics(service="tests").clear_metrics()
