@@ -48,10 +48,13 @@ class JourneysSite:
 @pytest.fixture(scope="module")
 def journeys_site() -> Iterator[JourneysSite]:
     # WhatsApp through a fake Cloud API (the questions to Ayşe and Mehmet are delivered); Emma's e-mail is refused
-    # for good: the local runtime's SES has not verified the sender (MessageRejected), and her card says so.
+    # for good: it leaves from a sender SES has not verified (the development config verifies only its own
+    # SesFromAddress), so SES answers MessageRejected, and her card says so.
     with (
         fake_whatsapp() as whatsapp,
-        JourneyHarness.start(http_port=0, parameters={"WhatsAppApiBaseUrl": whatsapp.url}) as harness,
+        JourneyHarness.start(
+            http_port=0, parameters={"WhatsAppApiBaseUrl": whatsapp.url, "SesFromAddress": "news@unverified.example"}
+        ) as harness,
     ):
         people = {
             "ayse": harness.customer("ayse", whatsapp="905321119001", consent={"whatsapp": True}),
