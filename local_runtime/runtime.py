@@ -60,12 +60,12 @@ Mode = Literal["inprocess", "server"]
 DEFAULT_CONFIG = Path(__file__).resolve().with_name("dev-config.json")
 DEFAULT_STACK_NAME = "omnichannel-local"
 DEFAULT_MOTO_PORT = 5000
-# What the template names an HTTP API by on AWS (its execute-api origin); locally it is this runtime's address.
 # A function variable that starts with RUNTIME_URL (a development-config parameter such as
 # "{runtime}/_local/sink/whatsapp") names this runtime's HTTP address once it listens.
 RUNTIME_URL = "{runtime}"
 SINK_PATH = "/_local/sink"
 SINK_SIZE = 500
+# What the template names an HTTP API by on AWS (its execute-api origin); locally it is this runtime's address.
 AWS_API_ORIGIN = re.compile(r"https://[A-Za-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/?")
 # moto does not know botocore's account-based endpoints (<account>.streams-ddb.<region>.amazonaws.com).
 CLIENT_CONFIG = Config(account_id_endpoint_mode="disabled")
@@ -220,7 +220,7 @@ class LocalRuntime:
                 "POST /_local/token": self._dev_sign_in,
                 "POST /_local/schedules": self._fire_schedule_now,
                 "GET /_local/backlog": lambda _request: json_response(200, {"waiting": self.delivery.backlog()}),
-                "GET /_local/sink": lambda _request: json_response(200, list(self._sink)),
+                "GET /_local/sink": lambda _request: json_response(200, self.sink()),
                 f"POST {SINK_PATH}/*": self._sink_request,
             },
             # The loopback names, and the address it was asked to listen on (when not every address).
