@@ -90,6 +90,7 @@ def captured(channel: Channel, identifiers: dict[str, str], type_: EventType = E
             "identifiers": identifiers,
             "occurred_at": utc_iso(now),
             "received_at": utc_iso(now),
+            "provenance": "verified",  # the channel's signed webhook, as capture stamps it
             "properties": props,
         }
     )

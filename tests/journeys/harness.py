@@ -33,8 +33,9 @@ from zoneinfo import ZoneInfo
 from journeys.dal.definition_files import definitions_folder, load_folder
 from journeys.logic.holdout import held_out
 from local_runtime.runtime import LocalRuntime
-from omnichannel.canonical_event import CAPTURE_SOURCE, utc_iso
+from omnichannel.canonical_event import CAPTURE_SOURCE, Channel, utc_iso
 from omnichannel.cart_events import CARTS_SOURCE
+from omnichannel.channel_replies import PROVIDER_CHANNELS
 from omnichannel.journey_events import JOURNEYS_SOURCE, SURVEY_ANSWERED, JourneyEventType
 from omnichannel.kpi_events import KPIS_SOURCE, KpiEventType, lifecycle_event_id
 from omnichannel.profile_directory import ProfileDirectory
@@ -244,6 +245,8 @@ class JourneyHarness:
             "identifiers": identifiers,
             "occurred_at": at,
             "received_at": at,
+            # on WhatsApp, SMS and the other provider channels only a signed webhook speaks for the customer
+            "provenance": "verified" if Channel(channel) in PROVIDER_CHANNELS else "asserted",
             "properties": properties,
         }
         if type_ == "track":

@@ -15,7 +15,8 @@ from moto import mock_aws
 from handoff.dal.conversation_store import ConversationStore, WriteConflict
 from handoff.logic.conversation_service import ConversationService
 from omnichannel.canonical_event import CanonicalEvent, Channel, EventType
-from omnichannel.identifiers import IdentifierType
+from omnichannel.channel_replies import PROVIDER_CHANNELS
+from omnichannel.identifiers import IdentifierType, Provenance
 from omnichannel.profile_directory import ProfileDirectory
 from tests.support.moto_tables import create_table, table_properties
 
@@ -54,7 +55,8 @@ def own(client: Any, profile_id: str, kind: IdentifierType, value: str) -> None:
 def event(
     name: str, channel: Channel, identifiers: dict[IdentifierType, str], minutes: int = 0, **props: Any
 ) -> CanonicalEvent:
-    """A captured track event ``minutes`` after T0."""
+    """A captured track event ``minutes`` after T0; on a provider channel (WhatsApp, SMS, Messenger, Instagram,
+    phone) a signed webhook's, as capture stamps them (verified)."""
     return CanonicalEvent(
         event_id=str(uuid.uuid4()),
         message_id=str(uuid.uuid4()),
@@ -65,5 +67,6 @@ def event(
         identifiers=identifiers,
         occurred_at=T0 + timedelta(minutes=minutes),
         received_at=T0 + timedelta(minutes=minutes),
+        provenance=Provenance.VERIFIED if channel in PROVIDER_CHANNELS else Provenance.ASSERTED,
         properties=props,
     )

@@ -16,7 +16,8 @@ from journeys.logic.registry import Registry
 from journeys.logic.service import JourneyService
 from journeys.models.definition import JourneyDefinition
 from journeys.models.state import Profile
-from omnichannel.canonical_event import CAPTURE_SOURCE, utc_iso
+from omnichannel.canonical_event import CAPTURE_SOURCE, Channel, utc_iso
+from omnichannel.channel_replies import PROVIDER_CHANNELS
 from omnichannel.event_bus import InMemoryPublisher
 from omnichannel.kpi_events import KPIS_SOURCE
 
@@ -61,8 +62,13 @@ class MemoryJourneys:
         return self.customers.add(Profile(profile_id, identifiers, traits, times))
 
     def captured(self, profile: Profile, name: str, *, channel: str = "web", event_id: str | None = None,
-                 identifiers: dict[str, str] | None = None, **properties: Any) -> dict[str, Any]:  # fmt: skip
+                 identifiers: dict[str, str] | None = None, provenance: str | None = None,
+                 **properties: Any) -> dict[str, Any]:  # fmt: skip
+        """A captured event; on WhatsApp, SMS and the other provider channels a signed webhook's (verified), as
+        capture stamps them, unless ``provenance`` says otherwise."""
         at = utc_iso(self.now)
+        if provenance is None:
+            provenance = "verified" if Channel(channel) in PROVIDER_CHANNELS else "asserted"
         detail = {
             "event_id": event_id or str(uuid.uuid4()),
             "message_id": str(uuid.uuid4()),
@@ -73,6 +79,7 @@ class MemoryJourneys:
             "identifiers": identifiers or {"user_id": profile.identifiers["user_id"][0]},
             "occurred_at": at,
             "received_at": at,
+            "provenance": provenance,
             "properties": properties,
         }
         return envelope(CAPTURE_SOURCE, name, detail)

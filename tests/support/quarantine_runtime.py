@@ -83,8 +83,10 @@ def canonical(
     at: str = "2026-11-23T12:00:00Z",
     **properties: Any,
 ) -> dict[str, Any]:
-    """The bus detail of a captured event (a canonical event), with a fresh event id."""
-    from omnichannel.canonical_event import CanonicalEvent
+    """The bus detail of a captured event (a canonical event), with a fresh event id; on a provider channel
+    (WhatsApp, SMS, ...) a signed webhook's, as capture stamps them (verified)."""
+    from omnichannel.canonical_event import CanonicalEvent, Channel
+    from omnichannel.channel_replies import PROVIDER_CHANNELS
 
     message_id = f"msg-{uuid.uuid4()}"
     return CanonicalEvent.model_validate(
@@ -98,6 +100,7 @@ def canonical(
             "identifiers": identifiers,
             "occurred_at": at,
             "received_at": at,
+            "provenance": "verified" if Channel(channel) in PROVIDER_CHANNELS else "asserted",
             "properties": properties,
         }
     ).to_bus_detail()

@@ -12,9 +12,10 @@ WhatsApp wa_id, the Instagram IGSID, the caller's phone ...). It carries a case 
   case on another channel (an Instagram DM ...), continues that case: the call's conversation records
   ``linked_conversation_id`` and ``handed_off_from`` (the other case's channel), so the agent answering sees
   what the call is about without any code.
-- Consent: an SMS or WhatsApp ``STOP`` opts that contact out of that channel at once. Capture marks SMS (and
-  Twilio WhatsApp) with ``properties.opt_out`` / ``opt_in``; the WhatsApp Cloud API webhook does not, so the
-  message text is read for the same keywords here.
+- Consent: an SMS or WhatsApp ``STOP`` opts that contact out of that channel at once (the keywords and flags:
+  ``omnichannel.channel_replies``), dated no later than capture received it.
+- Only the provider speaks for a customer on WhatsApp, SMS, Messenger, Instagram and phone: a message a public
+  client write key claims there is no conversation event (it stays in the timeline as analytics).
 """
 
 from __future__ import annotations
@@ -26,19 +27,15 @@ from enum import StrEnum
 from typing import Any
 
 from omnichannel.canonical_event import CanonicalEvent, Channel, utc_iso
+from omnichannel.channel_replies import MESSAGE_RECEIVED, consent_reply, speaks_for_customer
 from omnichannel.identifiers import IdentifierType
 
-MESSAGE_RECEIVED = "Message Received"
 CALL_STARTED = "Call Started"
 CALL_COMPLETED = "Call Completed"
 STORE_VISITED = "Store Visited"
 CONVERSATION_EVENTS = frozenset({MESSAGE_RECEIVED, CALL_STARTED, CALL_COMPLETED, STORE_VISITED})
 OPENING_EVENTS = frozenset({MESSAGE_RECEIVED, CALL_STARTED, STORE_VISITED})
 LINKING_EVENTS = frozenset({CALL_STARTED})  # touchpoints that continue the customer's open case elsewhere
-# The same keywords capture's Twilio mapping recognises (functions/capture/capture/logic/webhooks/twilio.py).
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
-CONSENT_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
 MAX_TEXT = 280  # the last message's text kept on the conversation (the timeline has the whole event)
 CONVERSATION_NAMESPACE = uuid.UUID("9d3c2b7e-41a6-4c1f-b0e2-6a5f8e9d1c33")
 
@@ -124,6 +121,8 @@ def conversation_id_of(contact: Contact) -> str:
 def contact_of(event: CanonicalEvent) -> Contact:
     if event.name not in CONVERSATION_EVENTS:
         raise NotAConversationEvent(f"{event.name!r} is not a conversation event")
+    if not speaks_for_customer(event):
+        raise NotAConversationEvent(f"a client write key does not speak for a customer on {event.channel.value}")
     for kind in _CONTACT_TYPES.get(event.channel, ()) + _FALLBACK_TYPES:
         value = event.identifiers.get(kind)
         if value:
@@ -138,21 +137,12 @@ def _text(event: CanonicalEvent) -> str | None:
     return text.strip()[:MAX_TEXT]
 
 
-def consent_change(event: CanonicalEvent) -> tuple[Consent, str] | None:
-    """``(opted_out | opted_in, keyword)`` when this inbound message changes the channel's consent."""
-    if event.name != MESSAGE_RECEIVED or event.channel not in CONSENT_CHANNELS:
+def consent_change(event: CanonicalEvent) -> tuple[Consent, str, str] | None:
+    """``(opted_out | opted_in, keyword, at)`` when this inbound message changes the channel's consent."""
+    reply = consent_reply(event)
+    if reply is None:
         return None
-    keyword = str(event.properties.get("consent_keyword") or "").upper()
-    if event.properties.get("opt_out") is True:
-        return Consent.OPTED_OUT, keyword or "STOP"
-    if event.properties.get("opt_in") is True:
-        return Consent.OPTED_IN, keyword or "START"
-    word = (_text(event) or "").strip().rstrip(".!").strip().upper()
-    if word in OPT_OUT_KEYWORDS:
-        return Consent.OPTED_OUT, word
-    if word in OPT_IN_KEYWORDS:
-        return Consent.OPTED_IN, word
-    return None
+    return (Consent.OPTED_IN if reply.opted_in else Consent.OPTED_OUT), reply.keyword, utc_iso(reply.at)
 
 
 def _newer(at: str, event_id: str, than: tuple[str, str] | None) -> bool:
@@ -185,8 +175,8 @@ def apply_event(conversation: Conversation, event: CanonicalEvent, profile_id: s
     consent = consent_change(event)
     if consent is not None:
         current = (conversation.consent_at, "") if conversation.consent_at else None
-        if _newer(at, event.event_id, current):
-            changed = replace(changed, consent=consent[0], consent_at=at, consent_keyword=consent[1])
+        if _newer(consent[2], event.event_id, current):
+            changed = replace(changed, consent=consent[0], consent_at=consent[2], consent_keyword=consent[1])
     return replace(changed, exists=True)
 
 

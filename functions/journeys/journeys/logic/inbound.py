@@ -17,6 +17,7 @@ from journeys.models.state import ConsentMark, Delivery
 from journeys.models.stimulus import Stimulus, StimulusKind, TrackedAnswer
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent, EventType
 from omnichannel.cart_events import CARTS_SOURCE, CartAbandoned, CartEventType
+from omnichannel.channel_replies import consent_reply, speaks_for_customer
 from omnichannel.handoff_events import HANDOFF_SOURCE, HandoffEventType, OutboundMessageFailed, OutboundMessageSent
 from omnichannel.kpi_events import KPIS_SOURCE, KpiEventType, LifecycleChanged
 from omnichannel.profile_events import (
@@ -29,10 +30,6 @@ from omnichannel.profile_events import (
     ProfileUpdated,
 )
 
-# The same keywords capture's Twilio mapping and handoff's conversations recognise.
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
-CONSENT_CHANNELS = frozenset({"sms", "whatsapp"})
 # Identifier types in the order a captured event's customer is looked up (the strongest first).
 LOOKUP_ORDER = (
     "user_id",
@@ -92,22 +89,9 @@ Command = React | Erase | Merge | Unmerge | Delivered | Ignore
 
 
 def consent_change(event: CanonicalEvent) -> ConsentMark | None:
-    """A STOP / START reply on SMS or WhatsApp (capture's flags, else the text itself)."""
-    if event.name != MESSAGE_RECEIVED or event.channel.value not in CONSENT_CHANNELS:
-        return None
-    at = iso(event.occurred_at)
-    keyword = str(event.properties.get("consent_keyword") or "").upper()
-    if event.properties.get("opt_out") is True:
-        return ConsentMark(False, at, keyword or "STOP")
-    if event.properties.get("opt_in") is True:
-        return ConsentMark(True, at, keyword or "START")
-    text = event.properties.get("text")
-    word = text.strip().rstrip(".!").strip().upper() if isinstance(text, str) else ""
-    if word in OPT_OUT_KEYWORDS:
-        return ConsentMark(False, at, word)
-    if word in OPT_IN_KEYWORDS:
-        return ConsentMark(True, at, word)
-    return None
+    """A STOP / START reply on SMS or WhatsApp from the customer (``omnichannel.channel_replies``)."""
+    reply = consent_reply(event)
+    return ConsentMark(reply.opted_in, iso(reply.at), reply.keyword) if reply else None
 
 
 def tracked_answer(event: CanonicalEvent) -> TrackedAnswer | None:
@@ -132,7 +116,8 @@ def tracked_answer(event: CanonicalEvent) -> TrackedAnswer | None:
 def _captured(detail: dict[str, Any]) -> Command:
     event = CanonicalEvent.model_validate(detail)
     name = event.name if event.type is EventType.TRACK and event.name else event.type.value
-    text = event.properties.get("text") if name == MESSAGE_RECEIVED else None
+    # A survey is answered by the customer's reply on its channel: never by a message a public key claims there
+    text = event.properties.get("text") if name == MESSAGE_RECEIVED and speaks_for_customer(event) else None
     stimulus = Stimulus(
         kind=StimulusKind.CAPTURED,
         name=name,

@@ -33,6 +33,7 @@ from capture.logic.capture_service import IncomingEvent
 from capture.logic.event_builder import IdentifierCollector, build_event
 from capture.logic.webhooks.mapping import Mapped, MappingContext, raw_json
 from omnichannel.canonical_event import Channel, EventType
+from omnichannel.channel_replies import keyword_of
 from omnichannel.identifiers import IdentifierType
 
 SOURCE = "twilio"
@@ -40,8 +41,6 @@ MESSAGE_RECEIVED = "Message Received"
 CALL_STARTED = "Call Started"
 CALL_COMPLETED = "Call Completed"
 
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
 CALL_STARTED_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress"})
 CALL_ENDED_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 _WHATSAPP_PREFIX = "whatsapp:"
@@ -56,11 +55,8 @@ def consent_keyword(body: str | None, opt_out_type: str | None = None) -> tuple[
     if declared in ("STOP", "START"):  # Twilio recognised a keyword (perhaps a custom or translated one)
         keyword = word if 0 < len(word) <= _MAX_KEYWORD_LENGTH else declared
         return ("opt_out" if declared == "STOP" else "opt_in"), keyword
-    if word in OPT_OUT_KEYWORDS:
-        return "opt_out", word
-    if word in OPT_IN_KEYWORDS:
-        return "opt_in", word
-    return None
+    found = keyword_of(word)
+    return (("opt_in" if found[0] else "opt_out"), found[1]) if found else None
 
 
 _COUNT = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
