@@ -104,3 +104,39 @@ def test_a_giant_anonymous_id_lists_none_of_its_strangers_and_is_blocked_and_rep
     lifted = shop.rt.request("DELETE", f"/profiles/blocked-identifiers/anonymous_id:{kiosk}", headers=shop.admin)
     assert lifted.status == 200
     assert lifted.json()["lifted"] is True
+
+
+def test_made_up_accounts_naming_a_customers_verified_email_cannot_get_it_blocked(shop: Shop) -> None:
+    run = tag()
+    email = f"victim.{run}@posta.com.tr"
+    # Given a store customer whose e-mail the store's signed sale verified
+    shop.sale("kadikoy", f"T1-{run}", {"email": email, "phone": phone_number()}, [("SKU-COAT", "2499.90")])
+    shop.settle()
+    victim = shop.profile_by("email", email)
+    assert victim is not None
+
+    # When twelve made-up accounts name that e-mail through the public key (past the auto-block's ten)
+    for number in range(12):
+        shop.identify(userId=f"atk-{run}-{number}", traits={"email": email})
+        shop.settle(2)
+    shop.settle()
+
+    # Then the e-mail is not blocked, and the store's next sale with it still reaches the customer
+    blocked = shop.get("/profiles/blocked-identifiers", shop.agent).json()["blocked"]
+    assert email not in [item["value"] for item in blocked]
+    shop.sale("kadikoy", f"T2-{run}", {"email": email}, [("SKU-HAT", "99.90")])
+    shop.settle()
+    orders = {
+        event["properties"].get("transaction_id") or event["properties"].get("order_id")
+        for event in shop.staff_timeline(victim["profile_id"])
+        if event.get("name") == "Order Completed"
+    }
+    assert {f"T1-{run}", f"T2-{run}"} <= orders, orders
+
+    # And its owner's proof of it, after signing up, brings the store history with no conflict
+    owner = f"sub-owner-{run}"
+    shop.identify(userId=owner, traits={"email": email})
+    shop.settle()
+    proved = shop.prove(owner, email=email)
+    assert proved.status == 200, proved.body
+    assert proved.json().get("refused", []) == []

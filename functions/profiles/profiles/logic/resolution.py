@@ -195,6 +195,18 @@ def _proven(event: CanonicalEvent) -> set[Identifier]:
     return {item for item in event_identifiers(event) if item[0] is not IdentifierType.USER_ID}
 
 
+def _counts_toward_block(root: Profile, identifier: Identifier, reason: str) -> bool:
+    """Whether a refused link counts toward blocking the identifier (``IDENTITY_AUTOBLOCK_AFTER`` profiles tried).
+
+    An undone merge is staff's decision, not a shared value. A public key's attempt on an identifier its holder got
+    from a verified source (the store's sale, a signed WhatsApp message, their own proof) does not count either:
+    ten made-up accounts naming a customer's e-mail would otherwise cut it off its owner. A kiosk's browser id or a
+    test e-mail, which nobody verified, is still blocked once enough profiles tried it."""
+    if reason == "split":
+        return False
+    return not (reason == "asserted" and identifier in root.links)
+
+
 def _gather(
     event: CanonicalEvent,
     usable: list[Identifier],
@@ -213,7 +225,7 @@ def _gather(
             reason = _refusal(group, root, identifier, event, rules, mode)
             if reason is not None:
                 group.conflicts.append(Conflict(identifier, reason))
-                if root is not None and reason != "split":
+                if root is not None and _counts_toward_block(root, identifier, reason):
                     group.tried.append(identifier)
                 if root is not None and reason in ("asserted", "unproven"):
                     group.suggestions.append(SuggestedMatch(root.profile_id, identifier, reason))
