@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import requests
+
 from history_import.importer import (
     SPEND_COLUMNS,
     Checkpoint,
@@ -63,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kind = kind_of(args.file)
     except UnreadableFile as error:
-        parser.error(str(error))
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     target = Target(args.url, args.write_key, args.token)
     if kind == "spend" and not target.token:
         target.token = local_admin_token(args.url)
@@ -90,11 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     except UnreadableFile as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (RuntimeError, requests.RequestException) as error:  # a wrong write key, an API down after the retries
+        print(f"error: {error}; the next run goes on after the last batch the API acknowledged", file=sys.stderr)
+        return 2
     finally:
         if bar is not None:
             bar.close()
     report(outcome, time.perf_counter() - started, kind)
-    return 1 if outcome.refused else 0
+    return 1 if outcome.refused_count else 0
 
 
 def report(outcome: Outcome, seconds: float, kind: str) -> None:
@@ -109,8 +115,8 @@ def report(outcome: Outcome, seconds: float, kind: str) -> None:
     )
     for refusal in outcome.refused[:20]:
         print("  " + refusal, file=sys.stderr)
-    if outcome.refused_count > 20:
-        print(f"  ... and {outcome.refused_count - 20} more", file=sys.stderr)
+    if len(outcome.refused) > 20:
+        print(f"  ... and {len(outcome.refused) - 20} more", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -128,8 +128,8 @@ def test_a_batch_answered_after_the_timeout_is_sent_again_not_the_end_of_the_imp
     monkeypatch.setattr("history_import.importer.time.sleep", lambda seconds: None)
 
     # When a batch is sent
-    accepted, duplicates, refusals = sender.send_events([importer.Row(line=1, message={"type": "track"})])
+    answer = sender.send_events([importer.Row(line=1, message={"type": "track"})])
 
     # Then it was sent again and counted once
     assert len(calls) == 2
-    assert (accepted, duplicates, refusals) == (1, 0, [])
+    assert answer == importer.Answer(accepted=1, duplicates=0, refusals=[], refused=0)
