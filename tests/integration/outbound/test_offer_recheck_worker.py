@@ -229,3 +229,32 @@ def test_an_untouched_cart_and_store_send_once_and_leave_the_ticket_open(env: En
     ticket = env.tickets.get(env.code)
     assert ticket is not None
     assert ticket.state is OfferTicketState.OPEN
+
+
+@pytest.mark.parametrize("ending", ["sent", "cancelled"])
+def test_the_delivery_sweep_uses_every_outbox_grant_the_template_gives_it(env: Env, ending: str) -> None:
+    # Least privilege: what the sweep does to outbox items while it sends an offer, or cancels one (cart emptied)
+    from tests.infrastructure.cfn_template import as_list, functions, load_template
+
+    used: set[str] = set()
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        key = params.get("Key") or params.get("Item") or {}
+        if str(key.get("pk", {}).get("S", "")).startswith("OUTBOX#"):
+            used.add(f"dynamodb:{model.name}")
+
+    if ending == "cancelled":
+        env.cart(lines=())
+    env.client.meta.events.register("provide-client-params.dynamodb.*", record)
+    env.clock[0] = DUE + timedelta(seconds=30)
+    assert [a.outcome for a in env.worker().deliver_due()] == [ending]
+    [sweep] = [f for f in functions(load_template()) if f.logical_id == "OutboundDeliveryFunction"]
+    granted = {
+        action
+        for policy in as_list(sweep.properties.get("Policies"))
+        if isinstance(policy, dict)
+        for statement in as_list(policy.get("Statement"))
+        if statement.get("Sid") == "KeepTheOutbox"
+        for action in as_list(statement["Action"])
+    }
+    assert granted == used == {"dynamodb:UpdateItem"}
