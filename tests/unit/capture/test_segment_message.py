@@ -171,3 +171,45 @@ def test_page_category_is_kept() -> None:
     event = _accept({"type": "page", "anonymousId": "a", "messageId": "m", "category": "Shop", "name": "Coats"}).event
     assert event.name == "Coats"
     assert event.properties["category"] == "Shop"
+
+
+# ---------------------------------------------------------------- what the KPIs count is checked at the gate
+ORDER = {"type": "track", "event": "Order Completed", "userId": "c-1", "messageId": "m-o"}
+
+
+@pytest.mark.parametrize(
+    ("properties", "field"),
+    [({"revenue": "abc", "currency": "TRY"}, "properties.revenue"),
+     ({"revenue": True, "currency": "TRY"}, "properties.revenue"),
+     ({"total": "1" + "0" * 300, "currency": "TRY"}, "properties.total"),
+     ({"revenue": -1e12, "currency": "TRY"}, "properties.revenue"),
+     ({"revenue": "NaN", "currency": "TRY"}, "properties.revenue"),
+     ({"revenue": 10, "currency": 949}, "properties.currency"),
+     ({"revenue": 10, "currency": "lira"}, "properties.currency")],
+)  # fmt: skip
+def test_an_order_the_kpis_could_never_count_is_refused_naming_the_field(
+    properties: dict[str, Any], field: str
+) -> None:
+    assert field in [problem.field for problem in _refuse({**ORDER, "properties": properties})]
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [{"revenue": 19.9, "currency": "TRY"}, {"total": "100.50", "currency": " eur "}, {"revenue": 0, "currency": "JPY"},
+     {"revenue": None, "total": 5, "currency": "TRY"}, {"order_id": "o-1"}, {"revenue": 10}],
+)  # fmt: skip
+def test_an_order_with_countable_or_absent_figures_is_accepted(properties: dict[str, Any]) -> None:
+    # (an order without an amount or currency still closes a cart and ends a journey; the KPIs leave it out)
+    assert _accept({**ORDER, "properties": properties}).event.properties == properties
+
+
+def test_a_refund_and_a_survey_answer_are_checked_too() -> None:
+    refund = {**ORDER, "event": "Order Refunded", "properties": {"total": "x", "currency": "TRY"}}
+    assert [problem.field for problem in _refuse(refund)] == ["properties.total"]
+    survey = {**ORDER, "event": "Survey Answered"}
+    assert [problem.field for problem in _refuse({**survey, "properties": {"csat": 9}})] == ["properties.csat"]
+    assert [problem.field for problem in _refuse({**survey, "properties": {"nps": 7.5}})] == ["properties.nps"]
+    assert _accept({**survey, "properties": {"nps": "7"}}).event.name == "Survey Answered"
+    assert _accept({**survey, "properties": {"comment": "great"}}).event.name == "Survey Answered"
+    # other events' properties are the sender's own business
+    assert _accept({**ORDER, "event": "Product Added", "properties": {"price": "free"}}).event.name == "Product Added"

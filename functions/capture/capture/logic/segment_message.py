@@ -28,6 +28,7 @@ from capture.models.segment import (
     SegmentMessage,
 )
 from capture.secrets import WriteKeySource
+from omnichannel import counted_figures
 from omnichannel.canonical_event import CanonicalEvent, EventType, event_id_for
 from omnichannel.identifiers import (
     TRAIT_IDENTIFIERS,
@@ -172,6 +173,10 @@ def _to_canonical(
     problems = []
     if message.type == "track" and not (message.event and message.event.strip()):
         problems.append(MessageProblem(field=f"{prefix}event", message="a track call needs an event name"))
+    if message.type == "track" and message.event:
+        # an order's amount and currency, a survey's score: what the KPIs could never count is refused here
+        for field, why in counted_figures.problems(message.event.strip(), message.properties):
+            problems.append(MessageProblem(field=f"{prefix}properties.{field}", message=why))
     group_id, problem = _cleaned_id("groupId", message.groupId, prefix, required=message.type == "group")
     problems += problem
     # alias: previousId is the id being linked (an anonymous id, or an earlier user id): the same cleaning and

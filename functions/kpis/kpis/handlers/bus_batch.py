@@ -25,10 +25,8 @@ from omnichannel.bus_batch import BatchOutcome, BusBatchConsumer
 
 def apply_batch(events: Sequence[Mapping[str, Any]]) -> BatchOutcome:
     result = wiring.get_rollup_service().apply_batch(events)
-    for outcome, count in sorted(Counter(result.outcomes).items()):
+    for outcome, count in sorted(Counter(result.outcomes).items()):  # KpiEventsUncountable: quarantined or not
         metrics.add_metric(name=f"KpiEvents{outcome.capitalize()}", unit="Count", value=count)
-    if result.poison:
-        metrics.add_metric(name="KpiEventsUncountable", unit="Count", value=len(result.poison))
     return BatchOutcome(poison=dict(result.poison))
 
 

@@ -22,6 +22,7 @@ from kpis.logic.facts import Campaign, Fact, FactKind
 from kpis.logic.money import FxRates, MoneyError, amount, currency_code
 from omnichannel.canonical_event import CanonicalEvent, EventType
 from omnichannel.cart_events import CartRecovered
+from omnichannel.counted_figures import whole_score
 
 TRACKED = {
     "Order Completed": FactKind.ORDER,
@@ -39,18 +40,10 @@ class UncountableEvent(ValueError):
 
 
 def _score(properties: dict[str, Any], name: str, low: int, high: int) -> int | None:
-    value = properties.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise UncountableEvent(f"properties.{name}: not a number")
     try:
-        number = float(value)
+        return whole_score(properties.get(name), low, high)
     except ValueError as error:
-        raise UncountableEvent(f"properties.{name}: not a number") from error
-    if number != int(number) or not low <= number <= high:
-        raise UncountableEvent(f"properties.{name}: must be a whole number from {low} to {high}")
-    return int(number)
+        raise UncountableEvent(f"properties.{name}: {error}") from error
 
 
 def _visitor(identifiers: dict[str, str]) -> str:

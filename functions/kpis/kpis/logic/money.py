@@ -3,10 +3,23 @@ conversion into the reporting currency at a configured rate (the rate is recorde
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+
+from omnichannel.counted_figures import MAX_AMOUNT, MoneyError, currency_code, parse_amount
+
+__all__ = [
+    "MAX_AMOUNT",
+    "ZERO",
+    "Conversion",
+    "FxRates",
+    "MoneyError",
+    "amount",
+    "currency_code",
+    "minor_unit",
+    "quantum",
+]
 
 # ISO 4217 minor units that are not 2 (everything else: 2).
 _MINOR_UNITS = {
@@ -14,14 +27,7 @@ _MINOR_UNITS = {
     "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3, "UGX": 0, "UYI": 0, "UYW": 4, "VND": 0,
     "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
 }  # fmt: skip
-_CODE = re.compile(r"^[A-Z]{3}$")
 ZERO = Decimal(0)
-# Larger amounts are refused: DynamoDB numbers hold 38 digits, and a sum of such amounts must stay exact.
-MAX_AMOUNT = Decimal(10) ** 15
-
-
-class MoneyError(ValueError):
-    """An amount or currency that cannot be counted."""
 
 
 def minor_unit(currency: str) -> int:
@@ -32,29 +38,10 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_unit(currency))
 
 
-def currency_code(value: Any) -> str:
-    code = str(value or "").strip().upper()
-    if not _CODE.match(code):
-        raise MoneyError(f"currency {value!r} is not an ISO 4217 code")
-    return code
-
-
 def amount(value: Any, currency: str) -> Decimal:
-    """A JSON amount (string, int or the float an SDK sent) as a Decimal in the currency's minor unit.
-
-    A float goes through its shortest repr (``19.9`` -> ``Decimal('19.9')``), never through binary expansion.
-    """
-    if isinstance(value, bool) or value is None:
-        raise MoneyError(f"amount {value!r} is not a number")
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation as error:
-        raise MoneyError(f"amount {value!r} is not a number") from error
-    if not number.is_finite():
-        raise MoneyError(f"amount {value!r} is not finite")
-    if abs(number) > MAX_AMOUNT:  # beyond it, quantize raises InvalidOperation and sums stop fitting DynamoDB
-        raise MoneyError(f"amount {value!r} is larger than {MAX_AMOUNT:,}")
-    return number.quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
+    """A JSON amount (``omnichannel.counted_figures.parse_amount``: capture checked it by the same rule) in the
+    currency's minor unit."""
+    return parse_amount(value).quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ from kpis.logic.ports import (
     KpiRepository,
     SessionMarker,
 )
+from omnichannel.canonical_event import CAPTURE_SOURCE
+from omnichannel.identifiers import Provenance
 from omnichannel.kpi_events import LifecycleChanged, lifecycle_event_id
 
 # Which identifier names the customer when several are known and no profile holds any yet.
@@ -173,6 +175,20 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _figures_anyone_sent(event: Mapping[str, Any], error: Exception) -> bool:
+    """Whether the figures that cannot be counted came from a public client write key (an order without a currency,
+    say: capture refuses malformed ones). Such an event is left out and counted (``KpiEventsUncountable``), not
+    quarantined: whoever holds the public key must not be able to fill the dead-letter queue and keep its alarm
+    ringing. From a verified source (a server key, a webhook) it is an integration's fault, quarantined."""
+    detail = event.get("detail")
+    return (
+        isinstance(error, UncountableEvent | MoneyError)
+        and event.get("source") == CAPTURE_SOURCE
+        and isinstance(detail, Mapping)
+        and detail.get("provenance", Provenance.ASSERTED.value) != Provenance.VERIFIED.value
+    )
+
+
 class RollupService:
     def __init__(
         self,
@@ -267,8 +283,9 @@ class RollupService:
             except (UncountableEvent, ValidationError, MoneyError, ArithmeticError, ValueError) as error:
                 # parse is pure: whatever it raises (a date past the calendar's end, an amount that overflows) it
                 # raises for this event every time, so the event is poison, not the batch.
-                result.poison[index] = _reason(error)
                 result.outcomes[index] = "uncountable"
+                if not _figures_anyone_sent(event, error):
+                    result.poison[index] = _reason(error)
                 continue
             if isinstance(meaning, Fact):
                 facts.append((index, meaning))
