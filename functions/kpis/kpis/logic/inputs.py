@@ -22,7 +22,7 @@ from kpis.logic.facts import Campaign, Fact, FactKind
 from kpis.logic.money import FxRates, MoneyError, amount, currency_code
 from omnichannel.canonical_event import CanonicalEvent, EventType
 from omnichannel.cart_events import CartRecovered
-from omnichannel.counted_figures import whole_score
+from omnichannel.counted_figures import amount_field, whole_score
 
 TRACKED = {
     "Order Completed": FactKind.ORDER,
@@ -89,20 +89,19 @@ def fact_from_event(event: CanonicalEvent, zone: ZoneInfo, fx: FxRates) -> Fact 
     properties = event.properties
     money = None
     nps = csat = None
-    try:
-        if kind is FactKind.ORDER:
-            raw = properties.get("revenue", properties.get("total"))
+    if kind in (FactKind.ORDER, FactKind.REFUND):
+        field = amount_field(event.name, properties)  # the field capture checked at its gate
+        try:
             code = currency_code(properties.get("currency"))
-            value = amount(raw, code)
-            if value < 0:
-                raise MoneyError(f"amount {raw!r} is negative (a refund is an Order Refunded)")
-            money = fx.convert(value, code)
-        elif kind is FactKind.REFUND:
-            raw = properties.get("total", properties.get("revenue"))
-            code = currency_code(properties.get("currency"))
-            money = fx.convert(abs(amount(raw, code)), code)
-    except MoneyError as error:
-        raise UncountableEvent(f"properties: {error}") from error
+        except MoneyError as error:
+            raise UncountableEvent(f"properties.currency: {error}") from error
+        try:
+            value = amount(properties.get(field), code)
+            if kind is FactKind.ORDER and value < 0:
+                raise MoneyError(f"amount {properties.get(field)!r} is negative (a refund is an Order Refunded)")
+        except MoneyError as error:
+            raise UncountableEvent(f"properties.{field}: {error}") from error
+        money = fx.convert(abs(value) if kind is FactKind.REFUND else value, code)
     if kind is FactKind.SURVEY:
         nps = _score(properties, "nps", 0, 10)
         csat = _score(properties, "csat", 1, 5)
