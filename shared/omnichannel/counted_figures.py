@@ -26,6 +26,16 @@ _CODE = re.compile(r"^[A-Z]{3}$")
 _AMOUNT_FIELDS = {ORDER_COMPLETED: ("revenue", "total"), ORDER_REFUNDED: ("total", "revenue")}
 
 
+def _shown(value: Any) -> str:
+    """A refused value as a message quotes it: its repr, at most 40 characters (the sender's text goes back to them
+    and into a quarantine reason, never whole)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's 4,300-digit limit for text
+        return "(a number too long to print)"
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be counted."""
 
@@ -33,7 +43,7 @@ class MoneyError(ValueError):
 def currency_code(value: Any) -> str:
     code = str(value or "").strip().upper() if isinstance(value, str) else ""
     if not _CODE.match(code):
-        raise MoneyError(f"currency {value!r} is not an ISO 4217 code")
+        raise MoneyError(f"currency {_shown(value)} is not an ISO 4217 code")
     return code
 
 
@@ -41,15 +51,15 @@ def parse_amount(value: Any) -> Decimal:
     """A JSON amount (string, int or the float an SDK sent; a Decimal) as a Decimal, unrounded. A float goes through its
     shortest repr (``19.9`` -> ``Decimal('19.9')``), never through binary expansion."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise MoneyError(f"amount {value!r} is not a number")
+        raise MoneyError(f"amount {_shown(value)} is not a number")
     try:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation as error:
-        raise MoneyError(f"amount {value!r} is not a number") from error
+    except (InvalidOperation, ValueError) as error:  # ValueError: an int past Python's 4,300-digit str limit
+        raise MoneyError(f"amount {_shown(value)} is not a number") from error
     if not number.is_finite():
-        raise MoneyError(f"amount {value!r} is not finite")
+        raise MoneyError(f"amount {_shown(value)} is not finite")
     if abs(number) > MAX_AMOUNT:  # beyond it, quantize raises InvalidOperation and sums stop fitting DynamoDB
-        raise MoneyError(f"amount {value!r} is larger than {MAX_AMOUNT:,}")
+        raise MoneyError(f"amount {_shown(value)} is larger than {MAX_AMOUNT:,}")
     return number
 
 
@@ -61,7 +71,7 @@ def whole_score(value: Any, low: int, high: int) -> int | None:
         raise ValueError("not a number")
     try:
         number = float(value)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:  # OverflowError: an int too large for a float
         raise ValueError("not a number") from error
     if not math.isfinite(number) or number != int(number) or not low <= number <= high:
         raise ValueError(f"must be a whole number from {low} to {high}")

@@ -213,3 +213,14 @@ def test_a_refund_and_a_survey_answer_are_checked_too() -> None:
     assert _accept({**survey, "properties": {"comment": "great"}}).event.name == "Survey Answered"
     # other events' properties are the sender's own business
     assert _accept({**ORDER, "event": "Product Added", "properties": {"price": "free"}}).event.name == "Product Added"
+
+
+@pytest.mark.parametrize("claimed", ["WhatsApp", " sms ", "INSTAGRAM", "phone"])
+def test_a_client_keys_claim_of_a_provider_channel_never_speaks_for_a_customer(claimed: str) -> None:
+    # However it spells the channel, a client key's message there is analytics, not the customer's own reply
+    from omnichannel.channel_replies import consent_reply, speaks_for_customer
+
+    stop = {"type": "track", "event": "Message Received", "userId": "c-1", "messageId": "m-stop"}
+    event = _accept({**stop, "context": {"channel": claimed}, "properties": {"text": "STOP", "opt_out": True}}).event
+    assert event.channel.value == claimed.strip().lower()
+    assert (speaks_for_customer(event), consent_reply(event)) == (False, None)

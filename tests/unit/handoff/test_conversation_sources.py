@@ -55,3 +55,13 @@ def test_a_signed_stop_dated_ahead_counts_from_its_receipt() -> None:
     later = message(Channel.WHATSAPP, Provenance.VERIFIED, "START", T0 + timedelta(minutes=1))
     later = later.model_copy(update={"received_at": T0 + timedelta(minutes=1)})
     assert apply_event(ahead, later, None).consent is Consent.OPTED_IN
+
+
+def test_a_signed_stop_from_year_one_is_recorded_and_the_next_real_reply_wins() -> None:
+    contact = Contact(Channel.WHATSAPP, IdentifierType.WHATSAPP, WA_ID)
+    ancient = message(Channel.WHATSAPP, Provenance.VERIFIED, "STOP", datetime(1, 1, 1, tzinfo=UTC))
+    stopped = apply_event(Conversation(contact), ancient, None)
+    assert (stopped.consent, stopped.consent_at) == (Consent.OPTED_OUT, "0001-01-01T00:00:00.000Z")
+    assert (
+        apply_event(stopped, message(Channel.WHATSAPP, Provenance.VERIFIED, "START"), None).consent is Consent.OPTED_IN
+    )

@@ -85,3 +85,13 @@ def test_only_sms_and_whatsapp_messages_carry_consent() -> None:
 )  # fmt: skip
 def test_who_speaks_for_a_customer(channel: Channel, provenance: Provenance, speaks: bool) -> None:
     assert speaks_for_customer(message(channel, provenance)) is speaks
+
+
+def test_a_reply_from_year_one_keeps_its_date_and_never_outranks_a_later_one() -> None:
+    # A verified source's clock at 0001-01-01: the reply is the oldest possible, so any real later reply wins
+    ancient = consent_reply(message(occurred_at=datetime(1, 1, 1, tzinfo=UTC), text="START"))
+    assert ancient is not None
+    assert ancient.at == datetime(1, 1, 1, tzinfo=UTC)
+    later = consent_reply(message(text="STOP"))
+    assert later is not None
+    assert later.at > ancient.at
