@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from local_runtime.runtime import LocalRuntime
-from omnichannel.identifiers import identifier_digest
+from omnichannel.identifiers import IdentifierType, identifier_digest
 from omnichannel.profile_events import PROFILES_SOURCE
 from omnichannel.stored_event import decode_event
 from tests.e2e.test_cart_journey import WRITE_KEY_AUTH
@@ -18,7 +18,7 @@ def event_ids_of(rt: LocalRuntime, user_id: str) -> list[str]:
     client = rt.client("dynamodb")
     items = client.scan(TableName=rt.table_name("EventsTable"))["Items"]
     events = [decode_event(item) for item in items if item["sk"]["S"] == "EVENT"]
-    return [event.event_id for event in events if event.identifiers.get("user_id") == user_id]
+    return [event.event_id for event in events if event.identifiers.get(IdentifierType.USER_ID) == user_id]
 
 
 def request(user_id: str, event_ids: object, **overrides: object) -> dict[str, object]:
