@@ -159,7 +159,11 @@ def aws_calls(count: int) -> None:
                 "StreamEnabled": True,
                 "StreamViewType": table["StreamSpecification"]["StreamViewType"],
             },
-            **{k: table[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")},
+            **{
+                k: table[k]
+                for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+                if k in table
+            },
         )
         stream = StreamReader("events")
         boto3.client("events").create_event_bus(Name="bench-bus")

@@ -94,6 +94,27 @@ def table_properties(logical_id: str) -> dict[str, Any]:
     return properties
 
 
+def legacy_identifier_indexes() -> dict[str, Any]:
+    """Capture's identifier indexes as they were until issue 14 (one sparse keys-only index per identifier type,
+    ``occurred_at`` as range key): the *before* of the timeline comparison reads through them."""
+    kinds = [kind.value for kind in IdentifierType]
+    return {
+        "AttributeDefinitions": [{"AttributeName": "occurred_at", "AttributeType": "S"}]
+        + [{"AttributeName": f"id_{kind}", "AttributeType": "S"} for kind in kinds],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": f"by_{kind}",
+                "KeySchema": [
+                    {"AttributeName": f"id_{kind}", "KeyType": "HASH"},
+                    {"AttributeName": "occurred_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+            for kind in kinds
+        ],
+    }
+
+
 def create_table(client: Any, name: str, logical_id: str) -> None:
     properties = table_properties(logical_id)
     args = {
@@ -101,6 +122,10 @@ def create_table(client: Any, name: str, logical_id: str) -> None:
         for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
         if key in properties
     }
+    if logical_id == "EventsTable" and "GlobalSecondaryIndexes" not in args:
+        legacy = legacy_identifier_indexes()
+        args["AttributeDefinitions"] = [*args["AttributeDefinitions"], *legacy["AttributeDefinitions"]]
+        args["GlobalSecondaryIndexes"] = legacy["GlobalSecondaryIndexes"]
     client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **args)
 
 
@@ -126,7 +151,8 @@ def event(identifiers: dict[str, str], at: datetime | None = None) -> CanonicalE
 
 
 def store_history(client: Any, identifiers: dict[str, str], count: int) -> None:
-    """``count`` captured events carrying these identifiers, as capture stores them (its indexes included)."""
+    """``count`` captured events carrying these identifiers, as capture stored them until issue 14 (with the
+    attributes of its identifier indexes, which the *before* timeline reads)."""
     with_keys = {f"id_{kind}": {"S": value} for kind, value in identifiers.items()}
     for start in range(0, count, 25):
         batch = []

@@ -1,5 +1,6 @@
 """What the profiles function puts on the bus: ``profile.created``, ``profile.updated``, ``profile.merged``,
-``profile.unmerged`` and ``profile.erased`` (source ``omnichannel.profiles``).
+``profile.unmerged`` and ``profile.erased`` (source ``omnichannel.profiles``), and ``events.erasure_requested``: the
+stored events capture is to erase or redact (the profiles function knows them from its timeline rows).
 
 Every detail carries a stable ``event_id`` (consumers are idempotent on it) and the profile ids involved.
 Identifiers are written as in the canonical event: type -> normalised value(s), the same spelling
@@ -31,6 +32,7 @@ class ProfileEventType(StrEnum):
     MERGED = "profile.merged"
     UNMERGED = "profile.unmerged"
     ERASED = "profile.erased"
+    EVENTS_ERASURE_REQUESTED = "events.erasure_requested"
 
 
 def profile_event_id(*parts: str) -> str:
@@ -102,3 +104,28 @@ class ProfileErased(_ProfileEvent):
     profile_id: str
     profile_ids: list[str]
     identifiers: IdentifierSets = Field(default_factory=dict)
+
+
+# Event ids an ``events.erasure_requested`` names at most: about 40 KB of ids, so an entry stays in one 64 KB chunk
+# of the bus (and a profiles-table item far under its 400 KB) even beside a few hundred identifier digests.
+EVENT_IDS_PER_ERASURE_REQUEST = 1000
+
+
+class EventsErasureRequested(_ProfileEvent):
+    """Capture's part of an erasure: erase these stored events of an erased customer, or take the customer out.
+
+    ``event_ids`` are every captured event that carries one of the erased identifiers, as the profiles function
+    knows them: the erased profiles' timelines (merged ones too), the events resolved to someone else that carry one
+    of the identifiers (their cross-references), or one event that arrived after the erasure carrying a suppressed
+    identifier (``profile_id`` is then ``None``). ``erased`` holds the identifiers' one-way digests
+    (``omnichannel.identifiers.identifier_digest``), never their values; ``profile_ids`` the erased profiles. An
+    event stays, without the erased identifiers, when another of its identifiers belongs to a profile that is not
+    erased; otherwise it goes. A customer with many events is announced in ``parts`` requests, ``part`` 1 to ``parts``.
+    """
+
+    profile_id: str | None = None
+    profile_ids: list[str] = Field(default_factory=list)
+    erased: list[str] = Field(description="Digests of the erased identifiers (identifier_digest)")
+    event_ids: list[str] = Field(max_length=EVENT_IDS_PER_ERASURE_REQUEST)
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)

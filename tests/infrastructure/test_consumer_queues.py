@@ -144,9 +144,3 @@ def test_the_lake_bucket_is_private_encrypted_and_expires_what_it_keeps() -> Non
     table = RESOURCES["RawMessagesTable"]["Properties"]["TableInput"]
     assert table["Parameters"]["projection.enabled"] == "true"
     assert [column["Name"] for column in table["StorageDescriptor"]["Columns"]][:2] == ["event_id", "message_id"]
-
-
-def test_capture_s_identifier_indexes_project_keys_only() -> None:
-    indexes = RESOURCES["EventsTable"]["Properties"]["GlobalSecondaryIndexes"]
-    assert indexes
-    assert {index["Projection"]["ProjectionType"] for index in indexes} == {"KEYS_ONLY"}

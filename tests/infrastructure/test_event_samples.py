@@ -132,6 +132,7 @@ PROFILE_BUS_FILES = [path for path in BUS_FILES if _load(path)["source"] == "omn
 @pytest.mark.parametrize("path", PROFILE_BUS_FILES, ids=_id)
 def test_profile_bus_sample_is_what_the_profiles_function_publishes(path: Path) -> None:
     from omnichannel.profile_events import (
+        EventsErasureRequested,
         ProfileCreated,
         ProfileErased,
         ProfileMerged,
@@ -145,6 +146,7 @@ def test_profile_bus_sample_is_what_the_profiles_function_publishes(path: Path) 
         "profile.merged": ProfileMerged,
         "profile.unmerged": ProfileUnmerged,
         "profile.erased": ProfileErased,
+        "events.erasure_requested": EventsErasureRequested,
     }
     event = _load(path)
     detail = models[event["detail-type"]].model_validate(event["detail"])

@@ -172,3 +172,24 @@ def test_group_traits_describe_the_group_not_the_person(shop: Shop) -> None:
         }
     ]
     assert json.dumps(shop.my_profile(user)["traits"]).count("Moda Ltd") == 0
+
+
+def test_an_order_in_flight_during_the_erasure_is_erased_too(shop: Shop) -> None:
+    run = tag()
+    user, email = f"sub-f-{run}", f"flight.{run}@posta.com.tr"
+    shop.identify(userId=user, traits={"email": email})
+    shop.settle()
+    profile = shop.profile_by("email", email)
+    assert profile is not None
+    # Given an order capture stored but the resolver has not seen yet when an admin erases the customer
+    shop.track("Order Completed", userId=user, properties={"order_id": f"OF-{run}", "total": 7, "email": email})
+    erased = shop.rt.request("DELETE", f"/profiles/{profile['profile_id']}", headers=shop.admin)
+    assert erased.status == 200, erased.body
+    # When everything is delivered (the order reaches the resolver after the erasure)
+    shop.settle()
+    # Then neither the profiles nor the events table holds the customer or their order: the resolver saw the
+    # suppressed identifiers and had capture erase the order
+    for table in ("ProfilesTable", "EventsTable"):
+        stored = text_of(_scan(shop, table))
+        for value in (user, email, f"OF-{run}"):
+            assert value not in stored, (table, value)

@@ -3,11 +3,12 @@
 Items
 - event:  ``pk = EVENT#<event_id>``, ``sk = EVENT``; ``event``: the compact canonical event (its ``context`` without
   what no consumer reads), its JSON zlib-compressed (``omnichannel.stored_event``: a typical web event's 1.3 KB of
-  JSON becomes about 0.4 KB, so an item stays well under the 1 KB of one write unit);
-  ``occurred_at``; one ``id_<type>`` attribute per identifier (each is the key of a sparse index ``by_<type>``
-  whose range key is ``occurred_at``; the indexes project keys only, and a reader fetches the events it shows with
-  ``BatchGetItem``); ``expires_at`` (TTL). Nothing else: the raw message goes to the data lake (S3, through
-  Firehose, see ``raw_archive``), and what the canonical event holds is not repeated beside it.
+  JSON becomes about 0.4 KB, so an item stays well under the 1 KB of one write unit); ``expires_at`` (TTL).
+  Nothing else: the raw message goes to the data lake (S3, through Firehose, see ``raw_archive``), what the
+  canonical event holds is not repeated beside it, and the table has no index: every reader knows the ids it
+  wants (the profiles timeline, an erasure request) and reads by key. Items stored before the identifier indexes
+  were dropped still hold ``occurred_at`` and one ``id_<type>`` attribute per identifier: harmless, never read, and
+  removed when the event is redacted.
 - outbox: ``pk = OUTBOX#<shard>``, ``sk = <time>#<uuid>``, ``event_ids`` (the ids of events stored but not yet
   published), ``attempts`` (the relay's failed attempts). ``<time>`` is when the entry was parked or, after a
   failed attempt, until when it waits: the relay reads each shard oldest first, and a failing entry is
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -44,6 +45,7 @@ from capture.logic.capture_service import IncomingEvent, OutboxEntry, StoreResul
 from capture.logic.outbox_relay import RELAY_BUDGET
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
 from omnichannel.dynamodb import condition_failed, ttl_after
+from omnichannel.identifiers import IdentifierType
 from omnichannel.retry import attempts
 from omnichannel.stored_event import EVENT_ATTRIBUTE, compact_json, decode_event, encode_event
 
@@ -68,25 +70,17 @@ def event_key(event_id: str) -> dict[str, Any]:
     return {"pk": {"S": EVENT_PREFIX + event_id}, "sk": {"S": EVENT_SK}}
 
 
-def identifier_attribute(identifier_type: str) -> str:
-    return f"id_{identifier_type}"
-
-
-def identifier_index(identifier_type: str) -> str:
-    return f"by_{identifier_type}"
+# What items stored before the identifier indexes were dropped still hold beside the event (never read)
+LEGACY_ATTRIBUTES = ("occurred_at", *(f"id_{kind.value}" for kind in IdentifierType))
 
 
 def event_item(incoming: IncomingEvent, expires_at: int) -> dict[str, Any]:
     event = incoming.event
-    item: dict[str, Any] = {
+    return {
         **event_key(event.event_id),
-        "occurred_at": {"S": utc_iso(event.occurred_at)},
         EVENT_ATTRIBUTE: encode_event(compact_json(event)),
         "expires_at": {"N": str(expires_at)},
     }
-    for identifier_type, value in event.identifiers.items():
-        item[identifier_attribute(identifier_type)] = {"S": value}
-    return item
 
 
 def event_id_of_item(item: dict[str, Any]) -> str:
@@ -317,49 +311,7 @@ class DynamoDBEventStore:
         item = response.get("Item")
         return event_from_item(item) if item else None
 
-    def events_of_identifier(
-        self, identifier_type: str, value: str, *, limit: int = 50, start: dict[str, Any] | None = None
-    ) -> tuple[list[CanonicalEvent], dict[str, Any] | None]:
-        """All events carrying one identifier, newest first (one page and the key of the next)."""
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": identifier_index(identifier_type),
-            "KeyConditionExpression": "#id = :value",
-            "ExpressionAttributeNames": {"#id": identifier_attribute(identifier_type)},
-            "ExpressionAttributeValues": {":value": {"S": value}},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if start:
-            query["ExclusiveStartKey"] = start
-        response = self._client.query(**query)  # the index holds keys only: the events come from the table
-        ids = [event_id_of_item(item) for item in response.get("Items", [])]
-        found = {event.event_id: event for event in self.load_events(ids)}
-        return [found[event_id] for event_id in ids if event_id in found], response.get("LastEvaluatedKey")
-
     # -- erasure (the decision: logic/erasure.py) -----------------------------------------------------------
-    def event_ids_carrying(self, identifiers: Sequence[tuple[str, str]]) -> list[str]:
-        """The ids of every stored event carrying any of these identifiers, through the identifier indexes (keys
-        only, so it works whatever the indexes project)."""
-        found: dict[str, None] = {}
-        for identifier_type, value in identifiers:
-            query: dict[str, Any] = {
-                "TableName": self._table,
-                "IndexName": identifier_index(identifier_type),
-                "KeyConditionExpression": "#id = :value",
-                "ExpressionAttributeNames": {"#id": identifier_attribute(identifier_type)},
-                "ExpressionAttributeValues": {":value": {"S": value}},
-                "ProjectionExpression": "pk",
-            }
-            while True:
-                response = self._client.query(**query)
-                for item in response.get("Items", []):
-                    found[event_id_of_item(item)] = None
-                if not response.get("LastEvaluatedKey"):
-                    break
-                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return list(found)
-
     def delete_events(self, event_ids: Sequence[str]) -> int:
         keys = [event_key(event_id) for event_id in dict.fromkeys(event_ids)]
         for start in range(0, len(keys), 25):
@@ -370,25 +322,20 @@ class DynamoDBEventStore:
                 request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
         return len(keys)
 
-    def redact_event(self, event: CanonicalEvent, removed: Iterable[str]) -> None:
+    def redact_event(self, event: CanonicalEvent) -> None:
         """Keep ``event`` as given (someone's identifiers taken out): its stored form rewritten (the same compact
-        encoding as a new item, ``omnichannel.stored_event``), and the index attributes of the removed identifier
-        types with it; a raw message an older item still holds is dropped (raw messages are in the data lake now:
+        encoding as a new item, ``omnichannel.stored_event``); what an older item still holds beside it goes (its
+        index-era ``occurred_at`` and ``id_<type>`` attributes, a raw message: raw messages are in the data lake now,
         docs/security.md says what erasure leaves there)."""
-        gone = sorted(
-            identifier_attribute(kind) for kind in {str(kind) for kind in removed} if kind not in event.identifiers
-        )
-        # ``raw``: an item stored before capture kept raw messages in the lake only may still hold one
-        update = "SET #e = :e REMOVE " + ", ".join(["#raw", *(f"#g{n}" for n in range(len(gone)))])
+        removed = ["raw", *LEGACY_ATTRIBUTES]
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=event_key(event.event_id),
-                UpdateExpression=update,
+                UpdateExpression="SET #e = :e REMOVE " + ", ".join(f"#r{n}" for n in range(len(removed))),
                 ExpressionAttributeNames={
                     "#e": EVENT_ATTRIBUTE,
-                    "#raw": "raw",
-                    **{f"#g{n}": name for n, name in enumerate(gone)},
+                    **{f"#r{n}": name for n, name in enumerate(removed)},
                 },
                 ExpressionAttributeValues={":e": encode_event(compact_json(event))},
                 ConditionExpression="attribute_exists(pk)",
@@ -396,7 +343,3 @@ class DynamoDBEventStore:
         except ClientError as error:
             if not condition_failed(error):  # gone meanwhile (its retention ran out): nothing left to redact
                 raise
-
-    def erase_events_of(self, identifiers: Sequence[tuple[str, str]]) -> int:
-        """Delete every stored event carrying any of these identifiers, shared or not (a bulk purge)."""
-        return self.delete_events(self.event_ids_carrying(identifiers))

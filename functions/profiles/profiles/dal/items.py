@@ -11,6 +11,14 @@
 - suggested match: ``PROFILE#<id>`` / ``SUGGEST#<other id>``: an asserted link that did not merge, for staff.
 - timeline: ``TL#<id>`` / ``<occurred_at>#<event_id>``: the resolver's decision that this event is this profile's;
   ``ids``: digests of the event's identifiers the profile held (no values).
+- cross-reference: ``XREF#<digest>`` / ``<event_id>``: an event carrying the identifier of that digest that is in
+  no timeline of the identifier's profile (resolved to another profile, or to none: the identifier was refused by a
+  limit, a split or the asserted-link rule, or blocked), so that an erasure of the identifier's profile finds it;
+  ``profile_id`` (where it was resolved, if anywhere), ``expires_at`` as the timeline's. Written only for such
+  events (rare), and for the rows an unmerge leaves with the survivor though they carry restored identifiers.
+- erasure request: ``ERASURE#<profile id>`` (or ``ERASURE#EVENT#<event_id>`` for one late event) / ``<part>#<hash>``:
+  the stored events capture is to erase or redact, ``event_ids`` and ``erased`` (identifier digests, no values);
+  the stream announces each once as ``events.erasure_requested`` (the table is the outbox); expires in 8 days.
 - resolved event: ``EVENT#<event_id>`` / ``RESOLVED``: idempotency, written in the same transaction as the change.
 - erasure: ``ERASED#<id>`` / ``ERASED``: who erased it and when (no personal data): answers 410.
 - suppression: ``SUPPRESSED#<digest>`` / ``SUPPRESSED``: an erased identifier's one-way digest: never linked again
@@ -37,10 +45,16 @@ ERASED_SK = "ERASED"
 SUPPRESSED_SK = "SUPPRESSED"
 BLOCKED_PK = "BLOCKED"
 TIMELINE_PREFIX = "TL#"
+REFERENCE_PREFIX = "XREF#"
+ERASURE_PREFIX = "ERASURE#"
 
 
 def timeline_pk(profile_id: str) -> str:
     return f"{TIMELINE_PREFIX}{profile_id}"
+
+
+def reference_pk(digest: str) -> str:
+    return f"{REFERENCE_PREFIX}{digest}"
 
 
 def suppressed_pk(digest: str) -> str:

@@ -10,19 +10,21 @@ the commit and is only an optimisation: lookups follow ``merged_into`` pointers 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from omnichannel.dynamodb import cancellation_codes, condition_failed, error_code, ttl_after
 from omnichannel.identifiers import IdentifierType, identifier_digest
-from omnichannel.profile_events import profile_event_id
+from omnichannel.profile_events import EVENT_IDS_PER_ERASURE_REQUEST, profile_event_id
 from profiles.dal.items import (
     BLOCKED_PK,
     ERASED_SK,
+    ERASURE_PREFIX,
     ID_SK,
     PROFILE_SK,
     RESOLVED_SK,
@@ -38,6 +40,7 @@ from profiles.dal.items import (
     profile_pk,
     profile_to_item,
     profile_to_json,
+    reference_pk,
     suppressed_pk,
     timeline_pk,
 )
@@ -55,6 +58,7 @@ from profiles.logic.resolution import Plan, TimelineEntry
 from profiles.models.profile import Profile
 
 RESOLVED_RETENTION = timedelta(days=8)  # longer than any redelivery (EventBridge retries for at most a day)
+ERASURE_REQUEST_RETENTION = RESOLVED_RETENTION  # the stream has published it long before (it keeps 24 hours)
 MAX_POINTER_HOPS = 16
 _BATCH_GET = 100
 _BATCH_WRITE = 25
@@ -145,7 +149,9 @@ class DynamoDBProfileStore:
             if sk == RESOLVED_SK:
                 view.already_resolved = True
             elif sk == SUPPRESSED_SK:
-                view.excluded.add(digests[item["pk"]["S"].removeprefix("SUPPRESSED#")])
+                suppressed = digests[item["pk"]["S"].removeprefix("SUPPRESSED#")]
+                view.excluded.add(suppressed)
+                view.suppressed.add(suppressed)
             else:
                 _, kind, value = item["pk"]["S"].split("#", 2)
                 identifier = (IdentifierType(kind), value)
@@ -384,6 +390,84 @@ class DynamoDBProfileStore:
         """The timeline row of an event that changed nothing else (a redelivery writes the same row again)."""
         self._client.put_item(TableName=self._table, Item=self._timeline_item(entry))
 
+    # ------------------------------------------------------------------ what an erasure will need to find
+    def _reference_item(
+        self, digest: str, event_id: str, profile_id: str | None, expires_at: dict[str, str]
+    ) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": S(reference_pk(digest)),
+            "sk": S(event_id),
+            "kind": S("reference"),
+            "expires_at": expires_at,
+        }
+        if profile_id:
+            item["profile_id"] = S(profile_id)
+        return item
+
+    def record_references(
+        self, event_id: str, digests: Iterable[str], *, profile_id: str | None, received_at: datetime
+    ) -> int:
+        """An event carrying identifiers (digests) that it is not in a timeline of their profile for (resolved to
+        ``profile_id``, or to nobody): one ``XREF#<digest>`` row each, kept as long as a timeline row, so that the
+        erasure of whoever holds the identifier finds the event. Idempotent (a redelivery writes the same rows)."""
+        expires_at = N(ttl_after(received_at, self._timeline_retention))
+        unique = sorted(set(digests))
+        self._batch_write(
+            [
+                {"PutRequest": {"Item": self._reference_item(digest, event_id, profile_id, expires_at)}}
+                for digest in unique
+            ]
+        )
+        return len(unique)
+
+    def request_late_erasure(self, event_id: str, digests: Iterable[str], *, now: datetime) -> None:
+        """A stored event that arrived after its customer's erasure, carrying suppressed identifiers (digests):
+        capture is asked to erase it, or take the identifiers out if it is someone else's (the stream announces the
+        request, ``events.erasure_requested``). Idempotent: the same event asks the same request again."""
+        self._put_erasure_requests(f"EVENT#{event_id}", [event_id], digests, None, [], now=now)
+
+    def _put_erasure_requests(
+        self,
+        key: str,
+        event_ids: Iterable[str],
+        digests: Iterable[str],
+        profile_id: str | None,
+        profile_ids: Sequence[str],
+        *,
+        now: datetime,
+    ) -> int:
+        """``event_ids`` in parts of ``EVENT_IDS_PER_ERASURE_REQUEST``, one item each (the stream announces each
+        item it inserts). A part's sort key carries a hash of what it names, so the same request written again is
+        the same item, and a different one (a retried erasure that finds less) is another."""
+        ids = sorted(set(event_ids))
+        erased = sorted(set(digests))
+        if not ids or not erased:
+            return 0
+        parts = [
+            ids[start : start + EVENT_IDS_PER_ERASURE_REQUEST]
+            for start in range(0, len(ids), EVENT_IDS_PER_ERASURE_REQUEST)
+        ]
+        requests: list[dict[str, Any]] = []
+        for number, part in enumerate(parts, start=1):
+            digest = hashlib.sha256("\x1f".join([*part, "", *erased]).encode()).hexdigest()[:16]
+            item: dict[str, Any] = {
+                "pk": S(ERASURE_PREFIX + key),
+                "sk": S(f"{number:05d}#{digest}"),
+                "kind": S("erasure"),
+                "event_ids": {"SS": part},
+                "erased": {"SS": erased},
+                "profile_ids": {"L": [S(pid) for pid in profile_ids]},
+                "part": N(number),
+                "parts": N(len(parts)),
+                "requested_at": S(_at(now)),
+                "expires_at": N(ttl_after(now, ERASURE_REQUEST_RETENTION)),
+            }
+            if profile_id:
+                item["profile_id"] = S(profile_id)
+            requests.append({"PutRequest": {"Item": item}})
+        self._batch_write(requests)
+        return len(ids)
+
     def repoint(self, plan: Plan, stale: dict[Identifier, str]) -> int:
         """After a merge: point the merged profiles' identifier items, and older pointers, at the survivor (chains
         collapse). Best effort, conditional on still pointing where they did; returns the writes made."""
@@ -592,22 +676,35 @@ class DynamoDBProfileStore:
         """Timeline rows of ``from_profile`` whose identifiers are all among ``identifiers`` move to ``to_profile``
         (after an unmerge: what the restored side did while it was merged). Reads the whole partition: rare."""
         digests = {identifier_digest(*identifier) for identifier in identifiers}
-        moving = [
-            item
-            for item in self._query_partition(timeline_pk(from_profile))
-            if item.get("ids") and set(item["ids"]["SS"]) <= digests
-        ]
+        rows = [item for item in self._query_partition(timeline_pk(from_profile)) if item.get("ids")]
+        moving = [item for item in rows if set(item["ids"]["SS"]) <= digests]
         requests: list[dict[str, Any]] = []
         for item in moving:
             requests.append({"PutRequest": {"Item": {**item, "pk": S(timeline_pk(to_profile))}}})
             requests.append({"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}})
+        # A row that stays (it carries the survivor's identifiers too) but carries restored ones: a cross-reference
+        # each, so that the restored profile's erasure still finds the event.
+        for item in rows:
+            shared = set(item["ids"]["SS"]) & digests
+            if shared and item not in moving:
+                expires_at = item.get("expires_at") or N(ttl_after(datetime.now(UTC), self._timeline_retention))
+                requests += [
+                    {
+                        "PutRequest": {
+                            "Item": self._reference_item(digest, item["event_id"]["S"], from_profile, expires_at)
+                        }
+                    }
+                    for digest in sorted(shared)
+                ]
         self._batch_write(requests)
         return len(moving)
 
     # ------------------------------------------------------------------ erasure (the workflow: logic/erasure.py)
     def erase(self, profile: Profile, *, requested_by: str, now: datetime) -> ErasureResult:
         """Delete the profile, every profile merged into it, their identifier items, merge log, conflicts,
-        suggestions and timeline rows.
+        suggestions, timeline rows and the cross-references of their identifiers; first ask capture to erase the
+        stored events those name (``events.erasure_requested``, through the stream), so that a failure after it
+        leaves the request standing.
 
         What stays is a marker ``ERASED#<id>`` per erased profile id, without any personal data: who asked and
         when (the controller's record of the request), so the API can answer 410 Gone. Repeatable.
@@ -619,9 +716,20 @@ class DynamoDBProfileStore:
             for kind, values in profile.identifiers.items()
             for value in values
         ]
+        digests = sorted(identifier_digest(*identifier) for identifier in profile.identifier_pairs())
+        event_ids: list[str] = []
         for pid in profile_ids:
             keys += [{"pk": item["pk"], "sk": item["sk"]} for item in self._query_partition(profile_pk(pid))]
-            keys += [{"pk": item["pk"], "sk": item["sk"]} for item in self._query_partition(timeline_pk(pid))]
+            for item in self._query_partition(timeline_pk(pid)):
+                keys.append({"pk": item["pk"], "sk": item["sk"]})
+                event_ids.append(item["event_id"]["S"])
+        for digest in digests:
+            for item in self._query_partition(reference_pk(digest)):
+                keys.append({"pk": item["pk"], "sk": item["sk"]})
+                event_ids.append(item["sk"]["S"])
+        named = self._put_erasure_requests(
+            profile.profile_id, event_ids, digests, profile.profile_id, profile_ids, now=now
+        )
         self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
         for pid in profile_ids:
             self._client.put_item(
@@ -637,7 +745,7 @@ class DynamoDBProfileStore:
                 },
             )
         identifiers = sum(len(values) for values in profile.identifiers.values())
-        return ErasureResult(profile.profile_id, profile_ids, identifiers, len(keys))
+        return ErasureResult(profile.profile_id, profile_ids, identifiers, len(keys), events_named=named)
 
     def scrub_records_of(self, other_ids: Iterable[str], erased_ids: set[str]) -> int:
         """Other profiles' merge and unmerge records of an erased profile keep their ids and times but none of its

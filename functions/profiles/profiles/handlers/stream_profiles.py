@@ -2,12 +2,13 @@
 
 The table is the outbox: a profile item written with a ``change`` (created, identifiers added, traits changed)
 becomes ``profile.created`` / ``profile.updated``; a merge log item ``profile.merged``; an unmerge item
-``profile.unmerged``. (``profile.erased`` is published by the erasure request itself, before it deletes
-anything, so no personal data waits in the table for the stream.) Event ids derive from the item and its version, so
-a stream batch retried publishes the same ids again and consumers drop the repeat. If the bus refuses entries
-after the publisher's retries, the batch is reported back from the first failed record and the stream retries it
-(then bisects, then the failure queue): at least once, never lost silently. The same shell as every table's
-outbox (``omnichannel.stream_outbox``).
+``profile.unmerged``; an erasure request item (the stored events capture is to erase, by id, and the erased
+identifiers' digests) ``events.erasure_requested``. (``profile.erased`` is published by the erasure request
+itself, before it deletes anything, so no personal data waits in the table for the stream.) Event ids derive
+from the item and its version (a request's, from its key), so a stream batch retried publishes the same ids again
+and consumers drop the repeat. If the bus refuses entries after the publisher's retries, the batch is reported
+back from the first failed record and the stream retries it (then bisects, then the failure queue): at least once,
+never lost silently. The same shell as every table's outbox (``omnichannel.stream_outbox``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 from omnichannel.event_bus import BusEvent
 from omnichannel.profile_events import (
     PROFILES_SOURCE,
+    EventsErasureRequested,
     ProfileCreated,
     ProfileEventType,
     ProfileMerged,
@@ -81,6 +83,17 @@ def profile_event_of(image: Mapping[str, Any]) -> tuple[ProfileEventType, BaseMo
             rule=_text(image, "rule"),
             cause_event_id=_text(image, "cause_event_id"),
             moved_identifiers=json.loads(_text(image, "moved_identifiers")),
+        )
+    if kind == "erasure":
+        return ProfileEventType.EVENTS_ERASURE_REQUESTED, EventsErasureRequested(
+            event_id=profile_event_id("events-erasure", _text(image, "pk"), _text(image, "sk")),
+            occurred_at=_text(image, "requested_at"),
+            profile_id=image.get("profile_id", {}).get("S"),
+            profile_ids=[value["S"] for value in image.get("profile_ids", {}).get("L", [])],
+            erased=sorted(image["erased"]["SS"]),
+            event_ids=sorted(image["event_ids"]["SS"]),
+            part=int(image["part"]["N"]),
+            parts=int(image["parts"]["N"]),
         )
     if kind == "unmerge":
         return ProfileEventType.UNMERGED, ProfileUnmerged(

@@ -3,13 +3,19 @@
 1. Announce ``profile.erased`` first: every function erases its part on it, and it names the identifiers. If the
    bus refuses, nothing is deleted (the admin retries); if the deletion fails after, a retry announces again
    (same event id: consumers are idempotent) and deletes the rest.
-2. Delete the profile, every profile merged into it, their identifier items, merge log, conflicts, suggestions
-   and timeline rows. Events that also belong to someone else (a family tablet's order, a shared phone's message)
-   are in that person's timeline, not here: they stay, and capture takes the erased identifiers out of them.
-3. Other profiles' records of this one (the merge log of a profile it was unmerged from, suggested matches) keep
+2. Suppress: one-way digests of its identifiers, so a late, replayed or in-flight event carrying them never
+   builds a new profile (an admin lifts a suppression when the customer comes back on purpose). Before the
+   deletion: an event resolved from now on sees the suppression and has capture erase it (the resolver asks), and
+   one resolved before is in a timeline row the next step reads.
+3. Name the stored events capture is to erase (``events.erasure_requested``, written to the table for its stream
+   to announce): every event of the profile's and its merged profiles' timelines, and every event resolved to
+   someone else that carries one of its identifiers (a cross-reference row the resolver left). Capture deletes
+   the events that are only the customer's and takes the identifiers out of those that are also someone else's
+   (a family tablet's order, a shared phone's message).
+4. Delete the profile, every profile merged into it, their identifier items, merge log, conflicts, suggestions,
+   timeline rows and cross-references.
+5. Other profiles' records of this one (the merge log of a profile it was unmerged from, suggested matches) keep
    their ids and times but none of its identifiers.
-4. Suppress: one-way digests of its identifiers, so a late or replayed event carrying them never builds a new
-   profile (an admin lifts a suppression when the customer comes back on purpose).
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ def erase_customer(
     partners = set(profile.split_from)
     for pid in erased.profile_ids:
         partners |= {suggestion.other_id for suggestion in store.suggestions_of(pid)}
+    store.suppress((identifier_digest(*identifier) for identifier in profile.identifier_pairs()), now=now)
     result = store.erase(profile, requested_by=requested_by, now=now)
     result.records_scrubbed = store.scrub_records_of(partners, set(result.profile_ids))
-    store.suppress((identifier_digest(*identifier) for identifier in profile.identifier_pairs()), now=now)
     return result

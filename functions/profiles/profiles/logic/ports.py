@@ -42,6 +42,7 @@ class GraphView:
     stale: dict[Identifier, str] = field(default_factory=dict)
     orphans: dict[Identifier, str] = field(default_factory=dict)
     excluded: set[Identifier] = field(default_factory=set)
+    suppressed: set[Identifier] = field(default_factory=set)  # of ``excluded``: erased customers' identifiers
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,16 @@ class ResolutionStore(Protocol):
 
     def record_timeline(self, entry: TimelineEntry) -> None: ...
 
+    def record_references(
+        self, event_id: str, digests: Iterable[str], *, profile_id: str | None, received_at: datetime
+    ) -> int:
+        """Cross-references: the event carries these identifiers (digests) but is in no timeline of their profile."""
+        ...
+
+    def request_late_erasure(self, event_id: str, digests: Iterable[str], *, now: datetime) -> None:
+        """Ask capture to erase (or redact) a stored event carrying suppressed identifiers (digests)."""
+        ...
+
     def repoint(self, plan: Plan, stale: dict[Identifier, str]) -> int: ...
 
     def note_tried(self, tried: Iterable[tuple[Identifier, str]], *, threshold: int, now: datetime) -> list[Identifier]:
@@ -127,6 +138,7 @@ class ErasureResult:
     identifiers: int
     items_deleted: int
     records_scrubbed: int = 0
+    events_named: int = 0  # stored events capture was asked to erase or redact (events.erasure_requested)
 
 
 class ErasureStore(ProfileReads, Protocol):

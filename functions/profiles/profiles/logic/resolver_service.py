@@ -3,20 +3,30 @@
 Idempotent on ``event_id``: the change and the event's ``RESOLVED`` item are written in one transaction, so a
 redelivered event finds the item and changes nothing; an event that changed nothing writes only its timeline row
 (and resolving it again writes the same row). Depends on the ``ResolutionStore`` port, not on DynamoDB.
+
+What an erasure will need (capture's table has no index by identifier: the profiles function names the events):
+
+- an event carrying an identifier that it will not be in a timeline of that identifier's profile for (refused by
+  a limit, a split or the asserted-link rule, or blocked) gets a cross-reference per such identifier, written
+  *before* the resolution's commit, so a redelivery after a crash (answered ``DUPLICATE``) cannot miss it;
+- an event carrying a suppressed identifier (its customer was erased while the event was on its way, or it is a
+  late replay) makes capture erase it, or take the identifiers out if another of its identifiers is someone
+  else's: asked *after* the resolution (on every outcome, a redelivery too), so that whose else it is is settled.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from omnichannel.canonical_event import CanonicalEvent, utc_iso
+from omnichannel.identifiers import identifier_digest
 from omnichannel.retry import RetriesExhausted, attempts
 from profiles.logic.identity_rules import Identifier, IdentityRules
-from profiles.logic.ports import AlreadyResolved, ConcurrentChange, ResolutionStore
+from profiles.logic.ports import AlreadyResolved, ConcurrentChange, GraphView, ResolutionStore
 from profiles.logic.resolution import Mode, Plan, event_identifiers, plan_resolution
 
 MAX_ATTEMPTS = 12
@@ -43,6 +53,14 @@ class Resolution:
     plan: Plan | None = None
 
 
+@dataclass
+class _Seen:
+    """What one ``resolve`` call learnt on the way: suppressed identifiers (digests) and cross-references written."""
+
+    suppressed: set[str] = field(default_factory=set)
+    referenced: set[str] = field(default_factory=set)
+
+
 class GaveUp(RetriesExhausted):
     """Too many concurrent changes in a row; the bus delivery is retried."""
 
@@ -67,9 +85,32 @@ class ProfileResolver:
         identifiers = [item for item in event_identifiers(event) if not self._rules.is_blocked(*item)]
         if not identifiers:
             return Resolution(Outcome.NO_IDENTIFIERS)
+        seen = _Seen()
+        resolution = self._resolve(event, identifiers, mode, seen)
+        if seen.suppressed and not (mode and mode.synthetic):
+            self._store.request_late_erasure(event.event_id, sorted(seen.suppressed), now=self._clock())
+        return resolution
+
+    def _reference(
+        self, event: CanonicalEvent, identifiers: list[Identifier], view: GraphView, plan: Plan | None, seen: _Seen
+    ) -> None:
+        """Cross-references for the identifiers the event will not be in their profile's timeline for."""
+        held = plan.survivor.identifier_pairs() if plan is not None else set()
+        digests = {
+            identifier_digest(*item) for item in identifiers if item not in held and item not in view.suppressed
+        } - seen.referenced
+        if digests:
+            profile_id = plan.survivor.profile_id if plan is not None else None
+            self._store.record_references(event.event_id, digests, profile_id=profile_id, received_at=event.received_at)
+            seen.referenced |= digests
+
+    def _resolve(
+        self, event: CanonicalEvent, identifiers: list[Identifier], mode: Mode | None, seen: _Seen
+    ) -> Resolution:
         for tried in attempts(self._max_attempts, base=0.02, cap=0.4, sleep=self._sleep):
             attempt = tried + 1
             view = self._store.read_graph(identifiers, event.event_id)
+            seen.suppressed = {identifier_digest(*item) for item in view.suppressed}
             if view.already_resolved:
                 return Resolution(Outcome.DUPLICATE, attempts=attempt)
             if view.orphans:
@@ -79,6 +120,8 @@ class ProfileResolver:
             plan = plan_resolution(
                 event, view.owners, view.profiles, self._rules, now_iso=utc_iso(now), excluded=view.excluded, mode=mode
             )
+            if not (mode and mode.synthetic):
+                self._reference(event, identifiers, view, plan, seen)
             if plan is None:
                 return Resolution(Outcome.NO_IDENTIFIERS, attempts=attempt)
             if not plan.needs_write:
