@@ -1,10 +1,11 @@
 """All reads and writes of the profiles table (nothing above this module touches boto3).
 
-A resolution reads with two BatchGetItem calls (the event's identifier items, their suppression markers and its
-idempotency item; then the profiles they name, following merge pointers) and writes one TransactWriteItems
-conditioned on every version it read, so two resolvers working on the same profiles cannot both win: the loser's
-transaction is cancelled and it reads again. The event's timeline row goes in the same transaction (or, when the
-event changes nothing else, alone). Re-pointing a merged profile's identifier items to the survivor happens after
+A resolution reads with two BatchGetItem calls (the event's identifier items and their suppression markers; then
+the profiles they name, following merge pointers) and writes one TransactWriteItems conditioned on every version it
+read, so two resolvers working on the same profiles cannot both win: the loser's transaction is cancelled and it
+reads again. The event's timeline row is its idempotency record: it goes first in the same transaction, on
+condition that it is not there (or, when the event changes nothing else, alone on that condition); a redelivery
+fails that condition and changes nothing. Re-pointing a merged profile's identifier items to the survivor happens after
 the commit and is only an optimisation: lookups follow ``merged_into`` pointers until then.
 """
 
@@ -94,11 +95,15 @@ class DynamoDBProfileStore:
         self._timeline_retention = timedelta(days=timeline_retention_days)
 
     # ------------------------------------------------------------------ reads
-    def _batch_get(self, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _batch_get(self, keys: Sequence[dict[str, Any]], *, projection: str | None = None) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for start in range(0, len(keys), _BATCH_GET):
             request: dict[str, Any] = {
-                self._table: {"Keys": list(keys[start : start + _BATCH_GET]), "ConsistentRead": True}
+                self._table: {
+                    "Keys": list(keys[start : start + _BATCH_GET]),
+                    "ConsistentRead": True,
+                    **({"ProjectionExpression": projection} if projection else {}),
+                }
             }
             while request:
                 response = self._client.batch_get_item(RequestItems=request)
@@ -131,11 +136,11 @@ class DynamoDBProfileStore:
                 resolved[pid] = current
         return resolved
 
-    def read_graph(self, identifiers: Sequence[Identifier], event_id: str) -> GraphView:
-        """The event's idempotency item, its identifiers' items and their suppression markers in one batch; then
-        the profiles they name."""
+    def read_graph(self, identifiers: Sequence[Identifier], event_id: str, *, marker: bool = False) -> GraphView:
+        """The event's identifiers' items and their suppression markers (with ``marker``, its ``RESOLVED`` item)
+        in one batch; then the profiles they name."""
         digests = {identifier_digest(*identifier): identifier for identifier in identifiers}
-        keys = [{"pk": S(event_pk(event_id)), "sk": S(RESOLVED_SK)}]
+        keys = [{"pk": S(event_pk(event_id)), "sk": S(RESOLVED_SK)}] if marker else []
         keys += [{"pk": S(identifier_pk(kind, value)), "sk": S(ID_SK)} for kind, value in identifiers]
         keys += [{"pk": S(suppressed_pk(digest)), "sk": S(SUPPRESSED_SK)} for digest in digests]
         direct: dict[Identifier, str] = {}
@@ -235,7 +240,9 @@ class DynamoDBProfileStore:
         :class:`AlreadyResolved` if the event was resolved meanwhile."""
         at = _at(now)
         plan.survivor.version = (plan.base_version or 0) + 1
-        items: list[dict[str, Any]] = [self._resolved_item(plan, now), self._survivor_item(plan)]
+        # The idempotency record first: its failed condition (codes[0]) means the event was resolved already.
+        record = self._resolved_item(plan, now) if plan.timeline is None else self._timeline_put(plan.timeline)
+        items: list[dict[str, Any]] = [record, self._survivor_item(plan)]
         for loser in plan.merged:
             items += self._merge_items(plan, loser, at)
         items += [
@@ -244,8 +251,6 @@ class DynamoDBProfileStore:
         ]
         items += self._conflict_items(plan, at)
         items += self._suggestion_items(plan, at)
-        if plan.timeline is not None:
-            items.append({"Put": {"TableName": self._table, "Item": self._timeline_item(plan.timeline)}})
         if len(items) > _TRANSACTION:
             raise ValueError(f"a resolution touching {len(items)} items does not fit one transaction")
         try:
@@ -380,9 +385,22 @@ class DynamoDBProfileStore:
             item["ids"] = {"SS": list(entry.digests)}
         return item
 
+    def _timeline_put(self, entry: TimelineEntry) -> dict[str, Any]:
+        return _put(self._table, self._timeline_item(entry), "attribute_not_exists(pk)")
+
     def record_timeline(self, entry: TimelineEntry) -> None:
-        """The timeline row of an event that changed nothing else (a redelivery writes the same row again)."""
-        self._client.put_item(TableName=self._table, Item=self._timeline_item(entry))
+        """The timeline row of an event that changes nothing else; :class:`AlreadyResolved` if it is there."""
+        try:
+            self._client.put_item(**self._timeline_put(entry)["Put"])
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise AlreadyResolved(entry.event_id) from exc
+            raise
+
+    def recorded_in(self, entry: TimelineEntry, profile_ids: Iterable[str]) -> bool:
+        """Whether one of these profiles' partitions holds the event's timeline row (read consistently)."""
+        keys = [{"pk": S(timeline_pk(pid)), "sk": S(entry.sort_key)} for pid in sorted(set(profile_ids))]
+        return bool(keys) and bool(self._batch_get(keys, projection="pk"))
 
     def repoint(self, plan: Plan, stale: dict[Identifier, str]) -> int:
         """After a merge: point the merged profiles' identifier items, and older pointers, at the survivor (chains

@@ -1,8 +1,12 @@
 """Resolving one captured event: read the graph, decide, write conditionally; on a concurrent change, again.
 
-Idempotent on ``event_id``: the change and the event's ``RESOLVED`` item are written in one transaction, so a
-redelivered event finds the item and changes nothing; an event that changed nothing writes only its timeline row
-(and resolving it again writes the same row). Depends on the ``ResolutionStore`` port, not on DynamoDB.
+Idempotent on ``event_id``: the event's timeline row (``TL#<profile>`` / ``<occurred_at>#<event_id>``) is its
+idempotency record. It is written on condition that it is not there, in the change's transaction (or alone, when
+the event changes nothing else), so a redelivered event finds it and changes nothing. The row is under the profile
+the event resolved to; if that profile was merged since, the survivor's ``merged_spans`` say which merged
+partitions can hold the event's time, and those are read first. An event without a timeline row (a customer's
+proof, a staff confirmation) keeps a ``RESOLVED`` item instead. Depends on the ``ResolutionStore`` port, not on
+DynamoDB.
 """
 
 from __future__ import annotations
@@ -67,9 +71,10 @@ class ProfileResolver:
         identifiers = [item for item in event_identifiers(event) if not self._rules.is_blocked(*item)]
         if not identifiers:
             return Resolution(Outcome.NO_IDENTIFIERS)
+        synthetic = bool(mode and mode.synthetic)  # no timeline row: the RESOLVED item is the record
         for tried in attempts(self._max_attempts, base=0.02, cap=0.4, sleep=self._sleep):
             attempt = tried + 1
-            view = self._store.read_graph(identifiers, event.event_id)
+            view = self._store.read_graph(identifiers, event.event_id, marker=synthetic)
             if view.already_resolved:
                 return Resolution(Outcome.DUPLICATE, attempts=attempt)
             if view.orphans:
@@ -81,11 +86,13 @@ class ProfileResolver:
             )
             if plan is None:
                 return Resolution(Outcome.NO_IDENTIFIERS, attempts=attempt)
-            if not plan.needs_write:
-                if plan.timeline is not None:
-                    self._store.record_timeline(plan.timeline)
-                return Resolution(Outcome.UNCHANGED, plan.survivor.profile_id, attempts=attempt, plan=plan)
+            if plan.timeline is not None and self._recorded_under_merged(plan):
+                return Resolution(Outcome.DUPLICATE, attempts=attempt)
             try:
+                if not plan.needs_write:
+                    if plan.timeline is not None:
+                        self._store.record_timeline(plan.timeline)
+                    return Resolution(Outcome.UNCHANGED, plan.survivor.profile_id, attempts=attempt, plan=plan)
                 self._store.commit(plan, now=now)
             except AlreadyResolved:
                 return Resolution(Outcome.DUPLICATE, attempts=attempt)
@@ -98,6 +105,14 @@ class ProfileResolver:
             )
             return _resolution(plan, attempt, blocked)
         raise GaveUp(f"event {event.event_id}: {self._max_attempts} concurrent changes in a row")
+
+    def _recorded_under_merged(self, plan: Plan) -> bool:
+        """Whether the event's row is in the partition of a profile merged into the survivor since it was resolved
+        (read only for the merged profiles whose partition can hold the event's time: rare)."""
+        assert plan.timeline is not None
+        occurred_at = plan.timeline.occurred_at
+        candidates = sorted(pid for pid, bound in plan.survivor.merged_spans.items() if bound >= occurred_at)
+        return bool(candidates) and self._store.recorded_in(plan.timeline, candidates)
 
 
 def _resolution(plan: Plan, attempts: int, blocked: list[Identifier]) -> Resolution:
