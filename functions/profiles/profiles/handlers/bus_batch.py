@@ -2,12 +2,12 @@
 identifiers resolved to one profile.
 
 A batch's identifiers are read first in one go (``BatchGetItem``), then every event is resolved in the order it
-occurred (a queue keeps no order: a session's later page view resolved first would make each earlier one move the
-profile's first touch back, a profile write apiece), each with its own conditional transaction: a merge keeps its
-per-profile transaction. Resolution is idempotent on the
-event id (the ``RESOLVED`` item goes in the same transaction), so a redelivered record changes nothing. A detail
-that is not a canonical event is quarantined with the failing fields (never their values); resolution that keeps
-losing races (``GaveUp``) fails only its record, which comes back. See ``omnichannel.bus_batch``.
+occurred (as the profile's stamps order them: a queue keeps no order, and a session's later page view resolved
+first would make each earlier one move the profile's first touch back, a profile write apiece), each with its own
+conditional transaction: a merge keeps its per-profile transaction. Resolution is idempotent on the event id (its
+timeline row is written on condition it is not there, with the change), so a redelivered record changes nothing.
+A detail that is not a canonical event is quarantined with the failing fields (never their values); resolution
+that keeps losing races (``GaveUp``) fails only its record, which comes back. See ``omnichannel.bus_batch``.
 """
 
 from __future__ import annotations
@@ -58,21 +58,24 @@ consumer = BusBatchConsumer(logger, metrics, transient=(GaveUp,))
 consumer.route(CAPTURE_SOURCE, None, CanonicalEvent, resolve)
 
 
-_UNREADABLE = datetime.min.replace(tzinfo=UTC)
+_UNREADABLE = (datetime.min.replace(tzinfo=UTC), "")
 
 
 def in_order_of_occurrence(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The records sorted by their event's ``occurred_at`` (ties and unreadable records keep their place, first);
-    a partial batch response names records by message id, so the order is the handler's own business."""
+    """The records sorted as the profile's stamps order events: ``occurred_at``, then event id (capture gives a
+    request's events one time, so the id decides which is first). Unreadable records keep their place, first; a
+    partial batch response names records by message id, so the order is the handler's own business."""
 
-    def occurred_at(record: Mapping[str, Any]) -> datetime:
+    def stamp(record: Mapping[str, Any]) -> tuple[datetime, str]:
         try:
-            moment = datetime.fromisoformat(str(json.loads(record.get("body") or "{}")["detail"]["occurred_at"]))
+            detail = json.loads(record.get("body") or "{}")["detail"]
+            moment = datetime.fromisoformat(str(detail["occurred_at"]))
+            event_id = str(detail.get("event_id") or "")
         except (ValueError, TypeError, KeyError, AttributeError):
             return _UNREADABLE
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)), event_id
 
-    return sorted(records, key=occurred_at)
+    return sorted(records, key=stamp)
 
 
 @logger.inject_lambda_context(clear_state=True)
