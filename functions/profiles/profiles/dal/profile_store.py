@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from omnichannel.dynamodb import cancellation_codes, condition_failed, error_code, ttl_after
 from omnichannel.identifiers import IdentifierType, identifier_digest
 from omnichannel.profile_events import profile_event_id
+from omnichannel.timeline_reader import row_digests, timeline_digest
 from profiles.dal.items import (
     BLOCKED_PK,
     ERASED_SK,
@@ -374,15 +375,16 @@ class DynamoDBProfileStore:
         return items
 
     def _timeline_item(self, entry: TimelineEntry) -> dict[str, Any]:
+        """Kept as slim as the timeline allows (one per event, for a year): the event id is the sort key's, the
+        identifiers 64-bit binary digests (``timeline_reader.timeline_digest``); no ``kind`` (the stream's filter
+        drops it anyway)."""
         item: dict[str, Any] = {
             "pk": S(timeline_pk(entry.profile_id)),
             "sk": S(entry.sort_key),
-            "kind": S("timeline"),
-            "event_id": S(entry.event_id),
             "expires_at": N(ttl_after(entry.received_at, self._timeline_retention)),
         }
         if entry.digests:
-            item["ids"] = {"SS": list(entry.digests)}
+            item["ids"] = {"BS": sorted({timeline_digest(digest) for digest in entry.digests})}
         return item
 
     def _timeline_put(self, entry: TimelineEntry) -> dict[str, Any]:
@@ -609,11 +611,11 @@ class DynamoDBProfileStore:
     def move_timeline(self, from_profile: str, to_profile: str, identifiers: set[Identifier]) -> int:
         """Timeline rows of ``from_profile`` whose identifiers are all among ``identifiers`` move to ``to_profile``
         (after an unmerge: what the restored side did while it was merged). Reads the whole partition: rare."""
-        digests = {identifier_digest(*identifier) for identifier in identifiers}
+        digests = {timeline_digest(identifier_digest(*identifier)) for identifier in identifiers}
         moving = [
             item
             for item in self._query_partition(timeline_pk(from_profile))
-            if item.get("ids") and set(item["ids"]["SS"]) <= digests
+            if (held := row_digests(item)) and held <= digests
         ]
         requests: list[dict[str, Any]] = []
         for item in moving:
