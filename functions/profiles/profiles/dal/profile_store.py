@@ -5,12 +5,14 @@ the profiles they name, following merge pointers) and writes one TransactWriteIt
 read, so two resolvers working on the same profiles cannot both win: the loser's transaction is cancelled and it
 reads again. The event's timeline row is its idempotency record: it goes first in the same transaction, on
 condition that it is not there (or, when the event changes nothing else, alone on that condition); a redelivery
-fails that condition and changes nothing. Re-pointing a merged profile's identifier items to the survivor happens after
+fails that condition and changes nothing. A profile the event creates is the record itself (its id derives from
+the event id), and the row follows alone. Re-pointing a merged profile's identifier items to the survivor happens after
 the commit and is only an optimisation: lookups follow ``merged_into`` pointers until then.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -241,9 +243,16 @@ class DynamoDBProfileStore:
         :class:`AlreadyResolved` if the event was resolved meanwhile."""
         at = _at(now)
         plan.survivor.version = (plan.base_version or 0) + 1
-        # The idempotency record first: its failed condition (codes[0]) means the event was resolved already.
-        record = self._resolved_item(plan, now) if plan.timeline is None else self._timeline_put(plan.timeline)
-        items: list[dict[str, Any]] = [record, self._survivor_item(plan)]
+        # The idempotency record first: its failed condition (codes[0]) means the event was resolved already. A
+        # profile the event creates is its own record (its id is the event's: only this event creates it), so the
+        # timeline row follows the transaction alone, at half the price; a crash between the two leaves the row
+        # to the redelivery, which finds the profile made and writes just the row.
+        items: list[dict[str, Any]] = []
+        if plan.timeline is None:
+            items.append(self._resolved_item(plan, now))
+        elif not plan.created:
+            items.append(self._timeline_put(plan.timeline))
+        items.append(self._survivor_item(plan))
         for loser in plan.merged:
             items += self._merge_items(plan, loser, at)
         items += [
@@ -263,6 +272,9 @@ class DynamoDBProfileStore:
             if codes or error_code(exc) in {"TransactionConflictException", "TransactionInProgressException"}:
                 raise ConcurrentChange(plan.event_id) from exc
             raise
+        if plan.created and plan.timeline is not None:
+            with contextlib.suppress(AlreadyResolved):  # a copy of the event, resolved at once, wrote it
+                self.record_timeline(plan.timeline)
 
     def _resolved_item(self, plan: Plan, now: datetime) -> dict[str, Any]:
         item = {
