@@ -132,21 +132,35 @@ def test_a_new_visitor_costs_one_transaction_without_the_row_and_the_row_alone()
         assert row["Item"]["pk"]["S"] == f"TL#{created.profile_id}"
 
 
-def test_a_change_to_a_known_profile_writes_its_timeline_row_first_in_the_transaction() -> None:
+def test_a_change_costs_its_transaction_and_the_row_alone() -> None:
     with profiles_in_moto() as env:
         resolver = env.resolver()
         visitor = resolver.resolve(make_event({"anonymous_id": "web-1"}))
         with recorded_writes(env) as writes:
             login = resolver.resolve(make_event({"anonymous_id": "web-1", "email": "ayse@posta.com.tr"}))
         assert login.outcome is Outcome.UPDATED
-        [(operation, transaction)] = writes
+        assert [operation for operation, _ in writes] == ["TransactWriteItems", "PutItem"]
+        [(_, transaction), (_, row)] = writes
+        assert transaction_keys(transaction) == [f"PROFILE#{visitor.profile_id}", "ID#email#ayse@posta.com.tr"]
+        assert row["Item"]["pk"]["S"] == f"TL#{visitor.profile_id}"
+        assert row["ConditionExpression"] == "attribute_not_exists(pk)"
+
+
+def test_a_change_that_records_a_conflict_writes_its_row_first_in_its_transaction() -> None:
+    with profiles_in_moto() as env:
+        resolver = env.resolver()
+        ayse = resolver.resolve(make_event({"anonymous_id": "tablet", "user_id": "cust-1"}))
+        resolver.resolve(make_event({"user_id": "cust-2"}))
+        # A conflict is recorded per event: resolving the event again must not record it again
+        with recorded_writes(env) as writes:
+            tablet = resolver.resolve(make_event({"anonymous_id": "tablet", "user_id": "cust-2"}))
+        assert tablet.conflicts == 1
+        (operation, transaction), *after = writes
         assert operation == "TransactWriteItems"
-        assert transaction_keys(transaction) == [
-            f"TL#{visitor.profile_id}",
-            f"PROFILE#{visitor.profile_id}",
-            "ID#email#ayse@posta.com.tr",
-        ]
+        assert transaction_keys(transaction)[0] == f"TL#{tablet.profile_id}"
+        assert [name for name, _ in after] == ["UpdateItem"]  # the tablet's id tried by another profile, no row
         assert transaction["TransactItems"][0]["Put"]["ConditionExpression"] == "attribute_not_exists(pk)"
+        assert tablet.profile_id != ayse.profile_id
 
 
 def test_every_kind_of_event_resolved_again_is_a_duplicate_that_writes_nothing_new() -> None:
@@ -154,14 +168,17 @@ def test_every_kind_of_event_resolved_again_is_a_duplicate_that_writes_nothing_n
         resolver = env.resolver()
         created = make_event({"anonymous_id": "web-1"})
         unchanged = make_event({"anonymous_id": "web-1"})
-        updated = make_event({"anonymous_id": "web-1", "email": "ayse@posta.com.tr"}, traits={"name": "Ayşe"})
-        first = [resolver.resolve(event).outcome for event in (created, unchanged, updated)]
+        updated = make_event({"anonymous_id": "web-1", "user_id": "cust-1"}, traits={"name": "Ayşe"})
+        other = make_event({"user_id": "cust-2"})
+        conflict = make_event({"anonymous_id": "web-1", "user_id": "cust-2"})
+        events = (created, unchanged, updated, other, conflict)
+        first = [resolver.resolve(event).outcome for event in events]
         before = env.scan()
-        again = [resolver.resolve(event).outcome for event in (created, unchanged, updated)]
-        assert first == [Outcome.CREATED, Outcome.UNCHANGED, Outcome.UPDATED]
-        assert again == [Outcome.DUPLICATE] * 3
+        again = [resolver.resolve(event).outcome for event in events]
+        assert first == [Outcome.CREATED, Outcome.UNCHANGED, Outcome.UPDATED, Outcome.CREATED, Outcome.UPDATED]
+        assert again == [Outcome.DUPLICATE] * 5
         assert env.scan() == before
-        assert len(timeline_rows(env)) == 3
+        assert len(timeline_rows(env)) == 5
 
 
 def race(env: ProfilesHarness, event: CanonicalEvent, copies: int = 12) -> list[Resolution]:
@@ -182,8 +199,10 @@ def test_the_same_change_delivered_to_many_resolvers_at_once_is_made_once() -> N
         login = make_event({"anonymous_id": "web-1", "email": "ayse@posta.com.tr"}, traits={"name": "Ayşe"})
         results = race(env, login)
         outcomes = sorted(result.outcome.value for result in results)
+        # Made once; a copy that lost the race reads the change made and finds nothing to do: a duplicate, or
+        # unchanged when it wrote the row before the winner could (the winner's row then finds it there)
         assert outcomes.count("updated") == 1
-        assert set(outcomes) == {"updated", "duplicate"}
+        assert set(outcomes) <= {"updated", "duplicate", "unchanged"}
         [profile] = env.root_profiles()
         assert profile["version"]["N"] == "2"  # created, then this one change
         assert [row["sk"]["S"].endswith(login.event_id) for row in timeline_rows(env)].count(True) == 1

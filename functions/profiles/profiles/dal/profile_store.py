@@ -3,11 +3,11 @@
 A resolution reads with two BatchGetItem calls (the event's identifier items and their suppression markers; then
 the profiles they name, following merge pointers) and writes one TransactWriteItems conditioned on every version it
 read, so two resolvers working on the same profiles cannot both win: the loser's transaction is cancelled and it
-reads again. The event's timeline row is its idempotency record: it goes first in the same transaction, on
-condition that it is not there (or, when the event changes nothing else, alone on that condition); a redelivery
-fails that condition and changes nothing. A profile the event creates is the record itself (its id derives from
-the event id), and the row follows alone. Re-pointing a merged profile's identifier items to the survivor happens after
-the commit and is only an optimisation: lookups follow ``merged_into`` pointers until then.
+reads again. The event's timeline row is its idempotency record, written on condition that it is not there: alone
+(after the transaction, if any), or first in the transaction when resolving the event again would record a
+conflict again; a redelivery finds it and changes nothing (see ``commit``). Re-pointing a merged profile's
+identifier items to the survivor happens after the commit and is only an optimisation: lookups follow
+``merged_into`` pointers until then.
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ MAX_POINTER_HOPS = 16
 _BATCH_GET = 100
 _BATCH_WRITE = 25
 _TRANSACTION = 100
+
+
+def _records_again(plan: Plan) -> bool:
+    """Whether resolving the event again would record something again (a conflict, a suggested match, a value
+    tried): its timeline row then goes in the transaction, as the condition that stops it."""
+    return bool(plan.conflicts or plan.suggestions or plan.tried)
 
 
 def merge_id_for(survivor_id: str, merged_id: str, event_id: str) -> str:
@@ -243,15 +249,22 @@ class DynamoDBProfileStore:
         :class:`AlreadyResolved` if the event was resolved meanwhile."""
         at = _at(now)
         plan.survivor.version = (plan.base_version or 0) + 1
-        # The idempotency record first: its failed condition (codes[0]) means the event was resolved already. A
-        # profile the event creates is its own record (its id is the event's: only this event creates it), so the
-        # timeline row follows the transaction alone, at half the price; a crash between the two leaves the row
-        # to the redelivery, which finds the profile made and writes just the row.
+        # The timeline row is the event's idempotency record, alone after the transaction (a row in a transaction
+        # costs twice as much). What the transaction writes is exact without it: a profile the event creates is
+        # its own record (its id is the event's: only this event creates it, so its failed condition means the
+        # event was resolved); anything else is a fold a state that holds the event already leaves unchanged
+        # (identifiers and links are sets, traits and touches maxima and minima of a total order, a merge is
+        # done once), so a redelivery plans nothing and finds the row. A crash between the two leaves the row to
+        # the redelivery. Conflicts, suggested matches and tried values would be recorded again: a plan with
+        # any keeps the row first in its transaction, on condition it is not there. An event without a row
+        # (a proof, a staff confirmation) has its RESOLVED item first instead.
         items: list[dict[str, Any]] = []
+        row_in_transaction = plan.timeline is not None and not plan.created and _records_again(plan)
         if plan.timeline is None:
             items.append(self._resolved_item(plan, now))
-        elif not plan.created:
+        elif row_in_transaction:
             items.append(self._timeline_put(plan.timeline))
+        first_is_record = bool(items) or plan.created
         items.append(self._survivor_item(plan))
         for loser in plan.merged:
             items += self._merge_items(plan, loser, at)
@@ -267,12 +280,12 @@ class DynamoDBProfileStore:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
+            if first_is_record and codes and codes[0] == "ConditionalCheckFailed":
                 raise AlreadyResolved(plan.event_id) from exc
             if codes or error_code(exc) in {"TransactionConflictException", "TransactionInProgressException"}:
                 raise ConcurrentChange(plan.event_id) from exc
             raise
-        if plan.created and plan.timeline is not None:
+        if plan.timeline is not None and not row_in_transaction:
             with contextlib.suppress(AlreadyResolved):  # a copy of the event, resolved at once, wrote it
                 self.record_timeline(plan.timeline)
 

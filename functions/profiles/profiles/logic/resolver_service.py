@@ -1,12 +1,12 @@
 """Resolving one captured event: read the graph, decide, write conditionally; on a concurrent change, again.
 
 Idempotent on ``event_id``: the event's timeline row (``TL#<profile>`` / ``<occurred_at>#<event_id>``) is its
-idempotency record. It is written on condition that it is not there, in the change's transaction (or alone, when
-the event changes nothing else), so a redelivered event finds it and changes nothing. The row is under the profile
-the event resolved to; if that profile was merged since, the survivor's ``merged_spans`` say which merged
-partitions can hold the event's time, and those are read first. An event without a timeline row (a customer's
-proof, a staff confirmation) keeps a ``RESOLVED`` item instead. Depends on the ``ResolutionStore`` port, not on
-DynamoDB.
+idempotency record. It is written on condition that it is not there, after the change's transaction (in it, when
+the change records conflicts; see ``DynamoDBProfileStore.commit``), so a redelivered event, which finds the change
+made and plans nothing, finds the row and changes nothing. The row is under the profile the event resolved to; if
+that profile was merged since, the survivor's ``merged_spans`` say which merged partitions can hold the event's
+time, and those are read first. An event without a timeline row (a customer's proof, a staff confirmation) keeps a
+``RESOLVED`` item instead. Depends on the ``ResolutionStore`` port, not on DynamoDB.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from omnichannel.canonical_event import CanonicalEvent, utc_iso
 from omnichannel.retry import RetriesExhausted, attempts
 from profiles.logic.identity_rules import Identifier, IdentityRules
 from profiles.logic.ports import AlreadyResolved, ConcurrentChange, ResolutionStore
-from profiles.logic.resolution import Mode, Plan, event_identifiers, plan_resolution
+from profiles.logic.resolution import Mode, Plan, event_identifiers, new_profile_id, plan_resolution
 
 MAX_ATTEMPTS = 12
 
@@ -92,6 +92,9 @@ class ProfileResolver:
                 if not plan.needs_write:
                     if plan.timeline is not None:
                         self._store.record_timeline(plan.timeline)
+                    if plan.survivor.profile_id == new_profile_id(event.event_id):
+                        # a copy of this event created the profile (and has not written the row yet)
+                        return Resolution(Outcome.DUPLICATE, attempts=attempt)
                     return Resolution(Outcome.UNCHANGED, plan.survivor.profile_id, attempts=attempt, plan=plan)
                 self._store.commit(plan, now=now)
             except AlreadyResolved:
