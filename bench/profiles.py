@@ -280,7 +280,7 @@ def main() -> int:
         measure("same visitor again: nothing changes", counter, lambda: resolver.resolve(event({"anonymous_id": "v1"})))
         login = event({"anonymous_id": "v1", "email": "v1@posta.com.tr", "user_id": "c1"})
         measure("logs in: attaches e-mail and customer id", counter, lambda: resolver.resolve(login))
-        measure("the login redelivered (its idempotency item found)", counter, lambda: resolver.resolve(login))
+        measure("the login redelivered (its timeline row is there)", counter, lambda: resolver.resolve(login))
 
         costs: dict[int, tuple[int, int]] = {}
         for history in (0, 10, args.events):

@@ -2,12 +2,13 @@
 shared by the profiles API and the handoff context).
 
 The resolver writes one row per event into the profiles table, under the profile the event resolved to
-(``TL#<profile_id>``, sort key ``<occurred_at>#<event_id>``, ``ids``: digests of the event's identifiers that
-profile held). A profile's timeline is its own partition plus those of the profiles merged into it; a merged
-profile's partition is frozen (new events go to the survivor), so it is read only while its latest possible time
-can still reach the page. A page is one Query (more only when merged partitions reach into it) and one
-BatchGetItem of the events from capture's table: its cost does not grow with the identifiers a profile holds.
-Capture stores each event compact (``omnichannel.stored_event``); the page decodes them with the same decoder.
+(``TL#<profile_id>``, sort key ``<occurred_at>#<event_id>``, ``ids``: the event's identifiers that profile held, as
+``timeline_digest`` binaries; rows written before held the full hex digests, a string set, and are read alike). A
+profile's timeline is its own partition plus those of the profiles merged into it; a merged profile's partition is
+frozen (new events go to the survivor), so it is read only while its latest possible time can still reach the
+page. A page is one Query (more only when merged partitions reach into it) and one BatchGetItem of the events from
+capture's table: its cost does not grow with the identifiers a profile holds. Capture stores each event compact
+(``omnichannel.stored_event``); the page decodes them with the same decoder.
 
 Nothing of another profile shows: an event belongs to the profile the resolver chose, and identifiers of anyone
 else it carries (a shared phone, a family tablet's device id) are taken out before it is returned. A customer's
@@ -34,6 +35,25 @@ Identifier = tuple[IdentifierType, str]
 _BATCH_GET = 100
 MAX_PAGE_BYTES = 1024 * 1024
 _FILTER_TERMS = 50  # digests in one filter expression (a customer's verified identifiers: a handful)
+TIMELINE_DIGEST_BYTES = 8  # 64 bits: told apart among the identifiers of one profile, at a quarter of the hex's size
+
+
+def timeline_digest(digest: str) -> bytes:
+    """A timeline row's form of an identifier's digest (``identifier_digest``): its first 64 bits, binary."""
+    return bytes.fromhex(digest)[:TIMELINE_DIGEST_BYTES]
+
+
+def row_digests(item: Mapping[str, Any]) -> set[bytes]:
+    """The identifiers a timeline row holds, as ``timeline_digest`` (a row written before: full hex strings)."""
+    ids = item.get("ids") or {}
+    if "BS" in ids:
+        return {bytes(value) for value in ids["BS"]}
+    return {timeline_digest(value) for value in ids.get("SS", [])}
+
+
+def row_event_id(item: Mapping[str, Any]) -> str:
+    """The event a timeline row stands for: its sort key's part after the time."""
+    return _position(str(item["sk"]["S"]))[1]
 
 
 class BadCursor(ValueError):
@@ -98,12 +118,12 @@ class TimelineReader:
             "ScanIndexForward": False,
             "Limit": need,
         }
-        if visible is not None:
-            terms = [f"contains(ids, :d{number})" for number in range(len(visible))]
+        if visible is not None:  # either form of the digest: rows written before hold hex strings
+            terms = [f"contains(ids, :d{number}) OR contains(ids, :b{number})" for number in range(len(visible))]
             request["FilterExpression"] = " OR ".join(terms)
-            request["ExpressionAttributeValues"].update(
-                {f":d{number}": {"S": digest} for number, digest in enumerate(visible)}
-            )
+            for number, digest in enumerate(visible):
+                request["ExpressionAttributeValues"][f":d{number}"] = {"S": digest}
+                request["ExpressionAttributeValues"][f":b{number}"] = {"B": timeline_digest(digest)}
         found: list[Position] = []
         while len(found) < need:
             response = self._client.query(**request)

@@ -1,5 +1,5 @@
-"""The resolver's batch read (profiles.dal.batch_reads): a batch's identifiers, suppression markers, idempotency
-items and profiles are read with BatchGetItem up front; the resolutions then read nothing more for them, and a
+"""The resolver's batch read (profiles.dal.batch_reads): a batch's identifiers, suppression markers and profiles
+are read with BatchGetItem up front; the resolutions then read nothing more for them, and a
 write makes its keys be read again."""
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def test_a_batch_of_known_customers_costs_one_read_round_and_writes_only_their_t
             outcomes = [resolver.resolve(event).outcome for event in batch]
             during = calls[before:]
 
-        # Then the batch was read in a few BatchGetItem calls (identifiers, suppression markers and idempotency
-        # items, then profiles), and resolving the 30 events read nothing more: each wrote only its timeline row
+        # Then the batch was read in a few BatchGetItem calls (identifiers and suppression markers, then
+        # profiles), and resolving the 30 events read nothing more: each wrote only its timeline row
         assert outcomes == [Outcome.UNCHANGED] * 30
         assert prefetch_calls == 2
         assert calls[:before] == ["BatchGetItem"] * 2

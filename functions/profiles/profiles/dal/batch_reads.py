@@ -1,5 +1,5 @@
-"""One read for a whole batch: the identifier items, suppression markers, idempotency items and profiles that a
-batch of events will ask for are fetched with ``BatchGetItem`` up front; the store's own reads are then answered
+"""One read for a whole batch: the identifier items, suppression markers and profiles that a batch of events will
+ask for are fetched with ``BatchGetItem`` up front; the store's own reads are then answered
 from them.
 
 ``PrefetchingClient`` wraps the DynamoDB client the profile store uses and changes nothing else about it:
@@ -26,10 +26,8 @@ from omnichannel.identifiers import identifier_digest
 from profiles.dal.items import (
     ID_SK,
     PROFILE_SK,
-    RESOLVED_SK,
     SUPPRESSED_SK,
     S,
-    event_pk,
     identifier_pk,
     profile_pk,
     suppressed_pk,
@@ -155,13 +153,13 @@ class PrefetchingClient:
 
 
 def keys_of_events(events: Iterable[Any]) -> set[tuple[str, str]]:
-    """The idempotency item, identifier items and suppression markers each canonical event will be resolved with
-    (what ``DynamoDBProfileStore.read_graph`` asks for)."""
+    """The identifier items and suppression markers each canonical event will be resolved with (what
+    ``DynamoDBProfileStore.read_graph`` asks for; a bus event's idempotency record is its timeline row, written
+    conditionally, not read)."""
     from profiles.logic.resolution import event_identifiers
 
     keys: set[tuple[str, str]] = set()
     for event in events:
-        keys.add((event_pk(event.event_id), RESOLVED_SK))
         for kind, value in event_identifiers(event):
             keys.add((identifier_pk(kind, value), ID_SK))
             keys.add((suppressed_pk(identifier_digest(kind, value)), SUPPRESSED_SK))

@@ -9,8 +9,11 @@
 - conflict: ``PROFILE#<id>`` / ``CONFLICT#<event_id>#<n>``: an identifier a limit, a split or the asserted-link
   rule kept out (type and reason, never the value).
 - suggested match: ``PROFILE#<id>`` / ``SUGGEST#<other id>``: an asserted link that did not merge, for staff.
-- timeline: ``TL#<id>`` / ``<occurred_at>#<event_id>``: the resolver's decision that this event is this profile's;
-  ``ids``: digests of the event's identifiers the profile held (no values).
+- timeline: ``TL#<id>`` / ``<occurred_at>#<event_id>``: the resolver's decision that this event is this profile's,
+  and the event's idempotency record (written on condition it is not there, with the change); ``ids``: the event's
+  identifiers the profile held, as 64-bit binary digests (``omnichannel.timeline_reader.timeline_digest``; rows
+  written before: full hex digests, a string set), ``expires_at``. No ``kind``, no ``event_id`` attribute (the
+  sort key's): read them with ``timeline_reader.row_event_id`` / ``row_digests``.
 - cross-reference: ``XREF#<digest>`` / ``<event_id>``: an event carrying the identifier of that digest that is in
   no timeline of the identifier's profile (resolved to another profile, or to none: the identifier was refused by a
   limit, a split or the asserted-link rule, or blocked), so that an erasure of the identifier's profile finds it;
@@ -19,14 +22,15 @@
 - erasure request: ``ERASURE#<profile id>`` (or ``ERASURE#EVENT#<event_id>`` for one late event) / ``<part>#<hash>``:
   the stored events capture is to erase or redact, ``event_ids`` and ``erased`` (identifier digests, no values);
   the stream announces each once as ``events.erasure_requested`` (the table is the outbox); expires in 8 days.
-- resolved event: ``EVENT#<event_id>`` / ``RESOLVED``: idempotency, written in the same transaction as the change.
+- resolved event: ``EVENT#<event_id>`` / ``RESOLVED``: idempotency of an event without a timeline row (a
+  customer's proof, a staff confirmation), written in the same transaction as the change.
 - erasure: ``ERASED#<id>`` / ``ERASED``: who erased it and when (no personal data): answers 410.
 - suppression: ``SUPPRESSED#<digest>`` / ``SUPPRESSED``: an erased identifier's one-way digest: never linked again
   until an admin lifts it.
 - blocked value: ``BLOCKED`` / ``<type>#<value>``: a value seen on too many profiles, blocked automatically (the
   staff report).
 
-Every item has ``kind``; the stream publisher filters on it.
+Every item but a timeline row has ``kind``; the stream publisher filters on it.
 """
 
 from __future__ import annotations

@@ -1,15 +1,18 @@
 """All reads and writes of the profiles table (nothing above this module touches boto3).
 
-A resolution reads with two BatchGetItem calls (the event's identifier items, their suppression markers and its
-idempotency item; then the profiles they name, following merge pointers) and writes one TransactWriteItems
-conditioned on every version it read, so two resolvers working on the same profiles cannot both win: the loser's
-transaction is cancelled and it reads again. The event's timeline row goes in the same transaction (or, when the
-event changes nothing else, alone). Re-pointing a merged profile's identifier items to the survivor happens after
-the commit and is only an optimisation: lookups follow ``merged_into`` pointers until then.
+A resolution reads with two BatchGetItem calls (the event's identifier items and their suppression markers; then
+the profiles they name, following merge pointers) and writes one TransactWriteItems conditioned on every version it
+read, so two resolvers working on the same profiles cannot both win: the loser's transaction is cancelled and it
+reads again. The event's timeline row is its idempotency record, written on condition that it is not there: alone
+(after the transaction, if any), or first in the transaction when resolving the event again would record a
+conflict again; a redelivery finds it and changes nothing (see ``commit``). Re-pointing a merged profile's
+identifier items to the survivor happens after the commit and is only an optimisation: lookups follow
+``merged_into`` pointers until then.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,6 +24,7 @@ from botocore.exceptions import ClientError
 from omnichannel.dynamodb import cancellation_codes, condition_failed, error_code, ttl_after
 from omnichannel.identifiers import IdentifierType, identifier_digest
 from omnichannel.profile_events import EVENT_IDS_PER_ERASURE_REQUEST, profile_event_id
+from omnichannel.timeline_reader import row_digests, row_event_id, timeline_digest
 from profiles.dal.items import (
     BLOCKED_PK,
     ERASED_SK,
@@ -65,6 +69,12 @@ _BATCH_WRITE = 25
 _TRANSACTION = 100
 
 
+def _records_again(plan: Plan) -> bool:
+    """Whether resolving the event again would record something again (a conflict, a suggested match, a value
+    tried): its timeline row then goes in the transaction, as the condition that stops it."""
+    return bool(plan.conflicts or plan.suggestions or plan.tried)
+
+
 def merge_id_for(survivor_id: str, merged_id: str, event_id: str) -> str:
     return profile_event_id("merge", survivor_id, merged_id, event_id)
 
@@ -98,11 +108,15 @@ class DynamoDBProfileStore:
         self._timeline_retention = timedelta(days=timeline_retention_days)
 
     # ------------------------------------------------------------------ reads
-    def _batch_get(self, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _batch_get(self, keys: Sequence[dict[str, Any]], *, projection: str | None = None) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for start in range(0, len(keys), _BATCH_GET):
             request: dict[str, Any] = {
-                self._table: {"Keys": list(keys[start : start + _BATCH_GET]), "ConsistentRead": True}
+                self._table: {
+                    "Keys": list(keys[start : start + _BATCH_GET]),
+                    "ConsistentRead": True,
+                    **({"ProjectionExpression": projection} if projection else {}),
+                }
             }
             while request:
                 response = self._client.batch_get_item(RequestItems=request)
@@ -135,11 +149,11 @@ class DynamoDBProfileStore:
                 resolved[pid] = current
         return resolved
 
-    def read_graph(self, identifiers: Sequence[Identifier], event_id: str) -> GraphView:
-        """The event's idempotency item, its identifiers' items and their suppression markers in one batch; then
-        the profiles they name."""
+    def read_graph(self, identifiers: Sequence[Identifier], event_id: str, *, marker: bool = False) -> GraphView:
+        """The event's identifiers' items and their suppression markers (with ``marker``, its ``RESOLVED`` item)
+        in one batch; then the profiles they name."""
         digests = {identifier_digest(*identifier): identifier for identifier in identifiers}
-        keys = [{"pk": S(event_pk(event_id)), "sk": S(RESOLVED_SK)}]
+        keys = [{"pk": S(event_pk(event_id)), "sk": S(RESOLVED_SK)}] if marker else []
         keys += [{"pk": S(identifier_pk(kind, value)), "sk": S(ID_SK)} for kind, value in identifiers]
         keys += [{"pk": S(suppressed_pk(digest)), "sk": S(SUPPRESSED_SK)} for digest in digests]
         direct: dict[Identifier, str] = {}
@@ -241,7 +255,23 @@ class DynamoDBProfileStore:
         :class:`AlreadyResolved` if the event was resolved meanwhile."""
         at = _at(now)
         plan.survivor.version = (plan.base_version or 0) + 1
-        items: list[dict[str, Any]] = [self._resolved_item(plan, now), self._survivor_item(plan)]
+        # The timeline row is the event's idempotency record, alone after the transaction (a row in a transaction
+        # costs twice as much). What the transaction writes is exact without it: a profile the event creates is
+        # its own record (its id is the event's: only this event creates it, so its failed condition means the
+        # event was resolved); anything else is a fold a state that holds the event already leaves unchanged
+        # (identifiers and links are sets, traits and touches maxima and minima of a total order, a merge is
+        # done once), so a redelivery plans nothing and finds the row. A crash between the two leaves the row to
+        # the redelivery. Conflicts, suggested matches and tried values would be recorded again: a plan with
+        # any keeps the row first in its transaction, on condition it is not there. An event without a row
+        # (a proof, a staff confirmation) has its RESOLVED item first instead.
+        items: list[dict[str, Any]] = []
+        row_in_transaction = plan.timeline is not None and not plan.created and _records_again(plan)
+        if plan.timeline is None:
+            items.append(self._resolved_item(plan, now))
+        elif row_in_transaction:
+            items.append(self._timeline_put(plan.timeline))
+        first_is_record = bool(items) or plan.created
+        items.append(self._survivor_item(plan))
         for loser in plan.merged:
             items += self._merge_items(plan, loser, at)
         items += [
@@ -250,19 +280,20 @@ class DynamoDBProfileStore:
         ]
         items += self._conflict_items(plan, at)
         items += self._suggestion_items(plan, at)
-        if plan.timeline is not None:
-            items.append({"Put": {"TableName": self._table, "Item": self._timeline_item(plan.timeline)}})
         if len(items) > _TRANSACTION:
             raise ValueError(f"a resolution touching {len(items)} items does not fit one transaction")
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
+            if first_is_record and codes and codes[0] == "ConditionalCheckFailed":
                 raise AlreadyResolved(plan.event_id) from exc
             if codes or error_code(exc) in {"TransactionConflictException", "TransactionInProgressException"}:
                 raise ConcurrentChange(plan.event_id) from exc
             raise
+        if plan.timeline is not None and not row_in_transaction:
+            with contextlib.suppress(AlreadyResolved):  # a copy of the event, resolved at once, wrote it
+                self.record_timeline(plan.timeline)
 
     def _resolved_item(self, plan: Plan, now: datetime) -> dict[str, Any]:
         item = {
@@ -375,20 +406,34 @@ class DynamoDBProfileStore:
         return items
 
     def _timeline_item(self, entry: TimelineEntry) -> dict[str, Any]:
+        """Kept as slim as the timeline allows (one per event, for a year): the event id is the sort key's, the
+        identifiers 64-bit binary digests (``timeline_reader.timeline_digest``); no ``kind`` (the stream's filter
+        drops it anyway)."""
         item: dict[str, Any] = {
             "pk": S(timeline_pk(entry.profile_id)),
             "sk": S(entry.sort_key),
-            "kind": S("timeline"),
-            "event_id": S(entry.event_id),
             "expires_at": N(ttl_after(entry.received_at, self._timeline_retention)),
         }
         if entry.digests:
-            item["ids"] = {"SS": list(entry.digests)}
+            item["ids"] = {"BS": sorted({timeline_digest(digest) for digest in entry.digests})}
         return item
 
+    def _timeline_put(self, entry: TimelineEntry) -> dict[str, Any]:
+        return _put(self._table, self._timeline_item(entry), "attribute_not_exists(pk)")
+
     def record_timeline(self, entry: TimelineEntry) -> None:
-        """The timeline row of an event that changed nothing else (a redelivery writes the same row again)."""
-        self._client.put_item(TableName=self._table, Item=self._timeline_item(entry))
+        """The timeline row of an event that changes nothing else; :class:`AlreadyResolved` if it is there."""
+        try:
+            self._client.put_item(**self._timeline_put(entry)["Put"])
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise AlreadyResolved(entry.event_id) from exc
+            raise
+
+    def recorded_in(self, entry: TimelineEntry, profile_ids: Iterable[str]) -> bool:
+        """Whether one of these profiles' partitions holds the event's timeline row (read consistently)."""
+        keys = [{"pk": S(timeline_pk(pid)), "sk": S(entry.sort_key)} for pid in sorted(set(profile_ids))]
+        return bool(keys) and bool(self._batch_get(keys, projection="pk"))
 
     # ------------------------------------------------------------------ what an erasure will need to find
     def _reference_item(
@@ -675,9 +720,10 @@ class DynamoDBProfileStore:
     def move_timeline(self, from_profile: str, to_profile: str, identifiers: set[Identifier]) -> int:
         """Timeline rows of ``from_profile`` whose identifiers are all among ``identifiers`` move to ``to_profile``
         (after an unmerge: what the restored side did while it was merged). Reads the whole partition: rare."""
-        digests = {identifier_digest(*identifier) for identifier in identifiers}
-        rows = [item for item in self._query_partition(timeline_pk(from_profile)) if item.get("ids")]
-        moving = [item for item in rows if set(item["ids"]["SS"]) <= digests]
+        full = {identifier_digest(*identifier) for identifier in identifiers}
+        digests = {timeline_digest(digest) for digest in full}
+        rows = [item for item in self._query_partition(timeline_pk(from_profile)) if row_digests(item)]
+        moving = [item for item in rows if row_digests(item) <= digests]
         requests: list[dict[str, Any]] = []
         for item in moving:
             requests.append({"PutRequest": {"Item": {**item, "pk": S(timeline_pk(to_profile))}}})
@@ -685,15 +731,12 @@ class DynamoDBProfileStore:
         # A row that stays (it carries the survivor's identifiers too) but carries restored ones: a cross-reference
         # each, so that the restored profile's erasure still finds the event.
         for item in rows:
-            shared = set(item["ids"]["SS"]) & digests
+            held = row_digests(item)
+            shared = {digest for digest in full if timeline_digest(digest) in held}
             if shared and item not in moving:
                 expires_at = item.get("expires_at") or N(ttl_after(datetime.now(UTC), self._timeline_retention))
                 requests += [
-                    {
-                        "PutRequest": {
-                            "Item": self._reference_item(digest, item["event_id"]["S"], from_profile, expires_at)
-                        }
-                    }
+                    {"PutRequest": {"Item": self._reference_item(digest, row_event_id(item), from_profile, expires_at)}}
                     for digest in sorted(shared)
                 ]
         self._batch_write(requests)
@@ -722,7 +765,7 @@ class DynamoDBProfileStore:
             keys += [{"pk": item["pk"], "sk": item["sk"]} for item in self._query_partition(profile_pk(pid))]
             for item in self._query_partition(timeline_pk(pid)):
                 keys.append({"pk": item["pk"], "sk": item["sk"]})
-                event_ids.append(item["event_id"]["S"])
+                event_ids.append(row_event_id(item))
         for digest in digests:
             for item in self._query_partition(reference_pk(digest)):
                 keys.append({"pk": item["pk"], "sk": item["sk"]})

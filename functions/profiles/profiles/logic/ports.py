@@ -18,7 +18,8 @@ class ConcurrentChange(Exception):
 
 
 class AlreadyResolved(Exception):
-    """This event was resolved before (a redelivery)."""
+    """This event was resolved before (a redelivery): its timeline row (or, for an event without one, its
+    ``RESOLVED`` item) is there."""
 
 
 class NotFound(Exception):
@@ -82,13 +83,22 @@ class BlockedValue:
 class ResolutionStore(Protocol):
     """Reads and conditional writes of one resolution (the resolver's port)."""
 
-    def read_graph(self, identifiers: Sequence[Identifier], event_id: str) -> GraphView: ...
+    def read_graph(self, identifiers: Sequence[Identifier], event_id: str, *, marker: bool = False) -> GraphView:
+        """``marker``: also whether the event's ``RESOLVED`` item is there (an event without a timeline row)."""
+        ...
+
+    def recorded_in(self, entry: TimelineEntry, profile_ids: Iterable[str]) -> bool:
+        """Whether the event's timeline row is in one of these profiles' partitions (it was resolved to a profile
+        merged since)."""
+        ...
 
     def adopt_orphans(self, orphans: dict[Identifier, str]) -> int: ...
 
     def commit(self, plan: Plan, *, now: datetime) -> None: ...
 
-    def record_timeline(self, entry: TimelineEntry) -> None: ...
+    def record_timeline(self, entry: TimelineEntry) -> None:
+        """The row of an event that changes nothing else; :class:`AlreadyResolved` if it is there already."""
+        ...
 
     def record_references(
         self, event_id: str, digests: Iterable[str], *, profile_id: str | None, received_at: datetime

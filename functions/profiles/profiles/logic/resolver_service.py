@@ -1,8 +1,12 @@
 """Resolving one captured event: read the graph, decide, write conditionally; on a concurrent change, again.
 
-Idempotent on ``event_id``: the change and the event's ``RESOLVED`` item are written in one transaction, so a
-redelivered event finds the item and changes nothing; an event that changed nothing writes only its timeline row
-(and resolving it again writes the same row). Depends on the ``ResolutionStore`` port, not on DynamoDB.
+Idempotent on ``event_id``: the event's timeline row (``TL#<profile>`` / ``<occurred_at>#<event_id>``) is its
+idempotency record. It is written on condition that it is not there, after the change's transaction (in it, when
+the change records conflicts; see ``DynamoDBProfileStore.commit``), so a redelivered event, which finds the change
+made and plans nothing, finds the row and changes nothing. The row is under the profile the event resolved to; if
+that profile was merged since, the survivor's ``merged_spans`` say which merged partitions can hold the event's
+time, and those are read first. An event without a timeline row (a customer's proof, a staff confirmation) keeps a
+``RESOLVED`` item instead. Depends on the ``ResolutionStore`` port, not on DynamoDB.
 
 What an erasure will need (capture's table has no index by identifier: the profiles function names the events):
 
@@ -27,7 +31,7 @@ from omnichannel.identifiers import identifier_digest
 from omnichannel.retry import RetriesExhausted, attempts
 from profiles.logic.identity_rules import Identifier, IdentityRules
 from profiles.logic.ports import AlreadyResolved, ConcurrentChange, GraphView, ResolutionStore
-from profiles.logic.resolution import Mode, Plan, event_identifiers, plan_resolution
+from profiles.logic.resolution import Mode, Plan, event_identifiers, new_profile_id, plan_resolution
 
 MAX_ATTEMPTS = 12
 
@@ -109,7 +113,8 @@ class ProfileResolver:
     ) -> Resolution:
         for tried in attempts(self._max_attempts, base=0.02, cap=0.4, sleep=self._sleep):
             attempt = tried + 1
-            view = self._store.read_graph(identifiers, event.event_id)
+            synthetic = bool(mode and mode.synthetic)  # no timeline row: the RESOLVED item is the record
+            view = self._store.read_graph(identifiers, event.event_id, marker=synthetic)
             seen.suppressed = {identifier_digest(*item) for item in view.suppressed}
             if view.already_resolved:
                 return Resolution(Outcome.DUPLICATE, attempts=attempt)
@@ -124,11 +129,16 @@ class ProfileResolver:
                 self._reference(event, identifiers, view, plan, seen)
             if plan is None:
                 return Resolution(Outcome.NO_IDENTIFIERS, attempts=attempt)
-            if not plan.needs_write:
-                if plan.timeline is not None:
-                    self._store.record_timeline(plan.timeline)
-                return Resolution(Outcome.UNCHANGED, plan.survivor.profile_id, attempts=attempt, plan=plan)
+            if plan.timeline is not None and self._recorded_under_merged(plan):
+                return Resolution(Outcome.DUPLICATE, attempts=attempt)
             try:
+                if not plan.needs_write:
+                    if plan.timeline is not None:
+                        self._store.record_timeline(plan.timeline)
+                    if plan.survivor.profile_id == new_profile_id(event.event_id):
+                        # a copy of this event created the profile (and has not written the row yet)
+                        return Resolution(Outcome.DUPLICATE, attempts=attempt)
+                    return Resolution(Outcome.UNCHANGED, plan.survivor.profile_id, attempts=attempt, plan=plan)
                 self._store.commit(plan, now=now)
             except AlreadyResolved:
                 return Resolution(Outcome.DUPLICATE, attempts=attempt)
@@ -141,6 +151,14 @@ class ProfileResolver:
             )
             return _resolution(plan, attempt, blocked)
         raise GaveUp(f"event {event.event_id}: {self._max_attempts} concurrent changes in a row")
+
+    def _recorded_under_merged(self, plan: Plan) -> bool:
+        """Whether the event's row is in the partition of a profile merged into the survivor since it was resolved
+        (read only for the merged profiles whose partition can hold the event's time: rare)."""
+        assert plan.timeline is not None
+        occurred_at = plan.timeline.occurred_at
+        candidates = sorted(pid for pid, bound in plan.survivor.merged_spans.items() if bound >= occurred_at)
+        return bool(candidates) and self._store.recorded_in(plan.timeline, candidates)
 
 
 def _resolution(plan: Plan, attempts: int, blocked: list[Identifier]) -> Resolution:
