@@ -155,7 +155,11 @@ def test_a_change_that_records_a_conflict_writes_its_row_first_in_its_transactio
         with recorded_writes(env) as writes:
             tablet = resolver.resolve(make_event({"anonymous_id": "tablet", "user_id": "cust-2"}))
         assert tablet.conflicts == 1
-        (operation, transaction), *after = writes
+        # the tablet's anonymous id stays cust-1's: a cross-reference for its erasure goes first (before the commit)
+        (reference_op, reference), (operation, transaction), *after = writes
+        assert reference_op == "BatchWriteItem"
+        [[table, requests]] = reference["RequestItems"].items()
+        assert [request["PutRequest"]["Item"]["pk"]["S"][:5] for request in requests] == ["XREF#"]
         assert operation == "TransactWriteItems"
         assert transaction_keys(transaction)[0] == f"TL#{tablet.profile_id}"
         assert [name for name, _ in after] == ["UpdateItem"]  # the tablet's id tried by another profile, no row
