@@ -290,8 +290,9 @@ class RollupService:
             if isinstance(meaning, Fact):
                 facts.append((index, meaning))
             elif meaning is not None:
-                self._record(facts, result)
-                facts = []
+                if isinstance(meaning, Erase):  # what came before an erasure is counted (and erased) first
+                    self._record(facts, result)
+                    facts = []
                 result.outcomes[index] = self._identity(meaning)
         self._record(facts, result)
 
