@@ -17,9 +17,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 
 from kpis.dal.store import (
+    CLOSED,
     CONDITION_FAILED,
     CONFLICT,
     Add,
+    AddMembers,
     Counters,
     Delete,
     Item,
@@ -57,6 +59,15 @@ class MemoryKpiStore:
             return found
 
     def _condition_holds(self, operation: Operation) -> bool:
+        if isinstance(operation, AddMembers):
+            current = self.items.get(operation.key) or {}
+            members = current.get(operation.attribute)
+            return (
+                members is not None
+                and CLOSED not in current
+                and not members & set(operation.members)
+                and (operation.close or len(members) <= operation.max_size)
+            )
         if not isinstance(operation, Put):
             return True
         current = self.items.get(operation.key)
@@ -69,7 +80,14 @@ class MemoryKpiStore:
 
     def _apply(self, operation: Operation) -> None:
         if isinstance(operation, Put):
-            self.items[operation.key] = {"pk": operation.key[0], "sk": operation.key[1], **operation.item}
+            item = copy.deepcopy(dict(operation.item))
+            self.items[operation.key] = {"pk": operation.key[0], "sk": operation.key[1], **item}
+        elif isinstance(operation, AddMembers):
+            item = self.items[operation.key]
+            if operation.close:
+                item[CLOSED] = True
+            else:
+                item[operation.attribute] = item[operation.attribute] | set(operation.members)
         elif isinstance(operation, Delete):
             self.items.pop(operation.key, None)
         else:

@@ -1,8 +1,17 @@
 """The logic's port (:class:`kpis.logic.ports.KpiRepository`) on a KPI store (DynamoDB or in memory): logical
-aggregates to table keys, shards, dedupe TTLs, and a cancelled transaction back to what it means."""
+aggregates to table keys, shards, dedupe TTLs, and a cancelled transaction back to what it means.
+
+A visit (``S#<day>`` / ``<channel>#<visitor hash>``) is the session marker, and holds ``ids``: a digest of each
+page, screen and store-visit event counted in it (12 characters, 72 bits of SHA-256), up to ``VISIT_CAP`` (an item
+under 1 KB: one write unit). A visit with more events is ``closed`` and its further events get dedupe items of
+their own; a marker without ``ids`` (as an earlier version wrote it) is closed too, so that an event counted then
+and delivered again now is found by its dedupe item.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -11,7 +20,19 @@ from decimal import Decimal
 from typing import Any
 
 from kpis.dal import keys
-from kpis.dal.store import CONDITION_FAILED, CONFLICT, Add, Delete, Item, KpiStore, Operation, Put, TransactionCancelled
+from kpis.dal.store import (
+    CLOSED,
+    CONDITION_FAILED,
+    CONFLICT,
+    Add,
+    AddMembers,
+    Delete,
+    Item,
+    KpiStore,
+    Operation,
+    Put,
+    TransactionCancelled,
+)
 from kpis.logic import distinct as distinct_sets
 from kpis.logic.calendar import months_between
 from kpis.logic.ports import (
@@ -24,9 +45,16 @@ from kpis.logic.ports import (
     Kind,
     Rows,
     SessionMarker,
+    Visit,
 )
 
 DEFAULT_SHARDS = 8
+VISIT_CAP = 64  # event digests a visit holds: about 850 bytes with its keys, one write unit
+VISIT_IDS = "ids"
+
+
+def event_digest(event_id: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(event_id.encode()).digest()[:9]).decode()
 
 
 def _labels(aggregate: Aggregate) -> dict[str, str]:
@@ -74,9 +102,19 @@ class StoreRepository:
         found = self.store.get_many([keys.customer(key) for key in customer_keys])
         return {str(item["pk"])[2:]: item for item in found.values()}
 
-    def taken_sessions(self, markers: Sequence[SessionMarker]) -> set[SessionMarker]:
-        by_key = {keys.session(marker): marker for marker in markers}
-        return {by_key[key] for key in self.store.get_many(list(by_key))}
+    def visits(self, events: Mapping[SessionMarker, Sequence[str]]) -> dict[SessionMarker, Visit]:
+        found = self.store.get_many([keys.session(marker) for marker in events])
+        out = {}
+        for marker, event_ids in events.items():
+            item = found.get(keys.session(marker))
+            if item is None:
+                out[marker] = Visit(taken=False, room=VISIT_CAP)
+                continue
+            held = set(item.get(VISIT_IDS) or ())
+            counted = frozenset(event_id for event_id in event_ids if event_digest(event_id) in held)
+            is_open = VISIT_IDS in item and CLOSED not in item
+            out[marker] = Visit(taken=True, counted=counted, room=max(0, VISIT_CAP - len(held)) if is_open else 0)
+        return out
 
     def _customer_put(self, write: CustomerWrite) -> Put:
         item = dict(write.record)
@@ -93,9 +131,18 @@ class StoreRepository:
         for event_id, record in commit.dedupes.items():
             operations.append(Put(keys.dedupe(event_id), {**record, "expires_at": expires}, must_not_exist=True))
             meaning.append(("dedupe", event_id))
-        for marker in commit.sessions:
-            operations.append(Put(keys.session(marker), {"expires_at": expires}, must_not_exist=True))
-            meaning.append(("session", marker))
+        for visit in commit.visits:
+            digests = tuple(sorted({event_digest(event_id) for event_id in visit.events}))
+            if visit.start:
+                item: dict[str, Any] = {"expires_at": expires}
+                if not visit.close:
+                    item[VISIT_IDS] = set(digests)
+                operations.append(Put(keys.session(visit.marker), item, must_not_exist=True))
+            else:
+                operations.append(
+                    AddMembers(keys.session(visit.marker), VISIT_IDS, digests, VISIT_CAP - len(digests), visit.close)
+                )
+            meaning.append(("session", visit.marker))
         for write in commit.customers:
             operations.append(self._customer_put(write))
             meaning.append(("customer", write.key))

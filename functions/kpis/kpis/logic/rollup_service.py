@@ -51,6 +51,8 @@ from kpis.logic.ports import (
     Kind,
     KpiRepository,
     SessionMarker,
+    Visit,
+    VisitWrite,
 )
 from omnichannel.canonical_event import CAPTURE_SOURCE
 from omnichannel.identifiers import Provenance
@@ -131,10 +133,19 @@ class _DistinctWrites:
 
 @dataclass
 class _Unit:
-    """Facts of one customer (None: facts without a customer) that go into one commit."""
+    """Facts of one customer (None: facts without a customer), or of one visit, that go into one commit."""
 
     customer: str | None
     facts: list[tuple[int, Fact]]
+    visit: SessionMarker | None = None
+
+
+@dataclass
+class _Visits:
+    """The batch's visits as read (and as its commits left them), and the customer of each page view."""
+
+    views: dict[SessionMarker, Visit] = field(default_factory=dict)
+    owner: dict[str, str] = field(default_factory=dict)  # event id -> customer key
 
 
 @dataclass
@@ -328,42 +339,51 @@ class RollupService:
         keys = self._resolve_all([fact.identifiers for _, fact in with_customer])
         states = self._load_all(sorted(set(keys)))
         units: dict[str, _Unit] = {}
+        visits = _Visits()
+        visit_units: dict[SessionMarker, _Unit] = {}
         for (index, fact), key in zip(with_customer, keys, strict=True):
             resolved = states[key].key
             states[resolved] = states[key]
             units.setdefault(resolved, _Unit(resolved, [])).facts.append((index, fact))
-        queue = deque(units.values())
-        queue.extend(_Unit(None, [pair]) for pair in facts if pair[1].kind is FactKind.RECOVERED)
-        claims = self._session_claims(facts, states, keys)
-        touched: dict[str, tuple[CustomerState, CustomerState]] = {}
+            if fact.kind in SESSION_KINDS:
+                marker = SessionMarker(fact.day, fact.channel, hashed(fact.visitor or resolved))
+                visit_units.setdefault(marker, _Unit(None, [], marker)).facts.append((index, fact))
+                visits.owner[fact.event_id] = resolved
         duplicates: list[tuple[str | None, Fact]] = []
+        if visit_units:
+            visits.views = self.repository.visits(
+                {marker: [fact.event_id for _, fact in unit.facts] for marker, unit in visit_units.items()}
+            )
+            for unit in visit_units.values():
+                self._drop_counted(unit, visits, result, duplicates)
+        queue = deque(units.values())
+        queue.extend(unit for unit in visit_units.values() if unit.facts)
+        queue.extend(_Unit(None, [pair]) for pair in facts if pair[1].kind is FactKind.RECOVERED)
+        touched: dict[str, tuple[CustomerState, CustomerState]] = {}
         while queue:
-            chosen, plans = self._next_commit(queue, states, claims)
-            self._commit(chosen, plans, queue, states, claims, result, touched, duplicates)
+            chosen, plans = self._next_commit(queue, states, visits)
+            self._commit(chosen, plans, queue, states, visits, result, touched, duplicates)
         self._after_commits(touched, duplicates, states)
 
-    def _session_claims(
-        self, facts: list[tuple[int, Fact]], states: dict[str, CustomerState], keys: list[str]
-    ) -> dict[str, SessionMarker]:
-        """The facts that start a session: the first of each device, channel and day not taken already."""
-        key_of = {
-            fact.event_id: states[key].key
-            for (_, fact), key in zip(
-                [pair for pair in facts if pair[1].kind is not FactKind.RECOVERED], keys, strict=True
-            )
-        }
-        candidates: dict[SessionMarker, str] = {}
-        for _, fact in facts:
-            if fact.kind in SESSION_KINDS:
-                visitor = hashed(fact.visitor or key_of[fact.event_id])
-                candidates.setdefault(SessionMarker(fact.day, fact.channel, visitor), fact.event_id)
-        if not candidates:
-            return {}
-        taken = self.repository.taken_sessions(list(candidates))
-        return {event_id: marker for marker, event_id in candidates.items() if marker not in taken}
+    @staticmethod
+    def _drop_counted(
+        unit: _Unit, visits: _Visits, result: BatchResult, duplicates: list[tuple[str | None, Fact]]
+    ) -> None:
+        """A visit's events it holds already: duplicates (their customers' changes are applied all the same: they
+        are idempotent)."""
+        assert unit.visit is not None
+        counted = visits.views[unit.visit].counted
+        kept = []
+        for index, fact in unit.facts:
+            if fact.event_id in counted:
+                result.outcomes[index] = "duplicate"
+                duplicates.append((visits.owner.get(fact.event_id), fact))
+            else:
+                kept.append((index, fact))
+        unit.facts = kept
 
     def _next_commit(
-        self, queue: deque[_Unit], states: dict[str, CustomerState], claims: dict[str, SessionMarker]
+        self, queue: deque[_Unit], states: dict[str, CustomerState], visits: _Visits
     ) -> tuple[list[_Unit], list[_Plan]]:
         """The units at the head of the queue that fit in one transaction (a unit too large is split), planned."""
         chosen: list[_Unit] = []
@@ -374,9 +394,11 @@ class RollupService:
             unit = queue[0]
             if unit.customer is not None and any(other.customer == unit.customer for other in chosen):
                 break
-            plan = self._plan(unit, states, claims)
+            if unit.visit is not None and any(other.visit == unit.visit for other in chosen):
+                break
+            plan = self._plan(unit, states, visits)
             new_keys = set(plan.commit.deltas) - aggregates
-            added = len(plan.commit.dedupes) + len(plan.commit.sessions) + len(plan.commit.customers) + len(new_keys)
+            added = len(plan.commit.dedupes) + len(plan.commit.visits) + len(plan.commit.customers) + len(new_keys)
             if size + added > TRANSACTION_ITEMS:
                 if chosen:
                     break
@@ -384,8 +406,8 @@ class RollupService:
                     raise RuntimeError(f"one event needs {added} items, more than a transaction holds")
                 queue.popleft()
                 half = len(unit.facts) // 2
-                queue.appendleft(_Unit(unit.customer, unit.facts[half:]))
-                queue.appendleft(_Unit(unit.customer, unit.facts[:half]))
+                queue.appendleft(_Unit(unit.customer, unit.facts[half:], unit.visit))
+                queue.appendleft(_Unit(unit.customer, unit.facts[:half], unit.visit))
                 continue
             chosen.append(queue.popleft())
             plans.append(plan)
@@ -393,22 +415,20 @@ class RollupService:
             aggregates |= new_keys
         return chosen, plans
 
-    def _plan(self, unit: _Unit, states: dict[str, CustomerState], claims: dict[str, SessionMarker]) -> _Plan:
+    def _plan(self, unit: _Unit, states: dict[str, CustomerState], visits: _Visits) -> _Plan:
+        """A customer's unit: its state's change (page, screen and store-visit events change it idempotently: a
+        set grows) and the counters and dedupe records of its other events. A visit's unit: the counters of its
+        events, counted once by the visit itself (or, when it is full, by their dedupe records)."""
+        if unit.visit is not None:
+            return self._plan_visit(unit, visits.views[unit.visit])
         commit = Commit()
         deltas: Deltas = {}
         before = states[unit.customer] if unit.customer is not None else None
         after = before
         for _, fact in unit.facts:
-            commit.dedupes[fact.event_id] = _dedupe_record(fact)
-            counters = fact.counters()
-            marker = claims.get(fact.event_id)
-            if marker is not None:
-                commit.sessions.append(marker)
-                counters["sessions"] = ONE
-                if fact.campaign is not None:
-                    _add(deltas, Aggregate(Kind.CAMPAIGN, fact.day, fact.campaign.name), {"sessions": ONE})
-                    _add(deltas, Aggregate(Kind.SOURCE, fact.day, fact.campaign.source_medium), {"sessions": ONE})
-            _add(deltas, Aggregate(Kind.BUCKET, fact.day, fact.channel), counters)
+            if fact.kind not in SESSION_KINDS:
+                commit.dedupes[fact.event_id] = _dedupe_record(fact)
+                _add(deltas, Aggregate(Kind.BUCKET, fact.day, fact.channel), fact.counters())
             if after is not None:
                 after = after.with_fact(fact)
         if (
@@ -424,6 +444,28 @@ class RollupService:
             after = before
         commit.deltas = _nonzero(deltas)
         return _Plan(commit, before, after)
+
+    @staticmethod
+    def _plan_visit(unit: _Unit, view: Visit) -> _Plan:
+        assert unit.visit is not None
+        commit = Commit()
+        deltas: Deltas = {}
+        events = tuple(fact.event_id for _, fact in unit.facts)
+        fits = len(events) <= view.room
+        if not view.taken or view.room:  # a visit to start, or one that holds its events: written
+            commit.visits.append(VisitWrite(unit.visit, events, start=not view.taken, close=not fits))
+        for position, (_, fact) in enumerate(unit.facts):
+            if not fits:
+                commit.dedupes[fact.event_id] = _dedupe_record(fact)
+            counters = fact.counters()
+            if position == 0 and not view.taken:  # the visit's first event starts its session
+                counters["sessions"] = ONE
+                if fact.campaign is not None:
+                    _add(deltas, Aggregate(Kind.CAMPAIGN, fact.day, fact.campaign.name), {"sessions": ONE})
+                    _add(deltas, Aggregate(Kind.SOURCE, fact.day, fact.campaign.source_medium), {"sessions": ONE})
+            _add(deltas, Aggregate(Kind.BUCKET, fact.day, fact.channel), counters)
+        commit.deltas = _nonzero(deltas)
+        return _Plan(commit)
 
     def _change(self, before: CustomerState, after: CustomerState) -> Contributions:
         """The aggregates' change when a customer goes from ``before`` to ``after`` (and its stage's movement)."""
@@ -443,7 +485,7 @@ class RollupService:
         ready: list[_Plan] | None,
         queue: deque[_Unit],
         states: dict[str, CustomerState],
-        claims: dict[str, SessionMarker],
+        visits: _Visits,
         result: BatchResult,
         touched: dict[str, tuple[CustomerState, CustomerState]],
         duplicates: list[tuple[str | None, Fact]],
@@ -455,12 +497,12 @@ class RollupService:
                 units = [unit for unit in units if unit.facts]
                 if not units:
                     return
-                plans = [self._plan(unit, states, claims) for unit in units]
+                plans = [self._plan(unit, states, visits) for unit in units]
             ready = None
             commit = Commit()
             for plan in plans:
                 commit.dedupes.update(plan.commit.dedupes)
-                commit.sessions += plan.commit.sessions
+                commit.visits += plan.commit.visits
                 commit.customers += plan.commit.customers
                 for key, numbers in plan.commit.deltas.items():
                     _add(commit.deltas, key, numbers)
@@ -470,22 +512,28 @@ class RollupService:
                 queue.extendleft(reversed(units[1:]))  # fresh states made it bigger (or two now share a survivor)
                 units = units[:1]
                 continue
-            try:
-                self.repository.commit(commit)
-            except CommitRejected as rejected:
-                stale = self._absorb(rejected, units, states, claims, result, duplicates)
-                if stale:  # customers changed by a concurrent batch: commit the others now, these later
-                    queue.extend(unit for unit in units if unit.customer in stale)
-                    units = [unit for unit in units if unit.customer not in stale]
-                if rejected.conflict:  # collided with a concurrent transaction: a smaller commit, a little later
-                    half = max(1, len(units) // 2)
-                    queue.extendleft(reversed(units[half:]))
-                    units = units[:half]
-                    self._backoff(attempt)
-                continue
+            if commit.size():
+                try:
+                    self.repository.commit(commit)
+                except CommitRejected as rejected:
+                    stale = self._absorb(rejected, units, states, visits, result, duplicates)
+                    if stale:  # customers changed by a concurrent batch: commit the others now, these later
+                        queue.extend(unit for unit in units if unit.customer in stale)
+                        units = [unit for unit in units if unit.customer not in stale]
+                    if rejected.conflict:  # collided with a concurrent transaction: a smaller commit, a little later
+                        half = max(1, len(units) // 2)
+                        queue.extendleft(reversed(units[half:]))
+                        units = units[:half]
+                        self._backoff(attempt)
+                    continue
             for unit, plan in zip(units, plans, strict=True):
-                for index, _ in unit.facts:
-                    result.outcomes[index] = "counted"
+                for index, fact in unit.facts:
+                    if unit.visit is not None or fact.kind not in SESSION_KINDS:  # the visit says for these
+                        result.outcomes[index] = "counted"
+                for write in plan.commit.visits:
+                    view = visits.views[write.marker]
+                    room = 0 if write.close else view.room - len(write.events)
+                    visits.views[write.marker] = replace(view, taken=True, room=room)
                 if plan.before is not None and plan.after is not None and plan.after is not plan.before:
                     first = touched.get(plan.after.key, (plan.before, plan.after))[0]
                     touched[plan.after.key] = (first, plan.after)
@@ -500,33 +548,39 @@ class RollupService:
         rejected: CommitRejected,
         units: list[_Unit],
         states: dict[str, CustomerState],
-        claims: dict[str, SessionMarker],
+        visits: _Visits,
         result: BatchResult,
         duplicates: list[tuple[str | None, Fact]],
     ) -> set[str]:
-        """What a cancelled commit taught: drop the duplicates and the taken sessions, reload changed customers
-        (whose units are returned)."""
+        """What a cancelled commit taught: drop the duplicates, re-read the visits that changed (and drop the events
+        they now hold), reload changed customers (whose units are returned)."""
         for unit in units:
             kept = []
             for index, fact in unit.facts:
-                if fact.event_id in rejected.duplicates:
+                # a page view stays in its customer's unit: that change is idempotent, and may not be in yet
+                if fact.event_id in rejected.duplicates and (unit.visit is not None or fact.kind not in SESSION_KINDS):
                     result.outcomes[index] = "duplicate"
-                    duplicates.append((unit.customer, fact))
+                    duplicates.append((visits.owner.get(fact.event_id, unit.customer), fact))
                 else:
                     kept.append((index, fact))
             unit.facts = kept
-        for event_id, marker in list(claims.items()):
-            if marker in rejected.sessions:
-                del claims[event_id]
+        changed = [unit for unit in units if unit.visit is not None and unit.visit in rejected.sessions]
+        if changed:
+            fresh = self.repository.visits(
+                {unit.visit: [fact.event_id for _, fact in unit.facts] for unit in changed if unit.visit is not None}
+            )
+            visits.views.update(fresh)
+            for unit in changed:
+                self._drop_counted(unit, visits, result, duplicates)
         stale = {
             unit.customer: states[unit.customer].key
             for unit in units
             if unit.customer is not None and states[unit.customer].key in rejected.customers
         }
         if stale:
-            fresh = self._load_all(sorted(set(stale.values())))
+            fresh_states = self._load_all(sorted(set(stale.values())))
             for customer, key in stale.items():
-                states[customer] = fresh[key]
+                states[customer] = fresh_states[key]
         return set(stale)
 
     def _after_commits(
