@@ -60,11 +60,11 @@ class MemoryKpiStore:
 
     def _condition_holds(self, operation: Operation) -> bool:
         if isinstance(operation, AddMembers):
-            current = self.items.get(operation.key) or {}
-            members = current.get(operation.attribute)
+            holder = self.items.get(operation.key) or {}
+            members = holder.get(operation.attribute)
             return (
                 members is not None
-                and CLOSED not in current
+                and CLOSED not in holder
                 and not members & set(operation.members)
                 and (operation.close or len(members) <= operation.max_size)
             )

@@ -15,6 +15,7 @@ import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -103,8 +104,10 @@ class StoreRepository:
         return {str(item["pk"])[2:]: item for item in found.values()}
 
     def visits(self, events: Mapping[SessionMarker, Sequence[str]]) -> dict[SessionMarker, Visit]:
+        """A closed visit's events it does not hold are looked up by their dedupe items (one more read)."""
         found = self.store.get_many([keys.session(marker) for marker in events])
         out = {}
+        elsewhere: dict[SessionMarker, list[str]] = {}
         for marker, event_ids in events.items():
             item = found.get(keys.session(marker))
             if item is None:
@@ -114,6 +117,13 @@ class StoreRepository:
             counted = frozenset(event_id for event_id in event_ids if event_digest(event_id) in held)
             is_open = VISIT_IDS in item and CLOSED not in item
             out[marker] = Visit(taken=True, counted=counted, room=max(0, VISIT_CAP - len(held)) if is_open else 0)
+            if not is_open:
+                elsewhere[marker] = [event_id for event_id in event_ids if event_id not in counted]
+        if elsewhere:
+            deduped = self.store.get_many([keys.dedupe(event_id) for ids in elsewhere.values() for event_id in ids])
+            for marker, event_ids in elsewhere.items():
+                more = {event_id for event_id in event_ids if keys.dedupe(event_id) in deduped}
+                out[marker] = replace(out[marker], counted=out[marker].counted | more)
         return out
 
     def _customer_put(self, write: CustomerWrite) -> Put:

@@ -354,33 +354,42 @@ class RollupService:
             visits.views = self.repository.visits(
                 {marker: [fact.event_id for _, fact in unit.facts] for marker, unit in visit_units.items()}
             )
+            counted: set[str] = set()
             for unit in visit_units.values():
-                self._drop_counted(unit, visits, result, duplicates)
-        queue = deque(units.values())
-        queue.extend(unit for unit in visit_units.values() if unit.facts)
-        queue.extend(_Unit(None, [pair]) for pair in facts if pair[1].kind is FactKind.RECOVERED)
+                counted |= self._drop_counted(unit, visits, result, duplicates)
+            for unit in units.values():  # their customers' changes were committed before their visits were
+                unit.facts = [(index, fact) for index, fact in unit.facts if fact.event_id not in counted]
+        # Customers first, then visits: a visit that holds an event tells that its customer's change is in.
+        phases = [
+            [*units.values(), *(_Unit(None, [pair]) for pair in facts if pair[1].kind is FactKind.RECOVERED)],
+            [unit for unit in visit_units.values() if unit.facts],
+        ]
         touched: dict[str, tuple[CustomerState, CustomerState]] = {}
-        while queue:
-            chosen, plans = self._next_commit(queue, states, visits)
-            self._commit(chosen, plans, queue, states, visits, result, touched, duplicates)
+        for phase in phases:
+            queue = deque(phase)
+            while queue:
+                chosen, plans = self._next_commit(queue, states, visits)
+                self._commit(chosen, plans, queue, states, visits, result, touched, duplicates)
         self._after_commits(touched, duplicates, states)
 
     @staticmethod
     def _drop_counted(
         unit: _Unit, visits: _Visits, result: BatchResult, duplicates: list[tuple[str | None, Fact]]
-    ) -> None:
-        """A visit's events it holds already: duplicates (their customers' changes are applied all the same: they
-        are idempotent)."""
+    ) -> set[str]:
+        """A visit's events it counted already (it holds them, or their dedupe items exist): duplicates."""
         assert unit.visit is not None
         counted = visits.views[unit.visit].counted
         kept = []
+        dropped = set()
         for index, fact in unit.facts:
             if fact.event_id in counted:
                 result.outcomes[index] = "duplicate"
                 duplicates.append((visits.owner.get(fact.event_id), fact))
+                dropped.add(fact.event_id)
             else:
                 kept.append((index, fact))
         unit.facts = kept
+        return dropped
 
     def _next_commit(
         self, queue: deque[_Unit], states: dict[str, CustomerState], visits: _Visits
