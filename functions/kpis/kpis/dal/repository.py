@@ -36,6 +36,7 @@ from kpis.dal.store import (
 )
 from kpis.logic import distinct as distinct_sets
 from kpis.logic.calendar import months_between
+from kpis.logic.customer_keys import pending_customer
 from kpis.logic.ports import (
     Aggregate,
     Commit,
@@ -92,12 +93,28 @@ class StoreRepository:
 
     # ------------------------------------------------------------------ the rollup
     def owners(self, identifiers: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        wanted = {keys.identifier(kind, value): (kind, value) for kind, value in identifiers}
-        found = self.store.get_many(list(wanted))
-        return {wanted[key]: str(item["customer"]) for key, item in found.items()}
+        """An identifier's owner is where its pending customer points (``merged_into``: the rollup folds it into
+        the profile that announces the identifier). An identifier map item (``I#<hash>``, as an earlier version
+        wrote one per identifier) wins where there is one: that version did not move the pointer when an
+        identifier moved to another profile. Both in one read."""
+        legacy = {keys.identifier(kind, value): (kind, value) for kind, value in identifiers}
+        pointers = {keys.customer(pending_customer(kind, value)): (kind, value) for kind, value in identifiers}
+        found = self.store.get_many([*legacy, *pointers])
+        out = {
+            pointers[key]: str(item["merged_into"])
+            for key, item in found.items()
+            if key in pointers and item.get("merged_into")
+        }
+        out.update({legacy[key]: str(item["customer"]) for key, item in found.items() if key in legacy})
+        return out
 
-    def set_owner(self, kind: str, value: str, customer_key: str) -> None:
-        self.store.write(Put(keys.identifier(kind, value), {"customer": customer_key}))
+    def set_owners(self, identifiers: Sequence[tuple[str, str]], customer_key: str) -> None:
+        """Only an earlier version's identifier map item that names another customer is rewritten (one read for
+        all; none is written otherwise: the pointer is the record)."""
+        wanted = [keys.identifier(kind, value) for kind, value in identifiers]
+        for key, item in self.store.get_many(wanted).items():
+            if item.get("customer") != customer_key:
+                self.store.write(Put(key, {"customer": customer_key}))
 
     def customers(self, customer_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         found = self.store.get_many([keys.customer(key) for key in customer_keys])

@@ -135,7 +135,10 @@ class KpiRepository(Protocol):
         """The customer key each known identifier belongs to."""
         ...
 
-    def set_owner(self, kind: str, value: str, customer_key: str) -> None: ...
+    def set_owners(self, identifiers: Sequence[tuple[str, str]], customer_key: str) -> None:
+        """These identifiers are this customer's. (What records it is the pointer :meth:`RollupService.fold` leaves
+        on each identifier's pending customer; this only brings what an earlier version recorded apart in line.)"""
+        ...
 
     def customers(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored records of these customers (absent ones are left out)."""

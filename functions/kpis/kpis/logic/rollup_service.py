@@ -36,7 +36,7 @@ from kpis.logic.customer import (
     difference,
     summed,
 )
-from kpis.logic.customer_keys import hashed, pending_customer, profile_customer
+from kpis.logic.customer_keys import hashed, is_pending, pending_customer, profile_customer
 from kpis.logic.dispatch import Erase, Link, Merge, parse
 from kpis.logic.facts import SESSION_KINDS, UNCONVERTED_COUNT, Fact, FactKind
 from kpis.logic.inputs import UncountableEvent
@@ -778,7 +778,12 @@ class RollupService:
             target = self.load(target_key)
             source = CustomerState.from_item(source_key, self.repository.customers([source_key]).get(source_key))
             if source.merged_into is not None:
-                self._move_distinct(source, self.load(source.merged_into).key)
+                owner = self.load(source.merged_into).key
+                self._move_distinct(source, owner)
+                if is_pending(source_key) and owner != target.key:  # the identifier moved to another profile
+                    moved = replace(source, version=source.version + 1, merged_into=target.key)
+                    if not self.repository.write_customer(CustomerWrite(source_key, moved.to_item(), source.version)):
+                        continue
                 return False
             if target.key == source_key:
                 return False
@@ -811,12 +816,9 @@ class RollupService:
         """``profile.created`` / ``profile.updated``: these identifiers are the profile's; what was counted under
         them before the profile was known moves into it. Returns how many pending customers moved."""
         target = profile_customer(profile_id)
-        moved = 0
-        for kind, values in sorted(identifiers.items()):
-            for value in values:
-                self.repository.set_owner(kind, value, target)
-                moved += self.fold(pending_customer(kind, value), target)
-        return moved
+        pairs = [(kind, value) for kind, values in sorted(identifiers.items()) for value in values]
+        self.repository.set_owners(pairs, target)
+        return sum(self.fold(pending_customer(kind, value), target) for kind, value in pairs)
 
     def merge(self, survivor_id: str, merged_id: str, moved: Mapping[str, list[str]]) -> bool:
         """``profile.merged``: the merged profile's history is the survivor's from now on."""
