@@ -110,6 +110,8 @@ def test_a_batch_of_page_views_writes_one_visit_per_visitor_and_no_dedupe_item()
     assert writes["E"] == 0
     assert writes["S"] == len(visits)
     assert writes["C"] == 40
+    # And the customers, whose change moves no counter, were written on their own: one transaction in all
+    assert store.counters.transactions == 1
     # And each visit holds a digest of its events
     visit = store.items[
         keys.session(SessionMarker(DAY, "web", hashed(f"anonymous_id:anon-{min(v for v, c in visits if c == 'web')}")))
@@ -210,3 +212,17 @@ def test_page_views_before_a_sign_in_in_the_same_batch_are_counted_under_the_pro
     assert all(item.get("merged_into") == "p-profile-9" for item in pending)
     assert customers["C#p-profile-9"]["channels"] == ["web"]
     assert all(store.writes_per_item[(pk, "C")] == 1 for pk in customers)
+
+
+def test_dedupe_items_outlive_the_redelivery_window_and_visits_their_late_events():
+    # Given an order (a dedupe item) and a page view (a visit), counted now
+    service, store = memory_service(RollupConfig(), CLOCK)
+    service.apply_batch([_view(0, 4, kind="order"), _view(1, 4)])
+    now = CLOCK().timestamp()
+
+    # Then the dedupe item expires after 30 days (EventBridge retries, the archive's 14-day replay, the queue's 4
+    # days and its dead-letter queue's 14), the visit after 400 (a late event of its day finds its session)
+    (dedupe,) = [item for (pk, _), item in store.items.items() if pk.startswith("E#")]
+    (visit,) = [item for (pk, _), item in store.items.items() if pk.startswith("S#")]
+    assert int(dedupe["expires_at"]) - now == 30 * 86400
+    assert int(visit["expires_at"]) - now == 400 * 86400

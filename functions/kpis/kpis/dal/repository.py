@@ -78,18 +78,20 @@ class StoreRepository:
         store: KpiStore,
         *,
         clock: Callable[[], datetime],
-        dedupe_days: int = 400,
+        dedupe_days: int = 30,
+        visit_days: int = 400,
         shards: int = DEFAULT_SHARDS,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.dedupe_days = dedupe_days
+        self.visit_days = visit_days
         self.shards = max(1, shards)
         self._rng = rng or random.Random()  # noqa: S311 - spreads writes over shards, nothing secret
 
-    def _expires(self) -> int:
-        return int((self.clock() + timedelta(days=self.dedupe_days)).timestamp())
+    def _expires(self, days: int) -> int:
+        return int((self.clock() + timedelta(days=days)).timestamp())
 
     # ------------------------------------------------------------------ the rollup
     def owners(self, identifiers: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -154,14 +156,14 @@ class StoreRepository:
         shard = self._rng.randrange(self.shards)
         operations: list[Operation] = []
         meaning: list[tuple[str, Any]] = []
-        expires = self._expires()
+        expires = self._expires(self.dedupe_days)
         for event_id, record in commit.dedupes.items():
             operations.append(Put(keys.dedupe(event_id), {**record, "expires_at": expires}, must_not_exist=True))
             meaning.append(("dedupe", event_id))
         for visit in commit.visits:
             digests = tuple(sorted({event_digest(event_id) for event_id in visit.events}))
             if visit.start:
-                item: dict[str, Any] = {"expires_at": expires}
+                item: dict[str, Any] = {"expires_at": self._expires(self.visit_days)}
                 if not visit.close:
                     item[VISIT_IDS] = set(digests)
                 operations.append(Put(keys.session(visit.marker), item, must_not_exist=True))
