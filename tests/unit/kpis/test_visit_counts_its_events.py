@@ -31,7 +31,10 @@ from tests.support.kpi_service import memory_service
 
 NOW = datetime(2026, 11, 27, 17, tzinfo=UTC)  # 20:00 in Istanbul
 DAY = "2026-11-27"
-CLOCK = lambda: NOW + timedelta(hours=2)  # noqa: E731
+
+
+def CLOCK() -> datetime:
+    return NOW + timedelta(hours=2)
 
 
 def _view(number: int, visitor: int, channel: str = "web", kind: str = "page") -> dict[str, Any]:

@@ -15,6 +15,7 @@ from kpis.dal.store import (
     CONFLICT,
     Add,
     AddMembers,
+    CloseSet,
     Counters,
     Delete,
     Item,
@@ -85,15 +86,16 @@ class DynamoDBKpiStore:
             request["ExpressionAttributeValues"] = values
         return request
 
-    def _add_members(self, operation: AddMembers) -> dict[str, Any]:
+    def _add_members(self, operation: AddMembers | CloseSet) -> dict[str, Any]:
         names = {"#set": operation.attribute, "#closed": CLOSED}
-        values: dict[str, Any] = {f":m{index}": {"S": member} for index, member in enumerate(operation.members)}
-        absent = " AND ".join(f"NOT contains(#set, :m{index})" for index in range(len(operation.members)))
-        condition = "attribute_exists(#set) AND attribute_not_exists(#closed)" + (f" AND {absent}" if absent else "")
-        if operation.close:
-            values[":closed"] = {"BOOL": True}
+        condition = "attribute_exists(#set) AND attribute_not_exists(#closed)"
+        if isinstance(operation, CloseSet):
+            values: dict[str, Any] = {":closed": {"BOOL": True}, ":size": {"N": str(operation.size)}}
+            condition += " AND size(#set) = :size"
             expression = "SET #closed = :closed"
         else:
+            values = {f":m{index}": {"S": member} for index, member in enumerate(operation.members)}
+            condition += "".join(f" AND NOT contains(#set, :m{index})" for index in range(len(operation.members)))
             values[":members"] = {"SS": sorted(set(operation.members))}
             values[":max"] = {"N": str(operation.max_size)}
             condition += " AND size(#set) <= :max"
@@ -143,7 +145,7 @@ class DynamoDBKpiStore:
                 entries.append({"Put": self._put(operation)})
             elif isinstance(operation, Add):
                 entries.append({"Update": self._update(operation)})
-            elif isinstance(operation, AddMembers):
+            elif isinstance(operation, AddMembers | CloseSet):
                 entries.append({"Update": self._add_members(operation)})
             else:
                 entries.append({"Delete": self._delete(operation)})
@@ -165,7 +167,7 @@ class DynamoDBKpiStore:
                 self._client.put_item(**self._put(operation))
             elif isinstance(operation, Add):
                 self._client.update_item(**self._update(operation))
-            elif isinstance(operation, AddMembers):
+            elif isinstance(operation, AddMembers | CloseSet):
                 self._client.update_item(**self._add_members(operation))
             else:
                 self._client.delete_item(**self._delete(operation))

@@ -22,6 +22,7 @@ from kpis.dal.store import (
     CONFLICT,
     Add,
     AddMembers,
+    CloseSet,
     Counters,
     Delete,
     Item,
@@ -59,15 +60,14 @@ class MemoryKpiStore:
             return found
 
     def _condition_holds(self, operation: Operation) -> bool:
-        if isinstance(operation, AddMembers):
+        if isinstance(operation, AddMembers | CloseSet):
             holder = self.items.get(operation.key) or {}
             members = holder.get(operation.attribute)
-            return (
-                members is not None
-                and CLOSED not in holder
-                and not members & set(operation.members)
-                and (operation.close or len(members) <= operation.max_size)
-            )
+            if members is None or CLOSED in holder:
+                return False
+            if isinstance(operation, CloseSet):
+                return len(members) == operation.size
+            return not members & set(operation.members) and len(members) <= operation.max_size
         if not isinstance(operation, Put):
             return True
         current = self.items.get(operation.key)
@@ -82,12 +82,11 @@ class MemoryKpiStore:
         if isinstance(operation, Put):
             item = copy.deepcopy(dict(operation.item))
             self.items[operation.key] = {"pk": operation.key[0], "sk": operation.key[1], **item}
+        elif isinstance(operation, CloseSet):
+            self.items[operation.key][CLOSED] = True
         elif isinstance(operation, AddMembers):
             item = self.items[operation.key]
-            if operation.close:
-                item[CLOSED] = True
-            else:
-                item[operation.attribute] = item[operation.attribute] | set(operation.members)
+            item[operation.attribute] = item[operation.attribute] | set(operation.members)
         elif isinstance(operation, Delete):
             self.items.pop(operation.key, None)
         else:

@@ -27,6 +27,7 @@ from kpis.dal.store import (
     CONFLICT,
     Add,
     AddMembers,
+    CloseSet,
     Delete,
     Item,
     KpiStore,
@@ -167,10 +168,10 @@ class StoreRepository:
                 if not visit.close:
                     item[VISIT_IDS] = set(digests)
                 operations.append(Put(keys.session(visit.marker), item, must_not_exist=True))
+            elif visit.close:  # on the condition that it holds what it held when read
+                operations.append(CloseSet(keys.session(visit.marker), VISIT_IDS, VISIT_CAP - visit.room))
             else:
-                operations.append(
-                    AddMembers(keys.session(visit.marker), VISIT_IDS, digests, VISIT_CAP - len(digests), visit.close)
-                )
+                operations.append(AddMembers(keys.session(visit.marker), VISIT_IDS, digests, VISIT_CAP - len(digests)))
             meaning.append(("session", visit.marker))
         for write in commit.customers:
             operations.append(self._customer_put(write))

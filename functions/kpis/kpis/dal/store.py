@@ -6,8 +6,8 @@ in-memory table (tests, the benchmark's million events) unchanged.
   counters are only ever changed inside a transaction whose conditional dedupe ``Put`` makes them count once.
 - ``Delete``.
 - ``AddMembers``: add strings to an item's set on the condition that the set exists, is not closed, holds none of
-  them and has room for them (``max_size`` before); or, with ``close``, mark the set closed on the same condition
-  but for the room (a visit's counted events: see ``kpis.dal.repository``).
+  them and has room for them (``max_size`` before); ``CloseSet``: mark the set closed on the condition that it
+  is not and still has ``size`` members (a visit's counted events: see ``kpis.dal.repository``).
 
 A transaction is all or nothing; a failed condition or a conflict with a concurrent transaction cancels it and
 :class:`TransactionCancelled` says which operation and why. Every store counts the items it read and wrote (the
@@ -51,12 +51,18 @@ class AddMembers:
     attribute: str
     members: tuple[str, ...]
     max_size: int
-    close: bool = False
 
 
-CLOSED = "closed"  # the attribute AddMembers(close=True) sets
+@dataclass(frozen=True)
+class CloseSet:
+    key: Key
+    attribute: str
+    size: int
 
-Operation = Put | Add | Delete | AddMembers
+
+CLOSED = "closed"  # the attribute CloseSet sets
+
+Operation = Put | Add | Delete | AddMembers | CloseSet
 
 
 CONDITION_FAILED = "ConditionalCheckFailed"

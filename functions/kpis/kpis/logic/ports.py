@@ -67,6 +67,7 @@ class VisitWrite:
     events: tuple[str, ...]
     start: bool
     close: bool = False
+    room: int = 0  # the visit's room when read (closing it is conditional on its being unchanged since)
 
 
 @dataclass(frozen=True)

@@ -466,7 +466,7 @@ class RollupService:
         events = tuple(fact.event_id for _, fact in unit.facts)
         fits = len(events) <= view.room
         if not view.taken or view.room:  # a visit to start, or one that holds its events: written
-            commit.visits.append(VisitWrite(unit.visit, events, start=not view.taken, close=not fits))
+            commit.visits.append(VisitWrite(unit.visit, events, start=not view.taken, close=not fits, room=view.room))
         for position, (_, fact) in enumerate(unit.facts):
             if not fits:
                 commit.dedupes[fact.event_id] = _dedupe_record(fact)
