@@ -1,14 +1,19 @@
 """Rolls bus events up into the KPI aggregates, exactly once each, a batch at a time, and keeps each customer's
 totals and lifecycle stage.
 
-Per batch: the facts' customers are resolved (one read of the identifier map) and loaded (one read), the session
-markers they might claim are read (one read), and then the facts are written in as few commits as DynamoDB's
-100 items per transaction allow. A commit holds one conditional dedupe record per event, the markers of the
-sessions it starts, the customers it changes (each on the condition that its version is the one read) and the
-counter deltas of all its events summed per aggregate. A commit cancelled by a duplicate is retried without it;
-by a taken session, without that session; by a customer changed meanwhile, on the fresh state; by a conflict with
-a concurrent transaction, after a short pause. Identity events (``profile.*``) are applied in their place in the
-batch, between the facts before and after them.
+Per batch: identity events (``profile.*``) are applied in their place; the facts are recorded after the links and
+merges before them (a fold is a sum: where a fact lands first does not change what the profile ends with), an
+erasure being a barrier. The facts' customers are resolved (one read) and loaded (one read), the visits their page,
+screen and store-visit events fall in are read (one read), and then the facts are written in as few commits as
+DynamoDB's 100 items per transaction allow: first the customers (each changed one on the condition that its version
+is the one read, with the dedupe records and counter deltas of its orders, refunds, leads, sign-ups and surveys;
+a change that moves no counter, a visitor's new touch, as a conditional put of its own), then the visits (a visit
+counts its events once: it holds their digests, on the condition that it held none of them; a full one is closed
+and its further events get dedupe records), with their counters summed per aggregate. A page view's change to its
+customer is idempotent (sets grow), and committed before its visit: a visit that holds an event tells that the
+rest is in. A commit cancelled by a duplicate is retried without it; by a visit changed meanwhile, on the visit
+read again; by a customer changed meanwhile, on the fresh state; by a conflict with a concurrent transaction,
+after a short pause.
 """
 
 from __future__ import annotations
