@@ -143,6 +143,7 @@ class _Unit:
     customer: str | None
     facts: list[tuple[int, Fact]]
     visit: SessionMarker | None = None
+    lone_attempts: int = 0  # conditional puts of its own that found the customer changed
 
 
 @dataclass
@@ -574,6 +575,9 @@ class RollupService:
             self._committed(unit, plan, states, visits, result, touched)
             return
         assert unit.customer is not None
+        unit.lone_attempts += 1
+        if unit.lone_attempts >= MAX_ATTEMPTS:
+            raise ConcurrentUpdates(unit.customer)
         key = states[unit.customer].key
         states[unit.customer] = self._load_all([key])[key]
         queue.append(unit)
