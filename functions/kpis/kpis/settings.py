@@ -32,7 +32,11 @@ class KpiSettings(CommonSettings):
     clv_annual_discount_rate: float = 0.10
     clv_fit_max_customers: int = 200_000
     distinct_exact_cap: int = 256
-    dedupe_days: int = 400
+    # A dedupe item outlives every redelivery: EventBridge retries (24 h), the archive's replay (14 days), the
+    # queue (4 days) and its dead-letter queue (14 days from the first receive). A visit (the session marker, which
+    # holds its page views' digests) is kept longer: a late event of its day must find its session.
+    dedupe_days: int = 30
+    visit_days: int = 400
     counter_shards: int = 8
 
     @field_validator("business_time_zone")

@@ -70,7 +70,11 @@ def get_repository() -> KpiRepository:
 
         settings = get_settings()
         _wiring.repository = StoreRepository(
-            get_store(), clock=now, dedupe_days=settings.dedupe_days, shards=settings.counter_shards
+            get_store(),
+            clock=now,
+            dedupe_days=settings.dedupe_days,
+            visit_days=settings.visit_days,
+            shards=settings.counter_shards,
         )
     return _wiring.repository
 

@@ -10,9 +10,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from kpis.dal.store import (
+    CLOSED,
     CONDITION_FAILED,
     CONFLICT,
     Add,
+    AddMembers,
+    CloseSet,
     Counters,
     Delete,
     Item,
@@ -83,6 +86,29 @@ class DynamoDBKpiStore:
             request["ExpressionAttributeValues"] = values
         return request
 
+    def _add_members(self, operation: AddMembers | CloseSet) -> dict[str, Any]:
+        names = {"#set": operation.attribute, "#closed": CLOSED}
+        condition = "attribute_exists(#set) AND attribute_not_exists(#closed)"
+        if isinstance(operation, CloseSet):
+            values: dict[str, Any] = {":closed": {"BOOL": True}, ":size": {"N": str(operation.size)}}
+            condition += " AND size(#set) = :size"
+            expression = "SET #closed = :closed"
+        else:
+            values = {f":m{index}": {"S": member} for index, member in enumerate(operation.members)}
+            condition += "".join(f" AND NOT contains(#set, :m{index})" for index in range(len(operation.members)))
+            values[":members"] = {"SS": sorted(set(operation.members))}
+            values[":max"] = {"N": str(operation.max_size)}
+            condition += " AND size(#set) <= :max"
+            expression = "ADD #set :members"
+        return {
+            "TableName": self._table,
+            "Key": _key(operation.key),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
     def _delete(self, operation: Delete) -> dict[str, Any]:
         return {"TableName": self._table, "Key": _key(operation.key)}
 
@@ -119,6 +145,8 @@ class DynamoDBKpiStore:
                 entries.append({"Put": self._put(operation)})
             elif isinstance(operation, Add):
                 entries.append({"Update": self._update(operation)})
+            elif isinstance(operation, AddMembers | CloseSet):
+                entries.append({"Update": self._add_members(operation)})
             else:
                 entries.append({"Delete": self._delete(operation)})
         self.counters.calls += 1
@@ -139,6 +167,8 @@ class DynamoDBKpiStore:
                 self._client.put_item(**self._put(operation))
             elif isinstance(operation, Add):
                 self._client.update_item(**self._update(operation))
+            elif isinstance(operation, AddMembers | CloseSet):
+                self._client.update_item(**self._add_members(operation))
             else:
                 self._client.delete_item(**self._delete(operation))
         except ClientError as error:

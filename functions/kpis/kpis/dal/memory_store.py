@@ -17,9 +17,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 
 from kpis.dal.store import (
+    CLOSED,
     CONDITION_FAILED,
     CONFLICT,
     Add,
+    AddMembers,
+    CloseSet,
     Counters,
     Delete,
     Item,
@@ -57,6 +60,14 @@ class MemoryKpiStore:
             return found
 
     def _condition_holds(self, operation: Operation) -> bool:
+        if isinstance(operation, AddMembers | CloseSet):
+            holder = self.items.get(operation.key) or {}
+            members = holder.get(operation.attribute)
+            if members is None or CLOSED in holder:
+                return False
+            if isinstance(operation, CloseSet):
+                return len(members) == operation.size
+            return not members & set(operation.members) and len(members) <= operation.max_size
         if not isinstance(operation, Put):
             return True
         current = self.items.get(operation.key)
@@ -69,7 +80,13 @@ class MemoryKpiStore:
 
     def _apply(self, operation: Operation) -> None:
         if isinstance(operation, Put):
-            self.items[operation.key] = {"pk": operation.key[0], "sk": operation.key[1], **operation.item}
+            item = copy.deepcopy(dict(operation.item))
+            self.items[operation.key] = {"pk": operation.key[0], "sk": operation.key[1], **item}
+        elif isinstance(operation, CloseSet):
+            self.items[operation.key][CLOSED] = True
+        elif isinstance(operation, AddMembers):
+            item = self.items[operation.key]
+            item[operation.attribute] = item[operation.attribute] | set(operation.members)
         elif isinstance(operation, Delete):
             self.items.pop(operation.key, None)
         else:

@@ -1,19 +1,43 @@
 """The logic's port (:class:`kpis.logic.ports.KpiRepository`) on a KPI store (DynamoDB or in memory): logical
-aggregates to table keys, shards, dedupe TTLs, and a cancelled transaction back to what it means."""
+aggregates to table keys, shards, dedupe TTLs, and a cancelled transaction back to what it means.
+
+A visit (``S#<day>`` / ``<channel>#<visitor hash>``) is the session marker, and holds ``ids``: a digest of each
+page, screen and store-visit event counted in it (12 characters, 72 bits of SHA-256), up to ``VISIT_CAP`` (an item
+under 1 KB: one write unit). A visit with more events is ``closed`` and its further events get dedupe items of
+their own; a marker without ``ids`` (as an earlier version wrote it) is closed too, so that an event counted then
+and delivered again now is found by its dedupe item.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from kpis.dal import keys
-from kpis.dal.store import CONDITION_FAILED, CONFLICT, Add, Delete, Item, KpiStore, Operation, Put, TransactionCancelled
+from kpis.dal.store import (
+    CLOSED,
+    CONDITION_FAILED,
+    CONFLICT,
+    Add,
+    AddMembers,
+    CloseSet,
+    Delete,
+    Item,
+    KpiStore,
+    Operation,
+    Put,
+    TransactionCancelled,
+)
 from kpis.logic import distinct as distinct_sets
 from kpis.logic.calendar import months_between
+from kpis.logic.customer_keys import pending_customer
 from kpis.logic.ports import (
     Aggregate,
     Commit,
@@ -24,9 +48,16 @@ from kpis.logic.ports import (
     Kind,
     Rows,
     SessionMarker,
+    Visit,
 )
 
 DEFAULT_SHARDS = 8
+VISIT_CAP = 64  # event digests a visit holds: about 850 bytes with its keys, one write unit
+VISIT_IDS = "ids"
+
+
+def event_digest(event_id: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(event_id.encode()).digest()[:9]).decode()
 
 
 def _labels(aggregate: Aggregate) -> dict[str, str]:
@@ -48,35 +79,72 @@ class StoreRepository:
         store: KpiStore,
         *,
         clock: Callable[[], datetime],
-        dedupe_days: int = 400,
+        dedupe_days: int = 30,
+        visit_days: int = 400,
         shards: int = DEFAULT_SHARDS,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.dedupe_days = dedupe_days
+        self.visit_days = visit_days
         self.shards = max(1, shards)
         self._rng = rng or random.Random()  # noqa: S311 - spreads writes over shards, nothing secret
 
-    def _expires(self) -> int:
-        return int((self.clock() + timedelta(days=self.dedupe_days)).timestamp())
+    def _expires(self, days: int) -> int:
+        return int((self.clock() + timedelta(days=days)).timestamp())
 
     # ------------------------------------------------------------------ the rollup
     def owners(self, identifiers: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        wanted = {keys.identifier(kind, value): (kind, value) for kind, value in identifiers}
-        found = self.store.get_many(list(wanted))
-        return {wanted[key]: str(item["customer"]) for key, item in found.items()}
+        """An identifier's owner is where its pending customer points (``merged_into``: the rollup folds it into
+        the profile that announces the identifier). An identifier map item (``I#<hash>``, as an earlier version
+        wrote one per identifier) wins where there is one: that version did not move the pointer when an
+        identifier moved to another profile. Both in one read."""
+        legacy = {keys.identifier(kind, value): (kind, value) for kind, value in identifiers}
+        pointers = {keys.customer(pending_customer(kind, value)): (kind, value) for kind, value in identifiers}
+        found = self.store.get_many([*legacy, *pointers])
+        out = {
+            pointers[key]: str(item["merged_into"])
+            for key, item in found.items()
+            if key in pointers and item.get("merged_into")
+        }
+        out.update({legacy[key]: str(item["customer"]) for key, item in found.items() if key in legacy})
+        return out
 
-    def set_owner(self, kind: str, value: str, customer_key: str) -> None:
-        self.store.write(Put(keys.identifier(kind, value), {"customer": customer_key}))
+    def set_owners(self, identifiers: Sequence[tuple[str, str]], customer_key: str) -> None:
+        """Only an earlier version's identifier map item that names another customer is rewritten (one read for
+        all; none is written otherwise: the pointer is the record)."""
+        wanted = [keys.identifier(kind, value) for kind, value in identifiers]
+        for key, item in self.store.get_many(wanted).items():
+            if item.get("customer") != customer_key:
+                self.store.write(Put(key, {"customer": customer_key}))
 
     def customers(self, customer_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         found = self.store.get_many([keys.customer(key) for key in customer_keys])
         return {str(item["pk"])[2:]: item for item in found.values()}
 
-    def taken_sessions(self, markers: Sequence[SessionMarker]) -> set[SessionMarker]:
-        by_key = {keys.session(marker): marker for marker in markers}
-        return {by_key[key] for key in self.store.get_many(list(by_key))}
+    def visits(self, events: Mapping[SessionMarker, Sequence[str]]) -> dict[SessionMarker, Visit]:
+        """A closed visit's events it does not hold are looked up by their dedupe items (one more read)."""
+        found = self.store.get_many([keys.session(marker) for marker in events])
+        out = {}
+        elsewhere: dict[SessionMarker, list[str]] = {}
+        for marker, event_ids in events.items():
+            item = found.get(keys.session(marker))
+            if item is None:
+                out[marker] = Visit(taken=False, room=VISIT_CAP)
+                continue
+            held = set(item.get(VISIT_IDS) or ())
+            counted = frozenset(event_id for event_id in event_ids if event_digest(event_id) in held)
+            is_open = VISIT_IDS in item and CLOSED not in item
+            out[marker] = Visit(taken=True, counted=counted, room=max(0, VISIT_CAP - len(held)) if is_open else 0)
+            if not is_open:
+                elsewhere[marker] = [event_id for event_id in event_ids if event_id not in counted]
+        if elsewhere:
+            deduped = self.store.get_many([keys.dedupe(event_id) for ids in elsewhere.values() for event_id in ids])
+            for marker, event_ids in elsewhere.items():
+                more = {event_id for event_id in event_ids if keys.dedupe(event_id) in deduped}
+                out[marker] = replace(out[marker], counted=out[marker].counted | more)
+        return out
 
     def _customer_put(self, write: CustomerWrite) -> Put:
         item = dict(write.record)
@@ -89,13 +157,22 @@ class StoreRepository:
         shard = self._rng.randrange(self.shards)
         operations: list[Operation] = []
         meaning: list[tuple[str, Any]] = []
-        expires = self._expires()
+        expires = self._expires(self.dedupe_days)
         for event_id, record in commit.dedupes.items():
             operations.append(Put(keys.dedupe(event_id), {**record, "expires_at": expires}, must_not_exist=True))
             meaning.append(("dedupe", event_id))
-        for marker in commit.sessions:
-            operations.append(Put(keys.session(marker), {"expires_at": expires}, must_not_exist=True))
-            meaning.append(("session", marker))
+        for visit in commit.visits:
+            digests = tuple(sorted({event_digest(event_id) for event_id in visit.events}))
+            if visit.start:
+                item: dict[str, Any] = {"expires_at": self._expires(self.visit_days)}
+                if not visit.close:
+                    item[VISIT_IDS] = set(digests)
+                operations.append(Put(keys.session(visit.marker), item, must_not_exist=True))
+            elif visit.close:  # on the condition that it holds what it held when read
+                operations.append(CloseSet(keys.session(visit.marker), VISIT_IDS, VISIT_CAP - visit.room))
+            else:
+                operations.append(AddMembers(keys.session(visit.marker), VISIT_IDS, digests, VISIT_CAP - len(digests)))
+            meaning.append(("session", visit.marker))
         for write in commit.customers:
             operations.append(self._customer_put(write))
             meaning.append(("customer", write.key))

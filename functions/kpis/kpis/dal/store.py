@@ -5,6 +5,9 @@ in-memory table (tests, the benchmark's million events) unchanged.
 - ``Add``: atomic ``ADD`` of numbers (and ``SET`` of attributes that are only written once), never conditional:
   counters are only ever changed inside a transaction whose conditional dedupe ``Put`` makes them count once.
 - ``Delete``.
+- ``AddMembers``: add strings to an item's set on the condition that the set exists, is not closed, holds none of
+  them and has room for them (``max_size`` before); ``CloseSet``: mark the set closed on the condition that it
+  is not and still has ``size`` members (a visit's counted events: see ``kpis.dal.repository``).
 
 A transaction is all or nothing; a failed condition or a conflict with a concurrent transaction cancels it and
 :class:`TransactionCancelled` says which operation and why. Every store counts the items it read and wrote (the
@@ -42,7 +45,24 @@ class Delete:
     key: Key
 
 
-Operation = Put | Add | Delete
+@dataclass(frozen=True)
+class AddMembers:
+    key: Key
+    attribute: str
+    members: tuple[str, ...]
+    max_size: int
+
+
+@dataclass(frozen=True)
+class CloseSet:
+    key: Key
+    attribute: str
+    size: int
+
+
+CLOSED = "closed"  # the attribute CloseSet sets
+
+Operation = Put | Add | Delete | AddMembers | CloseSet
 
 
 CONDITION_FAILED = "ConditionalCheckFailed"

@@ -1,11 +1,12 @@
 """Entry point of the KPI rollup: SQS batches (rule → queue → Lambda, up to 1,000 events) of capture events, profile
 events, ``cart.recovered`` and the journeys' ``Survey Answered``, rolled up into the KPI table.
 
-The batch goes to the rollup as one sequence of EventBridge events (``RollupService.apply_batch``): one
-conditional dedupe item per event, the batch's counter deltas summed in memory per key and written in as few
-transactions as the 100-item limit allows, hot counters sharded. The rollup reports the events it can never count
-(``poison``: index → reason), which are quarantined once in the queue's dead-letter queue; it raises for a
-transient failure, and the batch's records come back (its per-event dedupe makes the redelivery exact). See
+The batch goes to the rollup as one sequence of EventBridge events (``RollupService.apply_batch``): each event
+counted once (page views by their visit, the others by a conditional dedupe item), the batch's counter deltas
+summed in memory per key and written in as few transactions as the 100-item limit allows, hot counters sharded.
+The rollup reports the events it can never count (``poison``: index → reason), which are quarantined once in the
+queue's dead-letter queue; it raises for a transient failure, and the batch's records come back (per-event
+dedupe makes the redelivery exact). See
 ``omnichannel.bus_batch`` and ``docs/kpis.md``.
 """
 

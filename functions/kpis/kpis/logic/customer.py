@@ -229,6 +229,8 @@ class CustomerState:
 
     # ------------------------------------------------------------------ storage
     def to_item(self) -> dict[str, Any]:
+        """The stored record: what is empty, zero or false is left out (:meth:`from_item` reads it back as such),
+        so a pointer or a visitor's first touches stay small."""
         item: dict[str, Any] = {
             "customer": self.key,
             "version": self.version,
@@ -246,8 +248,6 @@ class CustomerState:
             "stage_pending": self.stage_pending,
             "orders": self.orders,
             "gross": self.gross,
-        }
-        optional = {
             "merged_into": self.merged_into,
             "first_order_at": self.first_order_at,
             "first_order_day": self.first_order_day,
@@ -261,8 +261,8 @@ class CustomerState:
             "stage_since": self.stage_since,
             "scores": self.scores or None,
         }
-        item.update({name: value for name, value in optional.items() if value is not None})
-        return item
+        kept = {"customer", "version", "first_order_amount"}  # a first order's amount may be zero
+        return {name: value for name, value in item.items() if (name in kept and value is not None) or value}
 
     @classmethod
     def from_item(cls, key: str, item: dict[str, Any] | None) -> CustomerState:

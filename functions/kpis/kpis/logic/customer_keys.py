@@ -16,5 +16,9 @@ def pending_customer(kind: str, value: str) -> str:
     return f"i-{hashed(kind, value)}"
 
 
+def is_pending(customer_key: str) -> bool:
+    return customer_key.startswith("i-")
+
+
 def profile_customer(profile_id: str) -> str:
     return f"p-{profile_id}"

@@ -3,8 +3,9 @@ DynamoDB or in memory. Nothing here knows a table key, a shard or boto3.
 
 The logic names an aggregate by what it counts (:class:`Aggregate`: the bucket of a day and channel, the cohort of
 a month ...); the repository decides where it lives (hot counters are sharded and summed on read). A
-:class:`Commit` is all or nothing: the dedupe records of its events, the session markers it claims, the customers
-it rewrites (each on the condition that its version is the one read) and the counter deltas they cause.
+:class:`Commit` is all or nothing: the dedupe records of its events, the visits it writes (a visitor's day on a
+channel: its session, and the page, screen and store-visit events counted in it), the customers it rewrites (each
+on the condition that its version is the one read) and the counter deltas they cause.
 """
 
 from __future__ import annotations
@@ -45,6 +46,31 @@ class SessionMarker(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Visit:
+    """A visitor's day on a channel as stored: whether its session was counted (``taken``), which of the events
+    asked about it counted already (``counted``), and how many more events it can hold (``room``; 0: it holds no
+    more, and the events it does not hold are deduplicated one by one)."""
+
+    taken: bool = False
+    counted: frozenset[str] = frozenset()
+    room: int = 0
+
+
+@dataclass(frozen=True)
+class VisitWrite:
+    """Counts ``events`` (page, screen, store-visit event ids) in a visit, on the condition that it holds none of
+    them yet: ``start`` creates it (its session counts; condition: it does not exist), else they are added to it
+    (condition: it has room). ``close``: too many for it; it takes no more events from now on, and these events
+    are deduplicated one by one (the commit holds their dedupe records)."""
+
+    marker: SessionMarker
+    events: tuple[str, ...]
+    start: bool
+    close: bool = False
+    room: int = 0  # the visit's room when read (closing it is conditional on its being unchanged since)
+
+
+@dataclass(frozen=True)
 class CustomerWrite:
     key: str
     record: Mapping[str, Any]
@@ -55,17 +81,17 @@ class CustomerWrite:
 @dataclass
 class Commit:
     dedupes: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # event_id -> what was counted
-    sessions: list[SessionMarker] = field(default_factory=list)
+    visits: list[VisitWrite] = field(default_factory=list)
     customers: list[CustomerWrite] = field(default_factory=list)
     deltas: Deltas = field(default_factory=dict)
 
     def size(self) -> int:
         """Items the commit writes (DynamoDB allows 100 per transaction)."""
-        return len(self.dedupes) + len(self.sessions) + len(self.customers) + len(self.deltas)
+        return len(self.dedupes) + len(self.visits) + len(self.customers) + len(self.deltas)
 
 
 class CommitRejected(Exception):
-    """A condition failed: these events were counted already, these sessions are taken, these customers changed.
+    """A condition failed: these events were counted already, these visits changed, these customers changed.
 
     ``conflict`` is True when nothing failed but the transaction collided with another one (retry it)."""
 
@@ -82,7 +108,7 @@ class CommitRejected(Exception):
         self.customers = customers or set()
         self.conflict = conflict
         super().__init__(
-            f"commit rejected: {len(self.duplicates)} duplicates, {len(self.sessions)} sessions taken, "
+            f"commit rejected: {len(self.duplicates)} duplicates, {len(self.sessions)} visits changed, "
             f"{len(self.customers)} customers changed, conflict={conflict}"
         )
 
@@ -110,13 +136,18 @@ class KpiRepository(Protocol):
         """The customer key each known identifier belongs to."""
         ...
 
-    def set_owner(self, kind: str, value: str, customer_key: str) -> None: ...
+    def set_owners(self, identifiers: Sequence[tuple[str, str]], customer_key: str) -> None:
+        """These identifiers are this customer's. (What records it is the pointer :meth:`RollupService.fold` leaves
+        on each identifier's pending customer; this only brings what an earlier version recorded apart in line.)"""
+        ...
 
     def customers(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored records of these customers (absent ones are left out)."""
         ...
 
-    def taken_sessions(self, markers: Sequence[SessionMarker]) -> set[SessionMarker]: ...
+    def visits(self, events: Mapping[SessionMarker, Sequence[str]]) -> dict[SessionMarker, Visit]:
+        """Each visit as stored, and which of these event ids it counted already."""
+        ...
 
     def commit(self, commit: Commit) -> None:
         """All or nothing; raises :class:`CommitRejected`."""
@@ -177,4 +208,6 @@ __all__ = [
     "Numbers",
     "Rows",
     "SessionMarker",
+    "Visit",
+    "VisitWrite",
 ]

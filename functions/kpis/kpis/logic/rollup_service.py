@@ -1,14 +1,19 @@
 """Rolls bus events up into the KPI aggregates, exactly once each, a batch at a time, and keeps each customer's
 totals and lifecycle stage.
 
-Per batch: the facts' customers are resolved (one read of the identifier map) and loaded (one read), the session
-markers they might claim are read (one read), and then the facts are written in as few commits as DynamoDB's
-100 items per transaction allow. A commit holds one conditional dedupe record per event, the markers of the
-sessions it starts, the customers it changes (each on the condition that its version is the one read) and the
-counter deltas of all its events summed per aggregate. A commit cancelled by a duplicate is retried without it;
-by a taken session, without that session; by a customer changed meanwhile, on the fresh state; by a conflict with
-a concurrent transaction, after a short pause. Identity events (``profile.*``) are applied in their place in the
-batch, between the facts before and after them.
+Per batch: identity events (``profile.*``) are applied in their place; the facts are recorded after the links and
+merges before them (a fold is a sum: where a fact lands first does not change what the profile ends with), an
+erasure being a barrier. The facts' customers are resolved (one read) and loaded (one read), the visits their page,
+screen and store-visit events fall in are read (one read), and then the facts are written in as few commits as
+DynamoDB's 100 items per transaction allow: first the customers (each changed one on the condition that its version
+is the one read, with the dedupe records and counter deltas of its orders, refunds, leads, sign-ups and surveys;
+a change that moves no counter, a visitor's new touch, as a conditional put of its own), then the visits (a visit
+counts its events once: it holds their digests, on the condition that it held none of them; a full one is closed
+and its further events get dedupe records), with their counters summed per aggregate. A page view's change to its
+customer is idempotent (sets grow), and committed before its visit: a visit that holds an event tells that the
+rest is in. A commit cancelled by a duplicate is retried without it; by a visit changed meanwhile, on the visit
+read again; by a customer changed meanwhile, on the fresh state; by a conflict with a concurrent transaction,
+after a short pause.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from kpis.logic.customer import (
     difference,
     summed,
 )
-from kpis.logic.customer_keys import hashed, pending_customer, profile_customer
+from kpis.logic.customer_keys import hashed, is_pending, pending_customer, profile_customer
 from kpis.logic.dispatch import Erase, Link, Merge, parse
 from kpis.logic.facts import SESSION_KINDS, UNCONVERTED_COUNT, Fact, FactKind
 from kpis.logic.inputs import UncountableEvent
@@ -51,6 +56,8 @@ from kpis.logic.ports import (
     Kind,
     KpiRepository,
     SessionMarker,
+    Visit,
+    VisitWrite,
 )
 from omnichannel.canonical_event import CAPTURE_SOURCE
 from omnichannel.identifiers import Provenance
@@ -131,10 +138,20 @@ class _DistinctWrites:
 
 @dataclass
 class _Unit:
-    """Facts of one customer (None: facts without a customer) that go into one commit."""
+    """Facts of one customer (None: facts without a customer), or of one visit, that go into one commit."""
 
     customer: str | None
     facts: list[tuple[int, Fact]]
+    visit: SessionMarker | None = None
+    lone_attempts: int = 0  # conditional puts of its own that found the customer changed
+
+
+@dataclass
+class _Visits:
+    """The batch's visits as read (and as its commits left them), and the customer of each page view."""
+
+    views: dict[SessionMarker, Visit] = field(default_factory=dict)
+    owner: dict[str, str] = field(default_factory=dict)  # event id -> customer key
 
 
 @dataclass
@@ -157,6 +174,10 @@ def _nonzero(deltas: Deltas) -> Deltas:
         if kept:
             out[key] = kept
     return out
+
+
+def _lone(commit: Commit) -> bool:
+    return len(commit.customers) == 1 and not (commit.dedupes or commit.visits or commit.deltas)
 
 
 def _dedupe_record(fact: Fact) -> dict[str, Any]:
@@ -290,8 +311,9 @@ class RollupService:
             if isinstance(meaning, Fact):
                 facts.append((index, meaning))
             elif meaning is not None:
-                self._record(facts, result)
-                facts = []
+                if isinstance(meaning, Erase):  # what came before an erasure is counted (and erased) first
+                    self._record(facts, result)
+                    facts = []
                 result.outcomes[index] = self._identity(meaning)
         self._record(facts, result)
 
@@ -327,42 +349,60 @@ class RollupService:
         keys = self._resolve_all([fact.identifiers for _, fact in with_customer])
         states = self._load_all(sorted(set(keys)))
         units: dict[str, _Unit] = {}
+        visits = _Visits()
+        visit_units: dict[SessionMarker, _Unit] = {}
         for (index, fact), key in zip(with_customer, keys, strict=True):
             resolved = states[key].key
             states[resolved] = states[key]
             units.setdefault(resolved, _Unit(resolved, [])).facts.append((index, fact))
-        queue = deque(units.values())
-        queue.extend(_Unit(None, [pair]) for pair in facts if pair[1].kind is FactKind.RECOVERED)
-        claims = self._session_claims(facts, states, keys)
-        touched: dict[str, tuple[CustomerState, CustomerState]] = {}
+            if fact.kind in SESSION_KINDS:
+                marker = SessionMarker(fact.day, fact.channel, hashed(fact.visitor or resolved))
+                visit_units.setdefault(marker, _Unit(None, [], marker)).facts.append((index, fact))
+                visits.owner[fact.event_id] = resolved
         duplicates: list[tuple[str | None, Fact]] = []
-        while queue:
-            chosen, plans = self._next_commit(queue, states, claims)
-            self._commit(chosen, plans, queue, states, claims, result, touched, duplicates)
+        if visit_units:
+            visits.views = self.repository.visits(
+                {marker: [fact.event_id for _, fact in unit.facts] for marker, unit in visit_units.items()}
+            )
+            counted: set[str] = set()
+            for unit in visit_units.values():
+                counted |= self._drop_counted(unit, visits, result, duplicates)
+            for unit in units.values():  # their customers' changes were committed before their visits were
+                unit.facts = [(index, fact) for index, fact in unit.facts if fact.event_id not in counted]
+        # Customers first, then visits: a visit that holds an event tells that its customer's change is in.
+        phases = [
+            [*units.values(), *(_Unit(None, [pair]) for pair in facts if pair[1].kind is FactKind.RECOVERED)],
+            [unit for unit in visit_units.values() if unit.facts],
+        ]
+        touched: dict[str, tuple[CustomerState, CustomerState]] = {}
+        for phase in phases:
+            queue = deque(phase)
+            while queue:
+                chosen, plans = self._next_commit(queue, states, visits)
+                self._commit(chosen, plans, queue, states, visits, result, touched, duplicates)
         self._after_commits(touched, duplicates, states)
 
-    def _session_claims(
-        self, facts: list[tuple[int, Fact]], states: dict[str, CustomerState], keys: list[str]
-    ) -> dict[str, SessionMarker]:
-        """The facts that start a session: the first of each device, channel and day not taken already."""
-        key_of = {
-            fact.event_id: states[key].key
-            for (_, fact), key in zip(
-                [pair for pair in facts if pair[1].kind is not FactKind.RECOVERED], keys, strict=True
-            )
-        }
-        candidates: dict[SessionMarker, str] = {}
-        for _, fact in facts:
-            if fact.kind in SESSION_KINDS:
-                visitor = hashed(fact.visitor or key_of[fact.event_id])
-                candidates.setdefault(SessionMarker(fact.day, fact.channel, visitor), fact.event_id)
-        if not candidates:
-            return {}
-        taken = self.repository.taken_sessions(list(candidates))
-        return {event_id: marker for marker, event_id in candidates.items() if marker not in taken}
+    @staticmethod
+    def _drop_counted(
+        unit: _Unit, visits: _Visits, result: BatchResult, duplicates: list[tuple[str | None, Fact]]
+    ) -> set[str]:
+        """A visit's events it counted already (it holds them, or their dedupe items exist): duplicates."""
+        assert unit.visit is not None
+        counted = visits.views[unit.visit].counted
+        kept = []
+        dropped = set()
+        for index, fact in unit.facts:
+            if fact.event_id in counted:
+                result.outcomes[index] = "duplicate"
+                duplicates.append((visits.owner.get(fact.event_id), fact))
+                dropped.add(fact.event_id)
+            else:
+                kept.append((index, fact))
+        unit.facts = kept
+        return dropped
 
     def _next_commit(
-        self, queue: deque[_Unit], states: dict[str, CustomerState], claims: dict[str, SessionMarker]
+        self, queue: deque[_Unit], states: dict[str, CustomerState], visits: _Visits
     ) -> tuple[list[_Unit], list[_Plan]]:
         """The units at the head of the queue that fit in one transaction (a unit too large is split), planned."""
         chosen: list[_Unit] = []
@@ -373,9 +413,11 @@ class RollupService:
             unit = queue[0]
             if unit.customer is not None and any(other.customer == unit.customer for other in chosen):
                 break
-            plan = self._plan(unit, states, claims)
+            if unit.visit is not None and any(other.visit == unit.visit for other in chosen):
+                break
+            plan = self._plan(unit, states, visits)
             new_keys = set(plan.commit.deltas) - aggregates
-            added = len(plan.commit.dedupes) + len(plan.commit.sessions) + len(plan.commit.customers) + len(new_keys)
+            added = len(plan.commit.dedupes) + len(plan.commit.visits) + len(plan.commit.customers) + len(new_keys)
             if size + added > TRANSACTION_ITEMS:
                 if chosen:
                     break
@@ -383,8 +425,8 @@ class RollupService:
                     raise RuntimeError(f"one event needs {added} items, more than a transaction holds")
                 queue.popleft()
                 half = len(unit.facts) // 2
-                queue.appendleft(_Unit(unit.customer, unit.facts[half:]))
-                queue.appendleft(_Unit(unit.customer, unit.facts[:half]))
+                queue.appendleft(_Unit(unit.customer, unit.facts[half:], unit.visit))
+                queue.appendleft(_Unit(unit.customer, unit.facts[:half], unit.visit))
                 continue
             chosen.append(queue.popleft())
             plans.append(plan)
@@ -392,22 +434,20 @@ class RollupService:
             aggregates |= new_keys
         return chosen, plans
 
-    def _plan(self, unit: _Unit, states: dict[str, CustomerState], claims: dict[str, SessionMarker]) -> _Plan:
+    def _plan(self, unit: _Unit, states: dict[str, CustomerState], visits: _Visits) -> _Plan:
+        """A customer's unit: its state's change (page, screen and store-visit events change it idempotently: a
+        set grows) and the counters and dedupe records of its other events. A visit's unit: the counters of its
+        events, counted once by the visit itself (or, when it is full, by their dedupe records)."""
+        if unit.visit is not None:
+            return self._plan_visit(unit, visits.views[unit.visit])
         commit = Commit()
         deltas: Deltas = {}
         before = states[unit.customer] if unit.customer is not None else None
         after = before
         for _, fact in unit.facts:
-            commit.dedupes[fact.event_id] = _dedupe_record(fact)
-            counters = fact.counters()
-            marker = claims.get(fact.event_id)
-            if marker is not None:
-                commit.sessions.append(marker)
-                counters["sessions"] = ONE
-                if fact.campaign is not None:
-                    _add(deltas, Aggregate(Kind.CAMPAIGN, fact.day, fact.campaign.name), {"sessions": ONE})
-                    _add(deltas, Aggregate(Kind.SOURCE, fact.day, fact.campaign.source_medium), {"sessions": ONE})
-            _add(deltas, Aggregate(Kind.BUCKET, fact.day, fact.channel), counters)
+            if fact.kind not in SESSION_KINDS:
+                commit.dedupes[fact.event_id] = _dedupe_record(fact)
+                _add(deltas, Aggregate(Kind.BUCKET, fact.day, fact.channel), fact.counters())
             if after is not None:
                 after = after.with_fact(fact)
         if (
@@ -423,6 +463,28 @@ class RollupService:
             after = before
         commit.deltas = _nonzero(deltas)
         return _Plan(commit, before, after)
+
+    @staticmethod
+    def _plan_visit(unit: _Unit, view: Visit) -> _Plan:
+        assert unit.visit is not None
+        commit = Commit()
+        deltas: Deltas = {}
+        events = tuple(fact.event_id for _, fact in unit.facts)
+        fits = len(events) <= view.room
+        if not view.taken or view.room:  # a visit to start, or one that holds its events: written
+            commit.visits.append(VisitWrite(unit.visit, events, start=not view.taken, close=not fits, room=view.room))
+        for position, (_, fact) in enumerate(unit.facts):
+            if not fits:
+                commit.dedupes[fact.event_id] = _dedupe_record(fact)
+            counters = fact.counters()
+            if position == 0 and not view.taken:  # the visit's first event starts its session
+                counters["sessions"] = ONE
+                if fact.campaign is not None:
+                    _add(deltas, Aggregate(Kind.CAMPAIGN, fact.day, fact.campaign.name), {"sessions": ONE})
+                    _add(deltas, Aggregate(Kind.SOURCE, fact.day, fact.campaign.source_medium), {"sessions": ONE})
+            _add(deltas, Aggregate(Kind.BUCKET, fact.day, fact.channel), counters)
+        commit.deltas = _nonzero(deltas)
+        return _Plan(commit)
 
     def _change(self, before: CustomerState, after: CustomerState) -> Contributions:
         """The aggregates' change when a customer goes from ``before`` to ``after`` (and its stage's movement)."""
@@ -442,7 +504,7 @@ class RollupService:
         ready: list[_Plan] | None,
         queue: deque[_Unit],
         states: dict[str, CustomerState],
-        claims: dict[str, SessionMarker],
+        visits: _Visits,
         result: BatchResult,
         touched: dict[str, tuple[CustomerState, CustomerState]],
         duplicates: list[tuple[str | None, Fact]],
@@ -454,12 +516,20 @@ class RollupService:
                 units = [unit for unit in units if unit.facts]
                 if not units:
                     return
-                plans = [self._plan(unit, states, claims) for unit in units]
+                plans = [self._plan(unit, states, visits) for unit in units]
             ready = None
+            if any(_lone(plan.commit) for plan in plans):  # one write each, outside the transaction
+                rest = [(unit, plan) for unit, plan in zip(units, plans, strict=True) if not _lone(plan.commit)]
+                for unit, plan in zip(units, plans, strict=True):
+                    if _lone(plan.commit):
+                        self._write_lone(unit, plan, queue, states, visits, result, touched)
+                units, plans = [unit for unit, _ in rest], [plan for _, plan in rest]
+                if not units:
+                    return
             commit = Commit()
             for plan in plans:
                 commit.dedupes.update(plan.commit.dedupes)
-                commit.sessions += plan.commit.sessions
+                commit.visits += plan.commit.visits
                 commit.customers += plan.commit.customers
                 for key, numbers in plan.commit.deltas.items():
                     _add(commit.deltas, key, numbers)
@@ -469,63 +539,110 @@ class RollupService:
                 queue.extendleft(reversed(units[1:]))  # fresh states made it bigger (or two now share a survivor)
                 units = units[:1]
                 continue
-            try:
-                self.repository.commit(commit)
-            except CommitRejected as rejected:
-                stale = self._absorb(rejected, units, states, claims, result, duplicates)
-                if stale:  # customers changed by a concurrent batch: commit the others now, these later
-                    queue.extend(unit for unit in units if unit.customer in stale)
-                    units = [unit for unit in units if unit.customer not in stale]
-                if rejected.conflict:  # collided with a concurrent transaction: a smaller commit, a little later
-                    half = max(1, len(units) // 2)
-                    queue.extendleft(reversed(units[half:]))
-                    units = units[:half]
-                    self._backoff(attempt)
-                continue
+            if commit.size():
+                try:
+                    self.repository.commit(commit)
+                except CommitRejected as rejected:
+                    stale = self._absorb(rejected, units, states, visits, result, duplicates)
+                    if stale:  # customers changed by a concurrent batch: commit the others now, these later
+                        queue.extend(unit for unit in units if unit.customer in stale)
+                        units = [unit for unit in units if unit.customer not in stale]
+                    if rejected.conflict:  # collided with a concurrent transaction: a smaller commit, a little later
+                        half = max(1, len(units) // 2)
+                        queue.extendleft(reversed(units[half:]))
+                        units = units[:half]
+                        self._backoff(attempt)
+                    continue
             for unit, plan in zip(units, plans, strict=True):
-                for index, _ in unit.facts:
-                    result.outcomes[index] = "counted"
-                if plan.before is not None and plan.after is not None and plan.after is not plan.before:
-                    first = touched.get(plan.after.key, (plan.before, plan.after))[0]
-                    touched[plan.after.key] = (first, plan.after)
-                    states[plan.after.key] = plan.after
-                    if unit.customer is not None:
-                        states[unit.customer] = plan.after
+                self._committed(unit, plan, states, visits, result, touched)
             return
         raise ConcurrentUpdates(f"{sum(len(unit.facts) for unit in units)} events kept colliding")
+
+    def _write_lone(
+        self,
+        unit: _Unit,
+        plan: _Plan,
+        queue: deque[_Unit],
+        states: dict[str, CustomerState],
+        visits: _Visits,
+        result: BatchResult,
+        touched: dict[str, tuple[CustomerState, CustomerState]],
+    ) -> None:
+        """A customer's change that moves no counter and counts no event (a visitor's new channel or touch): a
+        conditional put of its own, half the write units of a transaction's. Changed meanwhile: it goes back to
+        the queue on the fresh state."""
+        if self.repository.write_customer(plan.commit.customers[0]):
+            self._committed(unit, plan, states, visits, result, touched)
+            return
+        assert unit.customer is not None
+        unit.lone_attempts += 1
+        if unit.lone_attempts >= MAX_ATTEMPTS:
+            raise ConcurrentUpdates(unit.customer)
+        key = states[unit.customer].key
+        states[unit.customer] = self._load_all([key])[key]
+        queue.append(unit)
+
+    @staticmethod
+    def _committed(
+        unit: _Unit,
+        plan: _Plan,
+        states: dict[str, CustomerState],
+        visits: _Visits,
+        result: BatchResult,
+        touched: dict[str, tuple[CustomerState, CustomerState]],
+    ) -> None:
+        for index, fact in unit.facts:
+            if unit.visit is not None or fact.kind not in SESSION_KINDS:  # the visit says for these
+                result.outcomes[index] = "counted"
+        for write in plan.commit.visits:
+            view = visits.views[write.marker]
+            room = 0 if write.close else view.room - len(write.events)
+            visits.views[write.marker] = replace(view, taken=True, room=room)
+        if plan.before is not None and plan.after is not None and plan.after is not plan.before:
+            first = touched.get(plan.after.key, (plan.before, plan.after))[0]
+            touched[plan.after.key] = (first, plan.after)
+            states[plan.after.key] = plan.after
+            if unit.customer is not None:
+                states[unit.customer] = plan.after
 
     def _absorb(
         self,
         rejected: CommitRejected,
         units: list[_Unit],
         states: dict[str, CustomerState],
-        claims: dict[str, SessionMarker],
+        visits: _Visits,
         result: BatchResult,
         duplicates: list[tuple[str | None, Fact]],
     ) -> set[str]:
-        """What a cancelled commit taught: drop the duplicates and the taken sessions, reload changed customers
-        (whose units are returned)."""
+        """What a cancelled commit taught: drop the duplicates, re-read the visits that changed (and drop the events
+        they now hold), reload changed customers (whose units are returned)."""
         for unit in units:
             kept = []
             for index, fact in unit.facts:
-                if fact.event_id in rejected.duplicates:
+                # a page view stays in its customer's unit: that change is idempotent, and may not be in yet
+                if fact.event_id in rejected.duplicates and (unit.visit is not None or fact.kind not in SESSION_KINDS):
                     result.outcomes[index] = "duplicate"
-                    duplicates.append((unit.customer, fact))
+                    duplicates.append((visits.owner.get(fact.event_id, unit.customer), fact))
                 else:
                     kept.append((index, fact))
             unit.facts = kept
-        for event_id, marker in list(claims.items()):
-            if marker in rejected.sessions:
-                del claims[event_id]
+        changed = [unit for unit in units if unit.visit is not None and unit.visit in rejected.sessions]
+        if changed:
+            fresh = self.repository.visits(
+                {unit.visit: [fact.event_id for _, fact in unit.facts] for unit in changed if unit.visit is not None}
+            )
+            visits.views.update(fresh)
+            for unit in changed:
+                self._drop_counted(unit, visits, result, duplicates)
         stale = {
             unit.customer: states[unit.customer].key
             for unit in units
             if unit.customer is not None and states[unit.customer].key in rejected.customers
         }
         if stale:
-            fresh = self._load_all(sorted(set(stale.values())))
+            fresh_states = self._load_all(sorted(set(stale.values())))
             for customer, key in stale.items():
-                states[customer] = fresh[key]
+                states[customer] = fresh_states[key]
         return set(stale)
 
     def _after_commits(
@@ -714,7 +831,12 @@ class RollupService:
             target = self.load(target_key)
             source = CustomerState.from_item(source_key, self.repository.customers([source_key]).get(source_key))
             if source.merged_into is not None:
-                self._move_distinct(source, self.load(source.merged_into).key)
+                owner = self.load(source.merged_into).key
+                self._move_distinct(source, owner)
+                if is_pending(source_key) and owner != target.key:  # the identifier moved to another profile
+                    moved = replace(source, version=source.version + 1, merged_into=target.key)
+                    if not self.repository.write_customer(CustomerWrite(source_key, moved.to_item(), source.version)):
+                        continue
                 return False
             if target.key == source_key:
                 return False
@@ -747,12 +869,9 @@ class RollupService:
         """``profile.created`` / ``profile.updated``: these identifiers are the profile's; what was counted under
         them before the profile was known moves into it. Returns how many pending customers moved."""
         target = profile_customer(profile_id)
-        moved = 0
-        for kind, values in sorted(identifiers.items()):
-            for value in values:
-                self.repository.set_owner(kind, value, target)
-                moved += self.fold(pending_customer(kind, value), target)
-        return moved
+        pairs = [(kind, value) for kind, values in sorted(identifiers.items()) for value in values]
+        self.repository.set_owners(pairs, target)
+        return sum(self.fold(pending_customer(kind, value), target) for kind, value in pairs)
 
     def merge(self, survivor_id: str, merged_id: str, moved: Mapping[str, list[str]]) -> bool:
         """``profile.merged``: the merged profile's history is the survivor's from now on."""
