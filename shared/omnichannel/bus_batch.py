@@ -411,7 +411,7 @@ def expand_bundle(envelope: EventBridgeModel) -> list[tuple[dict[str, Any], Even
     out: list[tuple[dict[str, Any], EventBridgeModel | str]] = []
     for position, inner in enumerate(events):
         inner = inner if isinstance(inner, dict) else {}
-        body = {
+        body: dict[str, Any] = {
             "version": envelope.version,
             "id": inner.get("id"),
             "detail-type": inner.get("detail-type"),
