@@ -1,5 +1,5 @@
-"""Entry point of the KPI rollup: SQS batches (rule → queue → Lambda, up to 20 records: bundles of events or single
-events, about 1,000 events) of capture events, profile events, ``cart.recovered`` and the journeys' ``Survey
+"""Entry point of the KPI rollup: SQS batches (rule → queue → Lambda, up to 40 records: bundles of events or single
+events, about 700 events it counts) of capture events, profile events, ``cart.recovered`` and the journeys' ``Survey
 Answered``, rolled up into the KPI table.
 
 The batch goes to the rollup as one sequence of EventBridge events (``RollupService.apply_batch``): one
