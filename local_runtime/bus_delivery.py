@@ -426,12 +426,12 @@ class BusDelivery:
         for message in messages:
             for event in unbundled(_event_of(message, self._context.account_id)):
                 self._bus_log.append(event)
-                detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+                detail = event.get("detail")
                 log.info(
                     "bus: %s from %s (event_id %s)",
                     event.get("detail-type"),
                     event.get("source"),
-                    detail.get("event_id", "-"),
+                    detail.get("event_id", "-") if isinstance(detail, dict) else "-",
                     extra={"activity": "bus"},
                 )
             sqs.delete_message(QueueUrl=subscription.queue_url, ReceiptHandle=message["ReceiptHandle"])
