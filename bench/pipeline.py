@@ -11,9 +11,10 @@ of ``template.yaml`` in-process: the local runtime (moto for AWS: tables and str
 queues, Firehose and S3). Every AWS request a function makes is counted at the client (botocore), per function;
 DynamoDB units are computed from the items' sizes as DynamoDB bills them (writes per KB, reads per 4 KB, halved
 when eventually consistent, transactions doubled, every index entry written); EventBridge entries, SQS requests
-(a send per event per queue, a receive and a delete per 10), Firehose records (5 KB increments) and S3 bytes come
-from what passed. Requests are sent and delivered in chunks (``--chunk``) so that queues and batches behave as in
-a busy minute, not a backlog.
+(a send per record per queue, a receive and a delete per 10; sends and receives billed per 64 KB chunk of what they
+carry, like PutEvents entries: a bundle of events is one entry and one message), Firehose records (5 KB increments)
+and S3 bytes come from what passed. Requests are sent and delivered in chunks (``--chunk``) so that queues and
+batches behave as in a busy minute, not a backlog.
 
 Consumer invocations per event are modelled at 10,000 events/s with the batch sizes and windows the template
 configures (``invocations_at_peak``: a queue's batch holds min(BatchSize, rate x window / 5 pollers) records; a
@@ -373,6 +374,10 @@ class Measure:
     item_writes: Counter[str] = field(default_factory=Counter)  # table|pk|sk -> writes
     wru_by_kind: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # "table|item kind" -> units
     bus_entries: int = 0
+    bus_chunks: int = 0  # PutEvents entries as billed: one per 64 KB chunk of each entry
+    record_events: Counter[str] = field(default_factory=Counter)  # "function|source" -> events in its SQS records
+    record_bytes: Counter[str] = field(default_factory=Counter)  # "function|source" -> bytes of its SQS bodies
+    record_chunks: Counter[str] = field(default_factory=Counter)  # "function|source" -> 64 KB chunks, per body
     firehose_records: int = 0
     firehose_billed_bytes: int = 0
     modelled_ms: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # function -> Lambda ms (model)
@@ -511,6 +516,7 @@ class Recorder:
     ) -> None:
         if service == "events" and operation == "PutEvents" and not failed:
             self.m.bus_entries += len(params.get("Entries", []))
+            self.m.bus_chunks += sum(chunks_of(bus_entry_size(entry)) for entry in params.get("Entries", []))
         elif service == "firehose" and operation == "PutRecordBatch" and not failed:
             for record in params.get("Records", []):
                 self.m.firehose_records += 1
@@ -597,6 +603,40 @@ def _records_of(event: Any) -> int:
     return len(event["Records"]) if isinstance(event, dict) and isinstance(event.get("Records"), list) else 1
 
 
+BILLING_CHUNK = 64 * 1024  # EventBridge bills an entry, SQS a request, per 64 KB chunk of its payload
+
+
+def chunks_of(size: int) -> int:
+    return max(1, math.ceil(size / BILLING_CHUNK))
+
+
+def bus_entry_size(entry: dict[str, Any]) -> int:
+    """EventBridge's size formula for one PutEvents entry."""
+    size = sum(len(str(entry.get(name, "")).encode()) for name in ("Source", "DetailType", "Detail"))
+    return size + sum(len(str(r).encode()) for r in entry.get("Resources", [])) + (14 if "Time" in entry else 0)
+
+
+def events_in(body: str) -> int:
+    """How many bus events an SQS body carries: a bundle's events (detail-type ``bundle``), else one."""
+    if '"bundle"' not in body:
+        return 1
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return 1
+    detail = envelope.get("detail") if isinstance(envelope, dict) else None
+    if envelope.get("detail-type") == "bundle" and isinstance(detail, dict) and isinstance(detail.get("events"), list):
+        return len(detail["events"])
+    return 1
+
+
+def _events_of(event: Any) -> int:
+    """The events an invocation handles: a record each, a bundle's events for a bundle."""
+    if not (isinstance(event, dict) and isinstance(event.get("Records"), list)):
+        return 1
+    return sum(events_in(str(record.get("body", ""))) if "body" in record else 1 for record in event["Records"])
+
+
 def run(root: Path, events: int, customers: int, chunk: int, seed: int) -> Measure:
     """The harness, on the tree at ``root`` (imported from there)."""
     for folder in (root / "shared", *sorted(p for p in (root / "functions").iterdir() if p.is_dir()), root):
@@ -627,7 +667,7 @@ def run(root: Path, events: int, customers: int, chunk: int, seed: int) -> Measu
     def invoke(host: Any, function_id: str, event: Any) -> Any:
         previous, recorder.function = recorder.function, function_id
         measure.invocations[function_id] += 1
-        measure.modelled_ms[function_id] += INVOCATION_MS + RECORD_MS * _records_of(event)
+        measure.modelled_ms[function_id] += INVOCATION_MS + RECORD_MS * _events_of(event)
         try:
             return original_invoke(host, function_id, event)
         finally:
@@ -703,7 +743,15 @@ def _deliver(rt: Any, measure: Measure) -> None:
 
     def note(deliveries: list[Any]) -> None:
         for delivery in deliveries:
-            measure.records[delivery.trigger.replace(".", "|", 1)] += _records_of(delivery.event)
+            source = delivery.trigger.replace(".", "|", 1)
+            measure.records[source] += _records_of(delivery.event)
+            records = delivery.event.get("Records") if isinstance(delivery.event, dict) else None
+            for record in records if isinstance(records, list) else []:
+                if isinstance(record, dict) and "body" in record:  # an SQS message
+                    body = str(record["body"])
+                    measure.record_events[source] += events_in(body)
+                    measure.record_bytes[source] += len(body.encode())
+                    measure.record_chunks[source] += chunks_of(len(body.encode()))
 
     with bus._lock:
         while True:
@@ -832,7 +880,7 @@ def costs(m: Measure) -> dict[str, float]:
         rru += units * (p["dynamodb_rru_ia"] if ia else p["dynamodb_rru_standard"])
     out["DynamoDB writes"] = wru * scale
     out["DynamoDB reads"] = rru * scale
-    out["EventBridge"] = m.bus_entries * p["eventbridge_event"] * scale
+    out["EventBridge"] = (m.bus_chunks or m.bus_entries) * p["eventbridge_event"] * scale
     out["SQS"] = sqs_requests(m) * p["sqs_request"] * scale
     peak = invocations_at_peak(m)
     invocations = sum(peak.values()) + sum(count for function, count in m.invocations.items() if function not in peak)
@@ -854,12 +902,17 @@ def costs(m: Measure) -> dict[str, float]:
 
 
 def sqs_requests(m: Measure) -> float:
-    """A send per record a rule put in a queue, a receive and a delete per 10 (Lambda's pollers), quarantine sends."""
+    """A send per record a rule put in a queue, a receive and a delete per 10 (Lambda's pollers), quarantine sends;
+    a send per 64 KB chunk of its message, a receive per 64 KB chunk of the (up to 10) messages it returns."""
     total = 0.0
     for source, records in m.records.items():
         spec = m.sources.get(source)
         if spec and spec["type"] == "SQS":
-            total += records * (1 + 2 / 10)
+            if m.record_chunks.get(source):
+                receives = max(records / 10, m.record_bytes[source] / BILLING_CHUNK)
+                total += m.record_chunks[source] + receives + records / 10
+            else:
+                total += records * (1 + 2 / 10)
     total += sum(count for key, count in m.calls.items() if key.endswith("|sqs.SendMessage"))
     return total
 
@@ -980,14 +1033,24 @@ def report(now: Measure, before: Measure | None) -> None:
         table, _, what = kind.partition("|")
         row(f"{_short(table)} {what}"[:58], each(lambda m, k=kind: fmt(per_thousand(m.wru_by_kind.get(k, 0.0), m), 0)))
 
-    section("records each consumer receives per 1,000 events (its queue or stream)")
+    section("records each consumer receives per 1,000 events (its queue or stream; a queue: records | events inside)")
     sources = sorted(set().union(*[set(m.records) for _, m in columns if m is not None]))
+
+    def received(m: Measure, source: str) -> str:
+        records = fmt(per_thousand(m.records[source], m), 0)
+        inside = m.record_events.get(source)
+        return f"{records} | {fmt(per_thousand(inside, m), 0)}" if inside else records
+
     for source in sources:
-        row(_short(source.replace("|", " ")), each(lambda m, src=source: fmt(per_thousand(m.records[src], m), 0)))
+        row(_short(source.replace("|", " ")), each(lambda m, src=source: received(m, src)))
 
     section("requests per 1,000 events")
     row("PutEvents entries (EventBridge events)", each(lambda m: fmt(per_thousand(m.bus_entries, m), 0)))
-    row("SQS requests (sends, receives and deletes per 10)", each(lambda m: fmt(per_thousand(sqs_requests(m), m), 0)))
+    row("  as billed (64 KB chunks)", each(lambda m: fmt(per_thousand(m.bus_chunks or m.bus_entries, m), 0)))
+    row(
+        "SQS requests (64 KB chunks: sends, receives, deletes)",
+        each(lambda m: fmt(per_thousand(sqs_requests(m), m), 0)),
+    )
     row("Firehose records", each(lambda m: fmt(per_thousand(m.firehose_records, m), 1)))
     row("API Gateway requests", each(lambda m: fmt(per_thousand(m.requests, m), 1)))
     services: Counter[str] = Counter()

@@ -325,7 +325,8 @@ class BusDelivery:
         return deliveries
 
     def bus_log(self) -> list[dict[str, Any]]:
-        """The last bus events, oldest first, as the rules saw them."""
+        """The last bus events, oldest first, as the rules saw them; a bundle's events (``omnichannel.event_bus``)
+        one by one, each as it would have passed alone."""
         with self._lock:
             self._poll(self.subscriptions[0])
             return list(self._bus_log)
@@ -423,16 +424,16 @@ class BusDelivery:
     def _log_bus_events(self, subscription: Subscription, messages: list[dict[str, Any]]) -> None:
         sqs = self._clients("sqs")
         for message in messages:
-            event = _event_of(message, self._context.account_id)
-            self._bus_log.append(event)
-            detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-            log.info(
-                "bus: %s from %s (event_id %s)",
-                event.get("detail-type"),
-                event.get("source"),
-                detail.get("event_id", "-"),
-                extra={"activity": "bus"},
-            )
+            for event in unbundled(_event_of(message, self._context.account_id)):
+                self._bus_log.append(event)
+                detail = event.get("detail")
+                log.info(
+                    "bus: %s from %s (event_id %s)",
+                    event.get("detail-type"),
+                    event.get("source"),
+                    detail.get("event_id", "-") if isinstance(detail, dict) else "-",
+                    extra={"activity": "bus"},
+                )
             sqs.delete_message(QueueUrl=subscription.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _deliver_event(self, subscription: Subscription, message: dict[str, Any]) -> Delivery:
@@ -636,3 +637,23 @@ def _batch_failures(answer: Any, messages: list[dict[str, Any]]) -> set[str]:
             return every
         failed.add(str(identifier))
     return failed
+
+
+def unbundled(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """A bus event, or a bundle's events (detail-type ``bundle``: ``{"kinds", "events": [{"id", "detail-type",
+    "time", "detail"}]}``) each as the event it would have been alone."""
+    detail = event.get("detail")
+    inner = detail.get("events") if isinstance(detail, dict) else None
+    if event.get("detail-type") != "bundle" or not isinstance(inner, list):
+        return [event]
+    return [
+        {
+            **event,
+            "id": item.get("id"),
+            "detail-type": item.get("detail-type"),
+            "time": item.get("time"),
+            "detail": item.get("detail"),
+        }
+        for item in inner
+        if isinstance(item, dict)
+    ]

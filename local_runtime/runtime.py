@@ -406,7 +406,7 @@ class LocalRuntime:
         return self.delivery.fire_schedule(function_id, event_name)
 
     def bus_log(self) -> list[dict[str, Any]]:
-        """The last events that passed on the bus (oldest first)."""
+        """The last events that passed on the bus (oldest first; a bundle's events one by one)."""
         return self.delivery.bus_log()
 
     def sink(self) -> list[dict[str, Any]]:

@@ -444,11 +444,28 @@ def bus_event(event: CanonicalEvent, bus_event_id: str) -> dict[str, Any]:
     }
 
 
+def bundle_event(singles: list[dict[str, Any]], bus_event_id: str) -> dict[str, Any]:
+    """The same events as one bundle entry would carry them (``omnichannel.event_bus``: ``BusBundling: bundled``)."""
+    inner = [
+        {
+            "id": single["detail"]["event_id"],
+            "detail-type": single["detail-type"],
+            "time": single["time"],
+            "detail": single["detail"],
+        }
+        for single in singles
+    ]
+    kinds = sorted({single["detail-type"] for single in singles})
+    return {**singles[0], "id": bus_event_id, "detail-type": "bundle", "detail": {"kinds": kinds, "events": inner}}
+
+
 def bus_samples() -> dict[str, dict[str, Any]]:
-    return {
+    singles = {
         "product_added.json": bus_event(expected_product_added(), "5b0e7d3a-93c4-4f1e-8a6b-4c7d9e0f1a2b"),
         "identify.json": bus_event(expected_identify(), "1c9f2e4d-7a3b-4e5f-9d8c-2b4a6c8e0f1d"),
     }
+    bundle = bundle_event(list(singles.values()), "0b8e6c1a-5d2f-4e7b-9c3a-1f2e3d4c5b6a")
+    return {**singles, "bundle.json": bundle}
 
 
 # ---------------------------------------------------------------- the files

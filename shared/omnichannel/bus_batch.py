@@ -20,6 +20,17 @@ Each record of a batch ends one of four ways:
 Consumers are idempotent on the event (dedupe items written with the change), so a record delivered again, or a
 batch partly redone, counts nothing twice.
 
+**Bundles.** The capture and profiles stream publishers put many events in one bus entry (``detail-type``
+``bundle``, ``omnichannel.event_bus``), so a record may hold up to ~100 events. The shell expands it and handles each
+inner event as if it had come alone, with these differences: an inner event no route takes (or, for a batch
+function, that the consumer did not :meth:`~BusBatchConsumer.accept`) is *ignored*, not quarantined: the rule
+delivered the bundle for a batch-mate's sake. A poison inner event is quarantined **alone** (its own single-event
+body, as it would have arrived unbundled, with the reason attribute); a skipped one is counted. If any inner event
+fails transiently (or its batch function asks for it again) the whole record is reported failed and nothing of it
+is quarantined or counted as skipped yet: when it comes back its other events are done again, which the consumers'
+per-event dedupe makes exact (nothing counted or merged twice), and its poison events are quarantined then, once.
+A bundle that is not one (``kinds`` or ``events`` missing or malformed) is quarantined whole.
+
 A consumer that works per event declares routes; one that works per batch (the KPI rollup sums a batch's deltas in
 memory) gives a batch function instead::
 
@@ -49,6 +60,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
+from omnichannel.event_bus import BUNDLE_DETAIL_TYPE
 from omnichannel.observability import mask_pii
 from omnichannel.retry import RetriesExhausted
 
@@ -162,6 +174,7 @@ class BusBatchConsumer:
         self._skip = skip
         self._quarantine = quarantine
         self._routes: list[Route] = []
+        self._accepts: list[tuple[str, frozenset[str] | None]] = []
         self._consumer = ""
 
     # ------------------------------------------------------------------ routes
@@ -176,6 +189,17 @@ class BusBatchConsumer:
         ``model`` first (a detail that does not validate is quarantined)."""
         kinds = None if detail_types is None else frozenset(str(kind) for kind in detail_types)
         self._routes.append(Route(source, kinds, model, handle))
+
+    def accept(self, source: str, detail_types: Collection[str] | None) -> None:
+        """For a batch function: the events of a bundle it is given (``source`` and one of ``detail_types``; None:
+        any), as its rule would have delivered them alone. Without any ``accept`` it is given every inner event."""
+        self._accepts.append((source, None if detail_types is None else frozenset(map(str, detail_types))))
+
+    def _accepted(self, event: Mapping[str, Any]) -> bool:
+        return not self._accepts or any(
+            source == event.get("source") and (kinds is None or event.get("detail-type") in kinds)
+            for source, kinds in self._accepts
+        )
 
     def _route_of(self, event: EventBridgeModel) -> Route | None:
         for route in self._routes:
@@ -196,61 +220,130 @@ class BusBatchConsumer:
         envelope = self._envelope(record)
         if envelope is None:
             return "quarantined"
+        if envelope.detail_type == BUNDLE_DETAIL_TYPE:
+            return self._bundle(record, envelope)
+        outcome = self._event(record, envelope, bundled=False)
+        if isinstance(outcome, Skipped):
+            self._skipped(outcome.reason)
+            return "skipped"
+        if isinstance(outcome, Quarantined):
+            return self._quarantined(record, outcome.reason, outcome.error)
+        return outcome
+
+    def _bundle(self, record: SQSRecord, envelope: EventBridgeModel) -> str:
+        """Each event of a bundle through its route; settled only once none failed transiently (module docstring)."""
+        inner = expand_bundle(envelope)
+        if isinstance(inner, str):
+            return self._quarantined(record, inner)
+        failure: BaseException | None = None
+        poison: list[tuple[SQSRecord, Quarantined]] = []
+        skipped: list[str] = []
+        for body, parsed in inner:
+            alone = single_record(record, body)
+            if isinstance(parsed, str):
+                poison.append((alone, Quarantined(parsed)))
+                continue
+            try:
+                outcome = self._event(alone, parsed, bundled=True)
+            except Exception as error:  # transient: the others go on, the record comes back
+                failure = failure or error
+                continue
+            if isinstance(outcome, Quarantined):
+                poison.append((alone, outcome))
+            elif isinstance(outcome, Skipped):
+                skipped.append(outcome.reason)
+        if failure is not None:
+            self._logger.warning(
+                "an event of the bundle failed; the bundle comes back",
+                extra={"message_id": record.message_id, "events": len(inner), "error": error_reason(failure)},
+            )
+            raise failure
+        for alone, verdict in poison:
+            self._quarantined(alone, verdict.reason, verdict.error)
+        for reason in skipped:
+            self._skipped(reason)
+        return "done"
+
+    def _event(self, record: SQSRecord, envelope: EventBridgeModel, *, bundled: bool) -> str | Skipped | Quarantined:
+        """One event through its route: ``done`` (or ``ignored``: a bundle's event no route takes), skipped or to
+        quarantine; a transient error is raised."""
         self._logger.append_keys(
             source=envelope.source, detail_type=envelope.detail_type, event_id=_event_id(envelope.detail)
         )
         try:
             route = self._route_of(envelope)
             if route is None:
-                return self._quarantined(record, f"no route for {envelope.source} / {envelope.detail_type}"[:256])
+                if bundled:
+                    return "ignored"  # the rule delivered its bundle for a batch-mate
+                return Quarantined(f"no route for {envelope.source} / {envelope.detail_type}"[:256])
             try:
                 detail = route.model.model_validate(envelope.detail) if route.model else envelope.detail
             except ValidationError as error:
-                return self._quarantined(record, validation_reason(error, "detail."))
+                return Quarantined(validation_reason(error, "detail."))
             try:
                 route.handle(detail)
             except self._skip as error:
-                self._metrics.add_metric(name="BusEventsSkipped", unit=MetricUnit.Count, value=1)
-                self._logger.info("event skipped", extra={"reason": error_reason(error)})
-                return "skipped"
+                return Skipped(error_reason(error))
             except self._transient:
                 raise  # reported as failed: the record comes back
             except Exception as error:  # deterministic: the same input fails the same way every time
-                return self._quarantined(record, error_reason(error), error)
+                return Quarantined(error_reason(error), error)
             return "done"
         finally:
             self._logger.remove_keys(["source", "detail_type", "event_id"])
 
+    def _skipped(self, reason: str) -> None:
+        self._metrics.add_metric(name="BusEventsSkipped", unit=MetricUnit.Count, value=1)
+        self._logger.info("event skipped", extra={"reason": reason})
+
     # ------------------------------------------------------------------ per batch
     def handle_batch(self, event: Mapping[str, Any], context: Any, apply: BatchFunction) -> PartialItemFailureResponse:
         """An SQS batch given to ``apply`` as one sequence of EventBridge events (as a rule target receives them), in
-        order. Records that are not events are quarantined; so are the events ``apply`` reports as poison; those it
-        reports for retry fail alone and come back. If ``apply`` raises, every other record fails and comes back
-        (the consumer's dedupe makes the redelivery exact): it cannot say which event was at fault."""
+        order, bundles expanded into their (accepted) events. Records that are not events are quarantined; so are the
+        events ``apply`` reports as poison (a bundle's alone); those it reports for retry fail with their record and
+        come back. If ``apply`` raises, every other record fails and comes back (the consumer's dedupe makes the
+        redelivery exact): it cannot say which event was at fault."""
         self._consumer = getattr(context, "function_name", "") or ""
-        reasons: dict[str, str] = {}  # message id -> why it is quarantined
+        reasons: dict[str, str] = {}  # message id -> why the record is quarantined
+        inner_poison: dict[str, list[tuple[SQSRecord, str]]] = {}  # message id -> a bundle's events to quarantine
         again: set[str] = set()  # message ids to deliver again
-        readable: list[tuple[SQSRecord, dict[str, Any]]] = []
+        flat: list[tuple[SQSRecord, dict[str, Any], bool]] = []  # (record, event, from a bundle)
         for raw in event.get("Records", []):
             record = SQSRecord(raw)
             parsed = _parse(record)
             if isinstance(parsed, str):
                 reasons[record.message_id] = parsed
-            else:
-                readable.append((record, json.loads(record.body or "{}")))
+                continue
+            if parsed.detail_type != BUNDLE_DETAIL_TYPE:
+                flat.append((record, json.loads(record.body or "{}"), False))
+                continue
+            inner = expand_bundle(parsed)
+            if isinstance(inner, str):
+                reasons[record.message_id] = inner
+                continue
+            for body, checked in inner:
+                if isinstance(checked, str):
+                    inner_poison.setdefault(record.message_id, []).append((single_record(record, body), checked))
+                elif self._accepted(body):
+                    flat.append((record, body, True))
         failure: BaseException | None = None
         try:
-            result = apply([bus_event for _, bus_event in readable]) if readable else BatchOutcome()
+            result = apply([bus_event for _, bus_event, _ in flat]) if flat else BatchOutcome()
         except Exception as error:
             failure = error
             self._logger.exception(
-                "batch failed; its records come back", extra={"records": len(readable), "error": error_reason(error)}
+                "batch failed; its records come back", extra={"records": len(flat), "error": error_reason(error)}
             )
         else:
             for index, reason in result.poison.items():
-                if 0 <= index < len(readable):
-                    reasons[readable[index][0].message_id] = reason[:MAX_REASON_LENGTH]
-            again = {readable[index][0].message_id for index in result.retry if 0 <= index < len(readable)}
+                if 0 <= index < len(flat):
+                    record, body, bundled = flat[index]
+                    if bundled:
+                        alone = single_record(record, body)
+                        inner_poison.setdefault(record.message_id, []).append((alone, reason[:MAX_REASON_LENGTH]))
+                    else:
+                        reasons[record.message_id] = reason[:MAX_REASON_LENGTH]
+            again = {flat[index][0].message_id for index in result.retry if 0 <= index < len(flat)}
 
         def replay(record: SQSRecord) -> str:
             if record.message_id in reasons:
@@ -258,7 +351,9 @@ class BusBatchConsumer:
             if failure is not None:
                 raise failure
             if record.message_id in again:
-                raise DeliverAgain(record.message_id)
+                raise DeliverAgain(record.message_id)  # a bundle's poison waits for its last pass
+            for alone, reason in inner_poison.get(record.message_id, []):
+                self._quarantined(alone, reason)
             return "done"
 
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -293,3 +388,51 @@ def _parse(record: SQSRecord) -> EventBridgeModel | str:
 
 def _event_id(detail: Any) -> str | None:
     return str(detail.get("event_id")) if isinstance(detail, dict) and detail.get("event_id") else None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    reason: str
+    error: BaseException | None = None
+
+
+def expand_bundle(envelope: EventBridgeModel) -> list[tuple[dict[str, Any], EventBridgeModel | str]] | str:
+    """A bundle's events, each as the EventBridge event it would have been alone (and parsed, or why it cannot be);
+    or why the bundle is not one."""
+    detail = envelope.detail
+    events = detail.get("events") if isinstance(detail, dict) else None
+    if not isinstance(detail, dict) or not isinstance(detail.get("kinds"), list) or not isinstance(events, list):
+        return "not a bundle: detail.kinds and detail.events must be lists"
+    out: list[tuple[dict[str, Any], EventBridgeModel | str]] = []
+    for position, inner in enumerate(events):
+        inner = inner if isinstance(inner, dict) else {}
+        body: dict[str, Any] = {
+            "version": envelope.version,
+            "id": inner.get("id"),
+            "detail-type": inner.get("detail-type"),
+            "source": envelope.source,
+            "account": envelope.account,
+            "time": inner.get("time") or envelope.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": envelope.region,
+            "resources": [],
+            "detail": inner.get("detail"),
+        }
+        try:
+            out.append((body, EventBridgeModel.model_validate(body)))
+        except ValidationError as error:
+            out.append((body, f"bundle event {position}: not an EventBridge event: " + validation_reason(error)))
+    return out
+
+
+def single_record(record: SQSRecord, body: Mapping[str, Any]) -> SQSRecord:
+    """A bundle's event as a record of its own (the bundle's message id, the event's single-event body): what the
+    quarantine keeps."""
+    raw = dict(record.raw_event)
+    raw["body"] = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str)
+    raw.pop("md5OfBody", None)
+    return SQSRecord(raw)

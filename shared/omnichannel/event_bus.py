@@ -15,11 +15,13 @@ the transient ones for a later attempt and dead-letters the permanent ones.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
@@ -49,6 +51,15 @@ THROTTLING_ERRORS = frozenset(
     }
 )
 SERVER_ERRORS = frozenset({"InternalFailure", "InternalException", "InternalError", "ServiceUnavailable"})
+# Bundles (see the section at the end of this module).
+BUNDLE_DETAIL_TYPE = "bundle"
+BUS_BUNDLING_VARIABLE = "BUS_BUNDLING"
+BUNDLED = "bundled"
+SINGLE = "single"
+BILLING_CHUNK_BYTES = 64 * 1024
+# A bundle's entry stays within one billed chunk on the bus *and* in a consumer's queue, where the message is the
+# EventBridge envelope around the detail (version, id, account, time, region, resources: about 300 bytes).
+MAX_BYTES_PER_BUNDLE = BILLING_CHUNK_BYTES - 1024
 
 
 @dataclass(frozen=True)
@@ -196,11 +207,17 @@ class EventBridgePublisher:
                     retry.append((event_id, entry))
 
 
+def _inner_ids(event: BusEvent) -> set[str]:
+    if event.detail_type != BUNDLE_DETAIL_TYPE or not isinstance(event.detail.get("events"), list):
+        return set()
+    return {str(inner.get("id")) for inner in event.detail["events"] if isinstance(inner, dict)}
+
+
 class InMemoryPublisher:
     """A publisher for unit tests and benchmarks: records what was published, can fail on demand.
 
-    ``fail_ids`` fail with a transient ``InternalFailure``, ``errors`` with the error code given per id; like the
-    real bus, an entry too large to send fails with ``EntryTooLarge``.
+    ``fail_ids`` fail with a transient ``InternalFailure``, ``errors`` with the error code given per id (a bundle
+    fails if an event inside it is named); like the real bus, an entry too large to send fails with ``EntryTooLarge``.
     """
 
     def __init__(self, fail_ids: set[str] | None = None, errors: dict[str, str] | None = None) -> None:
@@ -216,9 +233,10 @@ class InMemoryPublisher:
                 "DetailType": event.detail_type,
                 "Detail": detail_json(event.detail),
             }
-            if event.event_id in self.errors:
-                result.failed[event.event_id] = self.errors[event.event_id]
-            elif event.event_id in self.fail_ids:
+            inside = {event.event_id} | _inner_ids(event)  # a bundle fails if an event inside it is told to
+            if inside & self.errors.keys():
+                result.failed[event.event_id] = self.errors[min(inside & self.errors.keys())]
+            elif inside & self.fail_ids:
                 result.failed[event.event_id] = "InternalFailure"
             elif entry_size(entry) > MAX_BYTES_PER_ENTRY:
                 result.failed[event.event_id] = ENTRY_TOO_LARGE
@@ -226,3 +244,137 @@ class InMemoryPublisher:
                 self.events.append(event)
                 result.published.append(event.event_id)
         return result
+
+
+# ---------------------------------------------------------------------------------------------------- bundles
+#
+# EventBridge bills an entry per 64 KB chunk and SQS a request per 64 KB chunk, so the high-volume publishers (the
+# capture and profiles stream publishers) put the events of a stream batch on the bus in *bundles*: one entry of
+# ``detail-type`` ``bundle`` holding as many of them as fit one 64 KB chunk. Its detail is
+# ``{"kinds": [the distinct detail-types inside, sorted], "events": [{"id", "detail-type", "time", "detail"}, ...]}``
+# where each inner event is exactly what would have been published alone (the same event id, detail-type and
+# detail; ``time`` is when it was put on the bus). A rule matches a bundle with
+# ``{"detail-type": ["bundle"], "detail": {"kinds": [...]}}`` (an array matches if any element does), and
+# ``omnichannel.bus_batch`` expands it into its events. The template's ``BusBundling`` parameter
+# (``BUS_BUNDLING``: ``bundled`` | ``single``) turns it off for integrators who subscribe to single events.
+
+
+def billed_chunks(size: int) -> int:
+    """How many 64 KB chunks EventBridge (per entry) or SQS (per request) bills for ``size`` bytes."""
+    return max(1, -(-size // BILLING_CHUNK_BYTES))
+
+
+def bundling_from_env() -> bool:
+    """Whether ``BUS_BUNDLING`` asks for bundles (template.yaml sets it from ``BusBundling``; unset: single)."""
+    value = os.environ.get(BUS_BUNDLING_VARIABLE, SINGLE).strip().lower()
+    if value not in (BUNDLED, SINGLE):
+        raise RuntimeError(f"{BUS_BUNDLING_VARIABLE} must be {BUNDLED!r} or {SINGLE!r}")
+    return value == BUNDLED
+
+
+def bus_time(moment: datetime | None = None) -> str:
+    """An event's ``time`` as EventBridge writes it (UTC, to the second)."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def inner_event(event: BusEvent, at: str) -> dict[str, Any]:
+    """One event inside a bundle: what it would have been alone."""
+    return {"id": event.event_id, "detail-type": event.detail_type, "time": at, "detail": event.detail}
+
+
+def bundle_id(event_ids: Sequence[str]) -> str:
+    """A bundle's own id (for the publisher's bookkeeping only: it never reaches the bus), from its events' ids."""
+    digest = hashlib.sha256("\n".join(event_ids).encode()).hexdigest()[:32]
+    return f"{BUNDLE_DETAIL_TYPE}:{digest}"
+
+
+def _bundle_entry_size(source: str, kinds: set[str], inner_bytes: int, count: int) -> int:
+    """EventBridge's size of a bundle entry, exactly: ``{"kinds":[..],"events":[..]}`` in compact JSON."""
+    kinds_json = json.dumps(sorted(kinds), separators=(",", ":"), ensure_ascii=False)
+    detail = len('{"kinds":,"events":[]}') + len(kinds_json.encode()) + inner_bytes + max(0, count - 1)
+    return len(source.encode()) + len(BUNDLE_DETAIL_TYPE) + detail
+
+
+def _bundle_of(members: Sequence[BusEvent], at: str) -> BusEvent:
+    return BusEvent(
+        event_id=bundle_id([member.event_id for member in members]),
+        source=members[0].source,
+        detail_type=BUNDLE_DETAIL_TYPE,
+        detail={
+            "kinds": sorted({member.detail_type for member in members}),
+            "events": [inner_event(member, at) for member in members],
+        },
+    )
+
+
+def bundle(
+    events: Sequence[BusEvent], at: str, limit: int = MAX_BYTES_PER_BUNDLE
+) -> list[tuple[BusEvent, list[BusEvent]]]:
+    """``events`` packed into as few bundles as fit ``limit`` bytes each (EventBridge's size formula), in order and
+    per source: (entry, the events it carries). An event with resources, or too big to share a bundle, goes alone
+    as it is (its entry is itself); so does a bundle of one."""
+    out: list[tuple[BusEvent, list[BusEvent]]] = []
+    open_bundles: dict[str, tuple[list[BusEvent], set[str], int]] = {}  # source -> (events, kinds, inner bytes)
+
+    def close(source: str) -> None:
+        members, _, _ = open_bundles.pop(source)
+        out.append((members[0] if len(members) == 1 else _bundle_of(members, at), members))
+
+    for event in events:
+        inner_bytes = len(detail_json(inner_event(event, at)).encode())
+        if event.resources or _bundle_entry_size(event.source, {event.detail_type}, inner_bytes, 1) > limit:
+            out.append((event, [event]))
+            continue
+        members, kinds, size = open_bundles.get(event.source, ([], set(), 0))
+        grown = _bundle_entry_size(event.source, kinds | {event.detail_type}, size + inner_bytes, len(members) + 1)
+        if members and grown > limit:
+            close(event.source)
+            members, kinds, size = [], set(), 0
+        open_bundles[event.source] = ([*members, event], kinds | {event.detail_type}, size + inner_bytes)
+    for source in list(open_bundles):
+        close(source)
+    return out
+
+
+class BundlingPublisher:
+    """Puts events on the bus in bundles (see above) through ``publisher``, and reports per *event*, as if each had
+    been published alone: a bundle published publishes its events; a bundle failed for a passing reason fails its
+    events with that code (the callers park or retry them, one by one as today); a bundle the bus refuses for good
+    is not given up on: its events are published again alone, so that only the one at fault is refused."""
+
+    def __init__(
+        self,
+        publisher: EventPublisher,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        limit: int = MAX_BYTES_PER_BUNDLE,
+    ) -> None:
+        self._publisher = publisher
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._limit = limit
+
+    def publish(self, events: Sequence[BusEvent]) -> PublishResult:
+        packed = bundle(events, bus_time(self._clock()), self._limit)
+        members = {entry.event_id: carried for entry, carried in packed}
+        sent = self._publisher.publish([entry for entry, _ in packed])
+        result = PublishResult(calls=sent.calls)
+        alone: list[BusEvent] = []
+        for entry_id in sent.published:
+            result.published.extend(event.event_id for event in members.get(entry_id, []))
+        for entry_id, code in sent.failed.items():
+            carried = members.get(entry_id, [])
+            if len(carried) > 1 and code in PERMANENT_ERRORS:
+                alone.extend(carried)  # the bus refuses the bundle for good: alone, only the event at fault is
+            else:
+                result.failed.update((event.event_id, code) for event in carried)
+        if alone:
+            again = self._publisher.publish(alone)
+            result.calls += again.calls
+            result.published.extend(again.published)
+            result.failed.update(again.failed)
+        return result
+
+
+def bus_publisher(publisher: EventPublisher) -> EventPublisher:
+    """``publisher`` bundling or not, as ``BUS_BUNDLING`` says (the stream publishers' choice)."""
+    return BundlingPublisher(publisher) if bundling_from_env() else publisher

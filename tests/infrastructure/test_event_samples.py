@@ -46,7 +46,9 @@ def _is_valid_json(path: Path) -> bool:
 # Malformed files fail test_sample_is_an_api_gateway_or_bus_event (by name) instead of breaking collection.
 HTTP_API_FILES = [path for path in JSON_FILES if _is_valid_json(path) and _is_http_api_event(_load(path))]
 BUS_FILES = [path for path in JSON_FILES if _is_valid_json(path) and _is_bus_event(_load(path))]
-CAPTURE_BUS_FILES = [path for path in BUS_FILES if _load(path)["source"] == CAPTURE_SOURCE]
+SINGLE_BUS_FILES = [path for path in BUS_FILES if _load(path)["detail-type"] != "bundle"]
+BUNDLE_FILES = [path for path in BUS_FILES if _load(path)["detail-type"] == "bundle"]
+CAPTURE_BUS_FILES = [path for path in SINGLE_BUS_FILES if _load(path)["source"] == CAPTURE_SOURCE]
 
 
 def _http_routes() -> dict[str, str]:
@@ -126,7 +128,7 @@ def test_route_pattern_matches_path_parameters() -> None:
     assert _path_pattern("/v1/{short}").match("/v1/t")
 
 
-PROFILE_BUS_FILES = [path for path in BUS_FILES if _load(path)["source"] == "omnichannel.profiles"]
+PROFILE_BUS_FILES = [path for path in SINGLE_BUS_FILES if _load(path)["source"] == "omnichannel.profiles"]
 
 
 @pytest.mark.parametrize("path", PROFILE_BUS_FILES, ids=_id)
@@ -151,3 +153,39 @@ def test_profile_bus_sample_is_what_the_profiles_function_publishes(path: Path) 
     event = _load(path)
     detail = models[event["detail-type"]].model_validate(event["detail"])
     assert detail.model_dump(mode="json") == event["detail"]
+
+
+def test_there_is_a_bundle_sample_per_bundling_source() -> None:
+    assert sorted(_load(path)["source"] for path in BUNDLE_FILES) == [CAPTURE_SOURCE, "omnichannel.profiles"]
+
+
+@pytest.mark.parametrize("path", BUNDLE_FILES, ids=_id)
+def test_a_bundle_sample_holds_the_single_samples_as_the_consumers_expand_them(path: Path) -> None:
+    from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
+    from omnichannel.bus_batch import expand_bundle
+
+    # Given a bundle sample and the single samples of its folder
+    bundle = _load(path)
+    singles = {
+        _load(other)["detail"]["event_id"]: _load(other)
+        for other in SINGLE_BUS_FILES
+        if other.parent == path.parent and _load(other)["source"] == bundle["source"]
+    }
+
+    # When the consumers' shell expands it
+    expanded = expand_bundle(EventBridgeModel.model_validate(bundle))
+
+    # Then its kinds are its events' detail-types, and each event is a single sample as it would have come alone
+    assert not isinstance(expanded, str)
+    assert bundle["detail"]["kinds"] == sorted({inner["detail-type"] for inner in bundle["detail"]["events"]})
+    assert len(expanded) >= 2
+    for body, parsed in expanded:
+        assert not isinstance(parsed, str)
+        single = singles[body["detail"]["event_id"]]
+        assert body["id"] == single["detail"]["event_id"]
+        assert (body["source"], body["detail-type"], body["detail"]) == (
+            single["source"],
+            single["detail-type"],
+            single["detail"],
+        )

@@ -16,6 +16,7 @@ from omnichannel.event_bus import (
     MAX_BYTES_PER_ENTRY,
     EventBridgePublisher,
     InMemoryPublisher,
+    detail_json,
     entry_size,
 )
 from omnichannel.identifiers import IdentifierType
@@ -214,3 +215,41 @@ def test_a_long_event_name_goes_out_with_a_detail_type_the_bus_accepts(
     [published] = wired.events
     assert published.detail_type == name[:MAX_DETAIL_TYPE_LENGTH]
     assert published.detail["name"] == name
+
+
+def test_bundled_a_stream_batch_goes_out_in_few_entries_and_a_failed_bundle_parks_its_events(
+    store: DynamoDBEventStore, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 120 captured events of about 1 KB, bundling on (template.yaml's default), and a bus that fails (for a
+    # passing reason) the entry that carries one of them
+    monkeypatch.setenv("BUS_BUNDLING", "bundled")
+    batch = [_incoming(f"m{i}", note="n" * 700) for i in range(120)]
+    CaptureService(store).capture(batch)
+    refused = batch[5].event.event_id
+    bus = InMemoryPublisher(fail_ids={refused})
+    wiring.override(publisher=bus)
+    wiring._wiring.store = store
+    try:
+        answer = stream_publisher.lambda_handler({"Records": stream_records(dynamodb, "events")}, Context())
+    finally:
+        wiring.reset()
+
+    # Then the batch is done; the events went out in a few bundles of at most one 64 KB chunk each
+    assert answer == {"batchItemFailures": []}
+    assert all(event.detail_type == "bundle" for event in bus.events)
+    assert 1 <= len(bus.events) <= 3
+    for entry in bus.events:
+        size = entry_size(
+            {"Source": entry.source, "DetailType": entry.detail_type, "Detail": detail_json(entry.detail)}
+        )
+        assert size <= 64 * 1024
+    # And each inner event is the canonical event as it would have gone alone, with its deterministic id
+    published = {inner["id"]: inner for entry in bus.events for inner in entry.detail["events"]}
+    parked = [item for item in dynamodb.scan(TableName="events")["Items"] if item["pk"]["S"].startswith("OUTBOX#")]
+    [parked_ids] = [item["event_ids"]["SS"] for item in parked]
+    assert refused in parked_ids
+    assert set(published) | set(parked_ids) == {item.event.event_id for item in batch}
+    assert not set(published) & set(parked_ids)
+    one = batch[-1].event  # in the bundle that went out
+    assert published[one.event_id]["detail"] == json.loads(json.dumps(one.to_bus_detail(), default=str))
+    assert published[one.event_id]["detail-type"] == one.detail_type

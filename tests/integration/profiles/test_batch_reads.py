@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from profiles.dal.batch_reads import PrefetchingClient, keys_of_events
+from omnichannel.event_bus import BusEvent, bundle, bus_time
+from profiles.dal.batch_reads import PrefetchingClient, canonical_events_of, keys_of_events
 from profiles.dal.profile_store import DynamoDBProfileStore
 from profiles.logic.resolver_service import Outcome, ProfileResolver
 from tests.support.profiles_harness import PROFILES_TABLE, T0, make_event, profiles_in_moto
+from tests.support.sqs_batches import bus_event, sqs_batch
 
 
 def test_a_batch_of_known_customers_costs_one_read_round_and_writes_only_their_timeline_rows() -> None:
@@ -62,3 +64,20 @@ def test_a_write_makes_the_keys_it_wrote_be_read_again() -> None:
         read_keys = {key["pk"]["S"] for params in calls for key in params["RequestItems"][PROFILES_TABLE]["Keys"]}
         assert "ID#user_id#cus-new" in read_keys
         assert len(harness.root_profiles()) == 1
+
+
+def test_the_events_of_a_bundle_are_read_up_front_like_single_ones() -> None:
+    # Given an SQS batch with a single captured event, a bundle of two, and a body that is not an event
+    events = [make_event({"anonymous_id": f"anon-{n}"}) for n in range(3)]
+    bus = [BusEvent(e.event_id, "omnichannel.capture", e.detail_type, e.to_bus_detail()) for e in events]
+    [(bundled, _)] = bundle(bus[1:], bus_time())
+    batch = sqs_batch(
+        [
+            bus_event("omnichannel.capture", bus[0].detail_type, bus[0].detail),
+            bus_event(bundled.source, bundled.detail_type, bundled.detail),
+            "not json",
+        ]
+    )
+
+    # When the resolver's prefetch reads the batch, Then it finds all three events
+    assert [event.event_id for event in canonical_events_of(batch["Records"])] == [e.event_id for e in events]

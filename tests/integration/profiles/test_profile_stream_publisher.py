@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from omnichannel.event_bus import InMemoryPublisher
 from profiles import wiring
 from profiles.handlers.stream_profiles import lambda_handler
@@ -57,3 +59,29 @@ def test_a_bus_failure_hands_the_batch_back_to_the_stream_from_the_first_failed_
         answer = publish(records, failing)
         [profile_record] = [r for r in records if r["dynamodb"]["NewImage"].get("kind", {}).get("S") == "profile"]
         assert answer["batchItemFailures"] == [{"itemIdentifier": profile_record["dynamodb"]["SequenceNumber"]}]
+
+
+def test_bundled_profile_events_go_out_in_one_entry_and_a_failed_one_hands_the_batch_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BUS_BUNDLING", "bundled")
+    with profiles_in_moto() as env:
+        # Given a stream batch announcing several profile events
+        resolver = env.resolver()
+        for n in range(5):
+            resolver.resolve(make_event({"anonymous_id": f"a{n}"}))
+        records = stream_records(env.client, PROFILES_TABLE)
+        # When it is published, bundled
+        bus = InMemoryPublisher()
+        assert publish(records, bus) == {"batchItemFailures": []}
+        # Then one bundle entry carries the five profile.created events, ids as they would have been alone
+        [entry] = bus.events
+        assert entry.detail_type == "bundle"
+        assert entry.detail["kinds"] == ["profile.created"]
+        ids = [inner["id"] for inner in entry.detail["events"]]
+        assert len(ids) == 5
+        assert all(inner["detail"]["event_id"] == inner["id"] for inner in entry.detail["events"])
+        # And when the bus fails the bundle, the stream gets the batch back from the first record it announced
+        answer = publish(records, InMemoryPublisher(fail_ids={ids[2]}))
+        announcing = [r for r in records if r["dynamodb"]["NewImage"]["kind"]["S"] == "profile"]
+        assert answer["batchItemFailures"] == [{"itemIdentifier": announcing[0]["dynamodb"]["SequenceNumber"]}]

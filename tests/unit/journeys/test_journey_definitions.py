@@ -60,10 +60,13 @@ def test_the_template_delivers_every_captured_event_a_journey_names() -> None:
     template = load_template()
     assert any(f.logical_id == "JourneysEventsFunction" for f in functions(template))
     rule = template["Resources"]["JourneysEventsRule"]["Properties"]
-    [pattern] = [entry for entry in rule["EventPattern"]["$or"] if entry["source"] == ["omnichannel.capture"]]
+    capture = [entry for entry in rule["EventPattern"]["$or"] if entry["source"] == ["omnichannel.capture"]]
+    [pattern] = [entry for entry in capture if entry["detail-type"] != ["bundle"]]
+    [bundles] = [entry for entry in capture if entry["detail-type"] == ["bundle"]]
 
-    # Then the rule delivers each of them from capture (add a journey's new event name there)
+    # Then the rule delivers each of them from capture, alone or in a bundle (add a journey's new event name there)
     assert names <= set(pattern["detail-type"]), sorted(names - set(pattern["detail-type"]))
+    assert set(bundles["detail"]["kinds"]) == set(pattern["detail-type"])
 
 
 def _with(**changes: Any) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """DynamoDB stream entry point: puts newly captured events on the bus.
 
 The stream carries every new event item exactly once (the event source's filter passes only INSERTs of event
-items; this handler checks again). Events go out in chunks of 10 with failed entries retried; what still fails
+items; this handler checks again). Events go out in bundles (``BusBundling``, ``omnichannel.event_bus``: as many
+events as fit one 64 KB entry; or one entry each when it is ``single``), in chunks of 10 entries with failed
+entries retried; the bookkeeping stays per event: what still fails
 for a passing reason is parked in the outbox for the scheduled relay, and what the bus refuses for good
 (malformed, too large) goes to the outbox's dead-letter partition. A record this version cannot decode (the
 model and the stored item disagree) does not hold up the batch either: its event id (read from the item's key,
@@ -22,6 +24,7 @@ from capture.logic.capture_service import publish_or_park
 from capture.logic.outbox_relay import UNDECODABLE
 from capture.observability import logger, metrics, tracer
 from omnichannel.canonical_event import CanonicalEvent
+from omnichannel.event_bus import bus_publisher
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -46,7 +49,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             )
     try:
         store = wiring.get_event_store()
-        outcome = publish_or_park(wiring.get_publisher(), store, events)
+        outcome = publish_or_park(bus_publisher(wiring.get_publisher()), store, events)
         if undecodable:
             store.dead_letter(undecodable, reason=UNDECODABLE)
     except Exception:

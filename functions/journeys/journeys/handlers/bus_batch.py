@@ -24,6 +24,8 @@ from journeys import wiring
 from journeys.logic.service import BatchResult
 from journeys.observability import logger, metrics, tracer
 from omnichannel.bus_batch import BatchOutcome, BusBatchConsumer
+from omnichannel.canonical_event import CAPTURE_SOURCE
+from omnichannel.profile_events import PROFILES_SOURCE, ProfileEventType
 
 DROPPED = "dropped"
 
@@ -54,6 +56,20 @@ def apply_batch(events: Sequence[Mapping[str, Any]]) -> BatchOutcome:
 
 
 consumer = BusBatchConsumer(logger, metrics)
+# Of a bundle (omnichannel.event_bus), the journeys are given what their rule (template.yaml, JourneysEventsRule)
+# would have delivered alone.
+consumer.accept(
+    CAPTURE_SOURCE,
+    {
+        "Store Visited",
+        "Order Completed",
+        "Order Refunded",
+        "Consultation Booked",
+        "Message Received",
+        "Survey Answered",
+    },
+)
+consumer.accept(PROFILES_SOURCE, set(ProfileEventType))
 
 
 @logger.inject_lambda_context(clear_state=True)

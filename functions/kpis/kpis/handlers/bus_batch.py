@@ -1,5 +1,6 @@
-"""Entry point of the KPI rollup: SQS batches (rule → queue → Lambda, up to 1,000 events) of capture events, profile
-events, ``cart.recovered`` and the journeys' ``Survey Answered``, rolled up into the KPI table.
+"""Entry point of the KPI rollup: SQS batches (rule → queue → Lambda, up to 40 records: bundles of events or single
+events, about 700 events it counts) of capture events, profile events, ``cart.recovered`` and the journeys' ``Survey
+Answered``, rolled up into the KPI table.
 
 The batch goes to the rollup as one sequence of EventBridge events (``RollupService.apply_batch``): each event
 counted once (page views by their visit, the others by a conditional dedupe item), the batch's counter deltas
@@ -22,6 +23,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from kpis import wiring
 from kpis.observability import logger, metrics, tracer
 from omnichannel.bus_batch import BatchOutcome, BusBatchConsumer
+from omnichannel.canonical_event import CAPTURE_SOURCE
+from omnichannel.profile_events import PROFILES_SOURCE, ProfileEventType
 
 
 def apply_batch(events: Sequence[Mapping[str, Any]]) -> BatchOutcome:
@@ -32,6 +35,25 @@ def apply_batch(events: Sequence[Mapping[str, Any]]) -> BatchOutcome:
 
 
 consumer = BusBatchConsumer(logger, metrics)
+# Of a bundle (omnichannel.event_bus), the rollup is given what its rule (template.yaml, KpisRollupRule) would have
+# delivered alone.
+consumer.accept(
+    CAPTURE_SOURCE,
+    {
+        "Order Completed",
+        "Order Refunded",
+        "page",
+        "screen",
+        "Store Visited",
+        "Lead Created",
+        "Signed Up",
+        "Survey Answered",
+    },
+)
+consumer.accept(
+    PROFILES_SOURCE,
+    {ProfileEventType.CREATED, ProfileEventType.UPDATED, ProfileEventType.MERGED, ProfileEventType.ERASED},
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

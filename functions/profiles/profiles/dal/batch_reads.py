@@ -167,16 +167,28 @@ def keys_of_events(events: Iterable[Any]) -> set[tuple[str, str]]:
 
 
 def canonical_events_of(records: Iterable[Mapping[str, Any]]) -> list[Any]:
-    """The canonical events in an SQS batch of bus events; anything unreadable is left for the consumer to judge."""
+    """The canonical events in an SQS batch of bus events, a bundle's too (``omnichannel.event_bus``); anything
+    unreadable is left for the consumer to judge."""
     from pydantic import ValidationError
 
     from omnichannel.canonical_event import CanonicalEvent
+    from omnichannel.event_bus import BUNDLE_DETAIL_TYPE
 
-    events = []
+    details: list[Any] = []
     for record in records:
         try:
-            detail = json.loads(record.get("body") or "{}").get("detail")
+            envelope = json.loads(record.get("body") or "{}")
+            detail = envelope.get("detail")
+            if envelope.get("detail-type") == BUNDLE_DETAIL_TYPE and isinstance(detail, dict):
+                details += [inner.get("detail") for inner in detail.get("events") or [] if isinstance(inner, dict)]
+            else:
+                details.append(detail)
+        except (ValueError, AttributeError):
+            continue
+    events = []
+    for detail in details:
+        try:
             events.append(CanonicalEvent.model_validate(detail))
-        except (ValueError, AttributeError, ValidationError):
+        except ValidationError:
             continue
     return events

@@ -8,7 +8,8 @@ itself, before it deletes anything, so no personal data waits in the table for t
 from the item and its version (a request's, from its key), so a stream batch retried publishes the same ids again
 and consumers drop the repeat. If the bus refuses entries after the publisher's retries, the batch is reported
 back from the first failed record and the stream retries it (then bisects, then the failure queue): at least once,
-never lost silently. The same shell as every table's outbox (``omnichannel.stream_outbox``).
+never lost silently. The batch's events go out in bundles
+(``BusBundling``, ``omnichannel.event_bus``), the retries still reckoned per event. The same shell as every table's outbox (``omnichannel.stream_outbox``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from omnichannel.event_bus import BusEvent
+from omnichannel.event_bus import BusEvent, bus_publisher
 from omnichannel.profile_events import (
     PROFILES_SOURCE,
     EventsErasureRequested,
@@ -122,5 +123,5 @@ def announced(new: Mapping[str, Any], _old: Mapping[str, Any]) -> list[BusEvent]
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return publish_stream_batch(
-        event.get("Records", []), wiring.get_publisher(), announced, logger=logger, metrics=metrics
+        event.get("Records", []), bus_publisher(wiring.get_publisher()), announced, logger=logger, metrics=metrics
     )
