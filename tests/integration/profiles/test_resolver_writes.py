@@ -158,7 +158,7 @@ def test_a_change_that_records_a_conflict_writes_its_row_first_in_its_transactio
         # the tablet's anonymous id stays cust-1's: a cross-reference for its erasure goes first (before the commit)
         (reference_op, reference), (operation, transaction), *after = writes
         assert reference_op == "BatchWriteItem"
-        [[table, requests]] = reference["RequestItems"].items()
+        [[_table, requests]] = reference["RequestItems"].items()
         assert [request["PutRequest"]["Item"]["pk"]["S"][:5] for request in requests] == ["XREF#"]
         assert operation == "TransactWriteItems"
         assert transaction_keys(transaction)[0] == f"TL#{tablet.profile_id}"

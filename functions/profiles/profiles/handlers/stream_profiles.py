@@ -8,8 +8,8 @@ itself, before it deletes anything, so no personal data waits in the table for t
 from the item and its version (a request's, from its key), so a stream batch retried publishes the same ids again
 and consumers drop the repeat. If the bus refuses entries after the publisher's retries, the batch is reported
 back from the first failed record and the stream retries it (then bisects, then the failure queue): at least once,
-never lost silently. The batch's events go out in bundles
-(``BusBundling``, ``omnichannel.event_bus``), the retries still reckoned per event. The same shell as every table's outbox (``omnichannel.stream_outbox``).
+never lost silently. The batch's events go out in bundles (``BusBundling``, ``omnichannel.event_bus``), the
+retries still reckoned per event. The same shell as every table's outbox (``omnichannel.stream_outbox``).
 """
 
 from __future__ import annotations
