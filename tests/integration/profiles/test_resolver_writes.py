@@ -325,3 +325,27 @@ def test_rows_written_before_are_read_filtered_and_moved_as_the_new_ones() -> No
             timelines[value] = {event.event_id for event in reader.page(owner, limit=10).events}
         assert timelines["c-veli"] == {mine.event_id, later.event_id}
         assert timelines["web-v"] == {event.event_id for event in [*visits, link]}
+
+
+def test_a_bundles_events_are_put_in_the_order_they_occurred() -> None:
+    # Given a session's events in two bundles, each out of order, and a single event between them
+    at = T0 + timedelta(minutes=5)
+    session = [make_event({"anonymous_id": "web-1"}, at=at + timedelta(seconds=n)) for n in range(6)]
+
+    def bundle(message_id: str, events: list[CanonicalEvent]) -> dict[str, Any]:
+        inner = [{"id": e.event_id, "detail-type": e.name or "page", "detail": e.to_bus_detail()} for e in events]
+        body = {"detail-type": "bundle", "source": "omnichannel.capture", "detail": {"kinds": [], "events": inner}}
+        return {"messageId": message_id, "body": json.dumps(body), "md5OfBody": "stale"}
+
+    single = {"messageId": "single", "body": json.dumps({"detail": session[2].to_bus_detail()})}
+    records = [bundle("late", [session[5], session[3]]), single, bundle("early", [session[4], session[0], session[1]])]
+    # When the resolver's handler orders them
+    ordered = in_order_of_occurrence(records)
+    # Then each bundle's events are in order, and the bundles are placed by their first event
+    assert [record["messageId"] for record in ordered] == ["early", "single", "late"]
+    early = json.loads(ordered[0]["body"])["detail"]["events"]
+    assert [inner["id"] for inner in early] == [session[0].event_id, session[1].event_id, session[4].event_id]
+    late = json.loads(ordered[2]["body"])["detail"]["events"]
+    assert [inner["id"] for inner in late] == [session[3].event_id, session[5].event_id]
+    assert "md5OfBody" not in ordered[0]  # the body was rewritten
+    assert ordered[1] is single  # a single event's record is left as it came

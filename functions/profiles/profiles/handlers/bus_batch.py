@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from omnichannel.bus_batch import BusBatchConsumer
 from omnichannel.canonical_event import CAPTURE_SOURCE, CanonicalEvent
+from omnichannel.event_bus import BUNDLE_DETAIL_TYPE as BUNDLE
 from profiles import wiring
 from profiles.logic.resolver_service import GaveUp, Outcome
 from profiles.observability import logger, metrics, tracer
@@ -61,21 +62,43 @@ consumer.route(CAPTURE_SOURCE, None, CanonicalEvent, resolve)
 _UNREADABLE = (datetime.min.replace(tzinfo=UTC), "")
 
 
+def _stamp(detail: Any) -> tuple[datetime, str]:
+    try:
+        moment = datetime.fromisoformat(str(detail["occurred_at"]))
+        event_id = str(detail.get("event_id") or "")
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return _UNREADABLE
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)), event_id
+
+
+def _sorted_bundle(record: Mapping[str, Any]) -> tuple[Mapping[str, Any], tuple[datetime, str]]:
+    """The record with a bundle's events in order of occurrence (rewritten only when it is a bundle), and the
+    stamp it sorts by: its single event's, or its bundle's first event's."""
+    try:
+        body = json.loads(record.get("body") or "{}")
+        detail = body["detail"]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return record, _UNREADABLE
+    events = detail.get("events") if isinstance(detail, dict) and body.get("detail-type") == BUNDLE else None
+    if not isinstance(events, list):
+        return record, _stamp(detail)
+    stamped = sorted(events, key=lambda inner: _stamp(inner.get("detail") if isinstance(inner, dict) else None))
+    if not stamped:
+        return record, _UNREADABLE
+    detail["events"] = stamped
+    rewritten = {**record, "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False)}
+    rewritten.pop("md5OfBody", None)
+    first = stamped[0]
+    return rewritten, _stamp(first.get("detail") if isinstance(first, dict) else None)
+
+
 def in_order_of_occurrence(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The records sorted as the profile's stamps order events: ``occurred_at``, then event id (capture gives a
-    request's events one time, so the id decides which is first). Unreadable records keep their place, first; a
-    partial batch response names records by message id, so the order is the handler's own business."""
-
-    def stamp(record: Mapping[str, Any]) -> tuple[datetime, str]:
-        try:
-            detail = json.loads(record.get("body") or "{}")["detail"]
-            moment = datetime.fromisoformat(str(detail["occurred_at"]))
-            event_id = str(detail.get("event_id") or "")
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return _UNREADABLE
-        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)), event_id
-
-    return sorted(records, key=stamp)
+    request's events one time, so the id decides which is first); a bundle's events sorted the same way within it,
+    and the bundle placed by its first. Unreadable records keep their place, first; a partial batch response names
+    records by message id, so the order is the handler's own business."""
+    stamped = [_sorted_bundle(record) for record in records]
+    return [record for record, _ in sorted(stamped, key=lambda pair: pair[1])]
 
 
 @logger.inject_lambda_context(clear_state=True)
