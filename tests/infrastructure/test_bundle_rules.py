@@ -1,5 +1,5 @@
-"""Bundles on the bus (omnichannel.event_bus) in template.yaml: the BusBundling parameter reaches the two stream
-publishers that bundle; every consumer rule on capture / profiles events also matches the bundles holding its
+"""Bundles on the bus (omnichannel.event_bus) in template.yaml: the BusBundling parameter reaches the three stream
+publishers that bundle; every consumer rule on capture / profiles / carts events also matches the bundles holding its
 kinds, and the consumer's code takes from a bundle exactly those kinds; a batch of bundles fits Lambda's payload."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from tests.infrastructure.cfn_template import Resource, functions, load_template
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = functions(TEMPLATE)
-BUNDLED_SOURCES = ("omnichannel.capture", "omnichannel.profiles")
-BUNDLERS = {"CaptureStreamPublisherFunction", "ProfilesStreamPublisherFunction"}
+BUNDLED_SOURCES = ("omnichannel.capture", "omnichannel.profiles", "omnichannel.carts")
+BUNDLERS = {"CaptureStreamPublisherFunction", "ProfilesStreamPublisherFunction", "CartsStreamPublisherFunction"}
 LAMBDA_PAYLOAD = 6 * 1024 * 1024
 CHUNK = 64 * 1024
 
@@ -82,7 +82,7 @@ def _consumers_of(function: Resource) -> list[BusBatchConsumer]:
     return list(consumers.values())
 
 
-def test_bus_bundling_is_a_parameter_bundled_by_default_given_to_the_two_stream_publishers() -> None:
+def test_bus_bundling_is_a_parameter_bundled_by_default_given_to_the_stream_publishers_that_bundle() -> None:
     parameter = TEMPLATE["Parameters"]["BusBundling"]
     assert parameter["Default"] == "bundled"
     assert parameter["AllowedValues"] == ["bundled", "single"]

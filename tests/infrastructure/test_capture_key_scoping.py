@@ -69,7 +69,16 @@ def test_capture_s_erasure_reads_events_by_key_and_profiles_read_only() -> None:
 def test_capture_s_erasure_is_fed_the_requests_the_profiles_stream_announces() -> None:
     resources = load_template()["Resources"]
     pattern = resources["CaptureErasureRule"]["Properties"]["EventPattern"]
-    assert pattern == {"source": ["omnichannel.profiles"], "detail-type": ["events.erasure_requested"]}
+    assert pattern == {
+        "$or": [
+            {"source": ["omnichannel.profiles"], "detail-type": ["events.erasure_requested"]},
+            {
+                "source": ["omnichannel.profiles"],
+                "detail-type": ["bundle"],
+                "detail": {"kinds": ["events.erasure_requested"]},
+            },
+        ]
+    }
     stream = resources["ProfilesStreamPublisherFunction"]["Properties"]["Events"]["ProfileChanges"]["Properties"]
     [kept] = stream["FilterCriteria"]["Filters"]
     assert '"erasure"' in kept["Pattern"]

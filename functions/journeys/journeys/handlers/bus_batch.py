@@ -25,6 +25,7 @@ from journeys.logic.service import BatchResult
 from journeys.observability import logger, metrics, tracer
 from omnichannel.bus_batch import BatchOutcome, BusBatchConsumer
 from omnichannel.canonical_event import CAPTURE_SOURCE
+from omnichannel.cart_events import CARTS_SOURCE, CartEventType
 from omnichannel.profile_events import PROFILES_SOURCE, ProfileEventType
 
 DROPPED = "dropped"
@@ -69,7 +70,8 @@ consumer.accept(
         "Survey Answered",
     },
 )
-consumer.accept(PROFILES_SOURCE, set(ProfileEventType))
+consumer.accept(PROFILES_SOURCE, set(ProfileEventType) - {ProfileEventType.EVENTS_ERASURE_REQUESTED})
+consumer.accept(CARTS_SOURCE, {CartEventType.ABANDONED})
 
 
 @logger.inject_lambda_context(clear_state=True)

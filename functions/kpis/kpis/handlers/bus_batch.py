@@ -24,6 +24,7 @@ from kpis import wiring
 from kpis.observability import logger, metrics, tracer
 from omnichannel.bus_batch import BatchOutcome, BusBatchConsumer
 from omnichannel.canonical_event import CAPTURE_SOURCE
+from omnichannel.cart_events import CARTS_SOURCE, CartEventType
 from omnichannel.profile_events import PROFILES_SOURCE, ProfileEventType
 
 
@@ -54,6 +55,7 @@ consumer.accept(
     PROFILES_SOURCE,
     {ProfileEventType.CREATED, ProfileEventType.UPDATED, ProfileEventType.MERGED, ProfileEventType.ERASED},
 )
+consumer.accept(CARTS_SOURCE, {CartEventType.RECOVERED})
 
 
 @logger.inject_lambda_context(clear_state=True)
