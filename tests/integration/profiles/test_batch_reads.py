@@ -8,7 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from omnichannel.event_bus import BusEvent, bundle, bus_time
+from omnichannel.identifiers import IdentifierType
 from profiles.dal.batch_reads import PrefetchingClient, canonical_events_of, keys_of_events
+from profiles.dal.items import profile_from_item
 from profiles.dal.profile_store import DynamoDBProfileStore
 from profiles.logic.resolver_service import Outcome, ProfileResolver
 from tests.support.profiles_harness import PROFILES_TABLE, T0, make_event, profiles_in_moto
@@ -41,7 +43,7 @@ def test_a_batch_of_known_customers_costs_one_read_round_and_writes_only_their_t
         assert during == ["PutItem"] * 30
 
 
-def test_a_write_makes_the_keys_it_wrote_be_read_again() -> None:
+def test_what_a_batch_wrote_is_what_its_next_event_reads_without_a_call() -> None:
     with profiles_in_moto() as harness:
         reads = PrefetchingClient(harness.client, PROFILES_TABLE)
         resolver = ProfileResolver(DynamoDBProfileStore(reads, PROFILES_TABLE), harness.rules, lambda: harness.clock[0])
@@ -59,11 +61,41 @@ def test_a_write_makes_the_keys_it_wrote_be_read_again() -> None:
             calls.clear()
             resolution = resolver.resolve(second)
 
-        # Then it read the identifier item the first wrote (not the stale "absent") and attached the new device
+        # Then it saw the identifier item and the profile the first wrote (not the stale "absent"), without reading
+        # them again (write-through), and attached the new device to that profile
         assert resolution.outcome is Outcome.UPDATED
         read_keys = {key["pk"]["S"] for params in calls for key in params["RequestItems"][PROFILES_TABLE]["Keys"]}
-        assert "ID#user_id#cus-new" in read_keys
+        assert "ID#user_id#cus-new" not in read_keys
+        assert not any(key.startswith("PROFILE#") for key in read_keys)
         assert len(harness.root_profiles()) == 1
+        [profile] = map(profile_from_item, harness.root_profiles())
+        assert {"anon-a", "anon-b"} <= profile.identifiers[IdentifierType.ANONYMOUS_ID]
+
+
+def test_a_write_someone_else_made_meanwhile_is_read_again_after_the_condition_fails() -> None:
+    with profiles_in_moto() as harness:
+        reads = PrefetchingClient(harness.client, PROFILES_TABLE)
+        store = DynamoDBProfileStore(reads, PROFILES_TABLE)
+        resolver = ProfileResolver(store, harness.rules, lambda: harness.clock[0])
+        other = ProfileResolver(
+            DynamoDBProfileStore(harness.client, PROFILES_TABLE), harness.rules, lambda: harness.clock[0]
+        )
+        first = make_event({"user_id": "cus-1", "anonymous_id": "anon-a"})
+        second = make_event({"user_id": "cus-1", "anonymous_id": "anon-b"})
+        third = make_event({"user_id": "cus-1", "email": "ayse@posta.com.tr"})
+        with reads.batch(keys_of_events([first, second, third])):
+            created = resolver.resolve(first)  # remembered as written
+            # Given another resolver changes the same profile meanwhile (the remembered item is now stale)
+            assert other.resolve(second).outcome is Outcome.UPDATED
+            # When this batch's next event changes the profile from what it remembered
+            resolution = resolver.resolve(third)
+        # Then its conditioned transaction failed, it read again and kept both changes
+        assert resolution.outcome is Outcome.UPDATED
+        assert resolution.attempts >= 2
+        [profile] = map(profile_from_item, harness.root_profiles())
+        assert {"anon-a", "anon-b"} <= profile.identifiers[IdentifierType.ANONYMOUS_ID]
+        assert profile.identifiers[IdentifierType.EMAIL] == {"ayse@posta.com.tr"}
+        assert profile.profile_id == created.profile_id
 
 
 def test_the_events_of_a_bundle_are_read_up_front_like_single_ones() -> None:

@@ -8,10 +8,13 @@ from them.
   absent) without a call; other keys go to DynamoDB as before. The batch is read eventually consistent (half the
   read units): a decision's transaction is conditioned on what it read anyway, and a read that was stale makes it
   fail, be forgotten and be read again, consistently;
-- a write (``put_item``, ``update_item``, ``delete_item``, ``batch_write_item``, ``transact_write_items``,
-  successful or not) forgets the keys it names, so the next read of them is a real one. A decision made on a
-  prefetched item that someone else changed meanwhile fails its transaction's condition (as with any read), the
-  store reads again, and that read is fresh;
+- a write (``put_item``, ``update_item``, ``delete_item``, ``batch_write_item``, ``transact_write_items``)
+  forgets the keys it names, so the next read of them is a real one; except that a *successful* ``put_item`` or
+  transaction remembers the items it put whole (write-through: what this resolver just wrote is what a read
+  would return, and a session's next event needs no read of the profile its first event created). A decision made
+  on an item that someone else changed meanwhile fails its transaction's condition (as with any read), the keys
+  are forgotten, the store reads again, and that read is fresh;
+- during a batch, what a real read of the table returns (a consistent read of a forgotten key) is remembered too;
 - :meth:`PrefetchingClient.batch` holds what was fetched for one batch only and forgets it afterwards.
 """
 
@@ -47,6 +50,7 @@ class PrefetchingClient:
         self._client = client
         self._table = table_name
         self._known: dict[tuple[str, str], dict[str, Any]] = {}  # _ABSENT: fetched, not there
+        self._in_batch = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -56,6 +60,7 @@ class PrefetchingClient:
     def batch(self, keys: Iterable[tuple[str, str]], *, follow_profiles: bool = True) -> Iterator[int]:
         """Fetch ``keys`` (pk, sk) and, with ``follow_profiles``, the profiles their identifier items name and the
         survivors those were merged into; answer reads from them until the block ends. Yields the calls made."""
+        self._in_batch = True
         try:
             calls = self._fetch(keys)
             if follow_profiles:
@@ -69,6 +74,7 @@ class PrefetchingClient:
                     calls += self._fetch(named - self._known.keys())
             yield calls
         finally:
+            self._in_batch = False
             self._known.clear()
 
     def _fetch(self, keys: Iterable[tuple[str, str]]) -> int:
@@ -93,8 +99,13 @@ class PrefetchingClient:
     # ------------------------------------------------------------------ reads
     def get_item(self, **request: Any) -> dict[str, Any]:
         key = _key_of(request["Key"]) if request.get("TableName") == self._table else None
-        if key is None or key not in self._known or request.get("ProjectionExpression"):
+        if key is None or request.get("ProjectionExpression"):
             return dict(self._client.get_item(**request))
+        if key not in self._known:
+            answer = dict(self._client.get_item(**request))
+            if self._in_batch:
+                self._known[key] = answer.get("Item") or _ABSENT
+            return answer
         item = self._known[key]
         return {} if item is _ABSENT else {"Item": item}
 
@@ -111,6 +122,14 @@ class PrefetchingClient:
         if others:
             response = dict(self._client.batch_get_item(RequestItems=others, **rest))
             response.setdefault("Responses", {})
+            if missing and self._in_batch:
+                unprocessed = {
+                    _key_of(key) for key in (response.get("UnprocessedKeys") or {}).get(self._table, {}).get("Keys", [])
+                }
+                found = {_key_of(item): item for item in response["Responses"].get(self._table, [])}
+                for key in map(_key_of, missing):
+                    if key not in unprocessed:
+                        self._known[key] = found.get(key, _ABSENT)
         response["Responses"][self._table] = [item for item in cached if item is not _ABSENT] + list(
             response["Responses"].get(self._table, [])
         )
@@ -123,7 +142,10 @@ class PrefetchingClient:
                 self._known.pop(_key_of(key), None)
 
     def put_item(self, **request: Any) -> Any:
-        return self._write("put_item", request, [request.get("Item", {})])
+        answer = self._write("put_item", request, [request.get("Item", {})])
+        if request.get("TableName") == self._table:
+            self._remember([request.get("Item") or {}])
+        return answer
 
     def update_item(self, **request: Any) -> Any:
         return self._write("update_item", request, [request.get("Key", {})])
@@ -149,7 +171,22 @@ class PrefetchingClient:
         for action in request.get("TransactItems", []):
             for body in action.values():
                 keys.append(body.get("Item") or body.get("Key") or {})
-        return self._write("transact_write_items", request, keys)
+        answer = self._write("transact_write_items", request, keys)
+        put = [
+            action["Put"]["Item"]
+            for action in request.get("TransactItems", [])
+            if "Put" in action and action["Put"].get("TableName") == self._table
+        ]
+        self._remember(put)
+        return answer
+
+    def _remember(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Items just written whole, successfully: what a read of them would return (only during a batch)."""
+        if not self._in_batch:
+            return
+        for item in items:
+            if "pk" in item and "sk" in item:
+                self._known[_key_of(item)] = dict(item)
 
 
 def keys_of_events(events: Iterable[Any]) -> set[tuple[str, str]]:
