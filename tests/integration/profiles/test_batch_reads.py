@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from omnichannel.event_bus import BusEvent, bundle, bus_time
 from omnichannel.identifiers import IdentifierType
 from profiles.dal.batch_reads import PrefetchingClient, canonical_events_of, keys_of_events
@@ -113,3 +115,18 @@ def test_the_events_of_a_bundle_are_read_up_front_like_single_ones() -> None:
 
     # When the resolver's prefetch reads the batch, Then it finds all three events
     assert [event.event_id for event in canonical_events_of(batch["Records"])] == [e.event_id for e in events]
+
+
+def test_a_refused_write_is_not_remembered_as_written() -> None:
+    with profiles_in_moto() as harness:
+        reads = PrefetchingClient(harness.client, PROFILES_TABLE)
+        key = {"pk": {"S": "PROFILE#p-1"}, "sk": {"S": "PROFILE"}}
+        harness.client.put_item(TableName=PROFILES_TABLE, Item={**key, "version": {"N": "1"}})
+        with reads.batch([("PROFILE#p-1", "PROFILE")]):
+            # Given a conditional write the table refuses (someone else's version is there)
+            forged = {**key, "version": {"N": "99"}}
+            with pytest.raises(harness.client.exceptions.ConditionalCheckFailedException):
+                reads.put_item(TableName=PROFILES_TABLE, Item=forged, ConditionExpression="attribute_not_exists(pk)")
+            # Then a read in the same batch answers what the table holds, not what was tried
+            answer = reads.get_item(TableName=PROFILES_TABLE, Key=key)
+        assert answer["Item"]["version"] == {"N": "1"}

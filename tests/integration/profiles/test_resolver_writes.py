@@ -349,3 +349,26 @@ def test_a_bundles_events_are_put_in_the_order_they_occurred() -> None:
     assert [inner["id"] for inner in late] == [session[3].event_id, session[5].event_id]
     assert "md5OfBody" not in ordered[0]  # the body was rewritten
     assert ordered[1] is single  # a single event's record is left as it came
+
+
+def test_odd_stamps_in_a_bundle_neither_crash_the_ordering_nor_drop_an_event() -> None:
+    # Given a bundle whose events carry a year-1 time, a time without a zone, a non-text time, no detail at all and
+    # text that is not an event (what a hostile or broken publisher could put there)
+    good = make_event({"anonymous_id": "web-1"}, at=T0)
+    odd: list[Any] = [
+        {"id": "year-one", "detail": {**good.to_bus_detail(), "occurred_at": "0001-01-01T00:00:00", "event_id": "y"}},
+        {"id": "nan", "detail": {**good.to_bus_detail(), "occurred_at": float("nan"), "event_id": "n"}},
+        {"id": "no-detail"},
+        "not an event",
+        {"id": good.event_id, "detail": good.to_bus_detail()},
+    ]
+    body = {"detail-type": "bundle", "source": "omnichannel.capture", "detail": {"kinds": [], "events": odd}}
+    records = [{"messageId": "b", "body": json.dumps(body)}, {"messageId": "junk", "body": b"\xff\xfe".hex()}]
+    # When the resolver's handler orders them
+    ordered = in_order_of_occurrence(records)
+    # Then nothing is lost or raised: unreadable ones first, the year-1 event before the real one
+    assert sorted(record["messageId"] for record in ordered) == ["b", "junk"]
+    inner = json.loads(next(r for r in ordered if r["messageId"] == "b")["body"])["detail"]["events"]
+    assert len(inner) == len(odd)
+    ids = [item.get("id") if isinstance(item, dict) else item for item in inner]
+    assert ids.index("year-one") < ids.index(good.event_id)
