@@ -249,7 +249,7 @@ class InMemoryPublisher:
 # ---------------------------------------------------------------------------------------------------- bundles
 #
 # EventBridge bills an entry per 64 KB chunk and SQS a request per 64 KB chunk, so the high-volume publishers (the
-# capture and profiles stream publishers) put the events of a stream batch on the bus in *bundles*: one entry of
+# capture, profiles and carts stream publishers) put a stream batch's events on the bus in *bundles*: one entry of
 # ``detail-type`` ``bundle`` holding as many of them as fit one 64 KB chunk. Its detail is
 # ``{"kinds": [the distinct detail-types inside, sorted], "events": [{"id", "detail-type", "time", "detail"}, ...]}``
 # where each inner event is exactly what would have been published alone (the same event id, detail-type and
